@@ -1,0 +1,156 @@
+import { CausewayError, isSlug, slugRule, type ErrorDetail } from '@causeway/shared';
+
+type Json = unknown;
+
+function show(value: Json): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function isObject(value: Json): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Collects every problem of a document, each with the field path, the value and the
+ * rule, so one answer lists everything that is wrong.
+ */
+export class Checker {
+  readonly details: ErrorDetail[] = [];
+
+  fail(path: string, message: string): void {
+    this.details.push({ path, message });
+  }
+
+  /** An object whose keys must all be in `allowed`; undefined when absent and optional. */
+  object(path: string, value: Json, allowed: readonly string[], required = false): Record<string, Json> | undefined {
+    if (value === undefined) {
+      if (required) this.fail(path, 'is required');
+      return undefined;
+    }
+    if (!isObject(value)) {
+      this.fail(path, `${show(value)} is not an object`);
+      return undefined;
+    }
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) this.fail(`${path}.${key}`, `unknown field (expected one of ${allowed.join(', ')})`);
+    }
+    return value;
+  }
+
+  string(path: string, value: Json, fallback: string | undefined, maxLength = 256): string {
+    if (value === undefined) {
+      if (fallback === undefined) this.fail(path, 'is required');
+      return fallback ?? '';
+    }
+    if (typeof value !== 'string') {
+      this.fail(path, `${show(value)} is not a string`);
+      return fallback ?? '';
+    }
+    if (value.length > maxLength) this.fail(path, `is longer than ${maxLength} characters`);
+    return value;
+  }
+
+  slug(path: string, value: Json, fallback?: string): string {
+    if (value === undefined && fallback !== undefined) return fallback;
+    if (value === undefined) {
+      this.fail(path, 'is required');
+      return '';
+    }
+    if (!isSlug(value)) this.fail(path, `${show(value)} is not a slug (${slugRule})`);
+    return typeof value === 'string' ? value : '';
+  }
+
+  integer(path: string, value: Json, fallback: number, min: number, max: number): number {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(path, `${show(value)} is not a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(path: string, value: Json, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') {
+      this.fail(path, `${show(value)} is not true or false`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(path: string, value: Json, fallback: T, allowed: readonly T[]): T {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      this.fail(path, `${show(value)} is not one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  /** A list of unique items, each checked by `item`. */
+  list<T>(path: string, value: Json, maxItems: number, item: (path: string, value: Json) => T): T[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+      this.fail(path, `${show(value)} is not a list`);
+      return [];
+    }
+    if (value.length > maxItems) this.fail(path, `has ${value.length} items; at most ${maxItems} are allowed`);
+    const seen = new Set<T>();
+    const items: T[] = [];
+    value.forEach((v: Json, i) => {
+      const problemsBefore = this.details.length;
+      const checked = item(`${path}[${i}]`, v);
+      if (this.details.length > problemsBefore) return;
+      if (seen.has(checked)) this.fail(`${path}[${i}]`, `${show(v)} is listed twice`);
+      seen.add(checked);
+      items.push(checked);
+    });
+    return items;
+  }
+
+  /** An absolute http(s) URL with no credentials, query or fragment. */
+  httpUrl(path: string, value: Json, fallback?: string): string {
+    const problemsBefore = this.details.length;
+    const text = this.string(path, value, fallback, 2048);
+    if (this.details.length > problemsBefore || (text === '' && fallback === '')) return text;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      this.fail(path, `${show(value)} is not an absolute URL like http://host:port`);
+      return text;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') this.fail(path, `${show(value)} must use http or https`);
+    else if (url.username !== '' || url.password !== '') this.fail(path, `${show(value)} must not contain credentials`);
+    else if (url.search !== '' || url.hash !== '') this.fail(path, `${show(value)} must not have a query or fragment`);
+    return text.replace(/\/+$/, '');
+  }
+
+  labels(path: string, value: Json): Record<string, string> {
+    if (value === undefined) return {};
+    if (!isObject(value)) {
+      this.fail(path, `${show(value)} is not an object`);
+      return {};
+    }
+    const labels = value;
+    const result: Record<string, string> = {};
+    for (const [key, v] of Object.entries(labels)) {
+      if (!/^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/.test(key)) {
+        this.fail(`${path}.${key}`, 'is not a valid label key (letters, digits, ".", "_", "/", "-", max 63)');
+      } else if (typeof v !== 'string' || v.length > 63) {
+        this.fail(`${path}.${key}`, `${show(v)} is not a string of at most 63 characters`);
+      } else {
+        result[key] = v;
+      }
+    }
+    return result;
+  }
+
+  /** Throws one invalid_argument error listing every problem found. */
+  done(): void {
+    if (this.details.length > 0) throw CausewayError.invalid(this.details);
+  }
+}
+
+export { isObject };

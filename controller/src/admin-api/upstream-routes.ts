@@ -1,0 +1,154 @@
+import type { FastifyInstance } from 'fastify';
+import { CausewayError } from '@causeway/shared';
+import type { Sql } from '../store/database.ts';
+import { loadGatewayHealth, poolStatus, type HealthSettings } from '../store/gateway-health.ts';
+import type { PoolStore } from '../store/pool-store.ts';
+import type { GatewayRecord, PoolRecord } from '../store/records.ts';
+import { notFound, type ResourceStore } from '../store/resource-store.ts';
+import { Checker, isObject } from './checker.ts';
+import { etag, parseIfMatch, toDocument } from './documents.ts';
+import { API_VERSION, validateDocument } from './validate.ts';
+
+export interface UpstreamRouteDeps {
+  readonly sql: Sql;
+  readonly store: ResourceStore;
+  readonly pools: PoolStore;
+  readonly health: HealthSettings;
+}
+
+async function usersOf(sql: Sql, org: string, pool: string): Promise<{ kind: string; name: string }[]> {
+  const rows = await sql<{ name: string }[]>`SELECT name FROM apis WHERE org_id = ${org} AND upstream_pool = ${pool} ORDER BY name`;
+  return rows.map((r) => ({ kind: 'Api', name: r.name }));
+}
+
+/**
+ * Gateway pools (slugs, memberships, health as healthy/total, what uses them) and the
+ * health side of gateways (status, heartbeats).
+ */
+export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRouteDeps): void {
+  const { sql, store, pools, health } = deps;
+
+  async function describePools(org: string, records: readonly PoolRecord[]) {
+    const members = [...new Set(records.flatMap((p) => p.spec.members))];
+    const healthByGateway = await loadGatewayHealth(sql, org, health, members);
+    const usage = await sql<{ pool: string; n: number }[]>`
+      SELECT upstream_pool AS pool, count(*)::int AS n FROM apis WHERE org_id = ${org} AND upstream_pool IS NOT NULL GROUP BY upstream_pool`;
+    const usedBy = new Map(usage.map((u) => [u.pool, u.n]));
+    return records.map((pool) => {
+      const memberHealth = pool.spec.members.map((gateway) => ({ gateway, ...(healthByGateway.get(gateway) ?? { state: 'unknown' as const, reason: 'not checked yet', lastHeartbeatAt: null, checkedAt: null }) }));
+      const summary = poolStatus(memberHealth);
+      return {
+        ...toDocument(pool),
+        status: {
+          status: summary.status,
+          memberCount: summary.total,
+          healthyMemberCount: summary.healthy,
+          health: `${summary.healthy}/${summary.total}`,
+          members: memberHealth.map((m) => ({ gateway: m.gateway, health: m.state, reason: m.reason, lastHeartbeatAt: m.lastHeartbeatAt, checkedAt: m.checkedAt })),
+          usedByCount: usedBy.get(pool.name) ?? 0,
+        },
+      };
+    });
+  }
+
+  async function describeOne(org: string, name: string) {
+    const pool = await store.get('GatewayPool', org, name);
+    if (pool === undefined) throw notFound('GatewayPool', name);
+    const [doc] = await describePools(org, [pool]);
+    return doc;
+  }
+
+  app.get('/v1/gateway-pools', async (request) => {
+    const records = await store.list('GatewayPool', request.principal.org);
+    return { apiVersion: API_VERSION, kind: 'GatewayPoolList', items: await describePools(request.principal.org, records) };
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name', async (request, reply) => {
+    const doc = await describeOne(request.principal.org, request.params.name);
+    reply.header('etag', etag(doc?.metadata.revision ?? 0));
+    return doc;
+  });
+
+  app.post('/v1/gateway-pools', async (request, reply) => {
+    const body = isObject(request.body) ? request.body : {};
+    const metadata = isObject(body.metadata) ? body.metadata : {};
+    const name = typeof metadata.name === 'string' ? metadata.name : undefined;
+    if (name === undefined) throw CausewayError.invalid([{ path: 'metadata.name', message: 'is required' }]);
+    const doc = validateDocument(request.body, { kind: 'GatewayPool', name });
+    const spec = doc.spec as PoolRecord['spec'];
+    const record = await pools.create(request.principal.org, doc.name, doc.labels, spec.members, spec.description);
+    reply.code(201).header('etag', etag(record.revision)).header('location', `/v1/gateway-pools/${record.name}`);
+    return describeOne(request.principal.org, record.name);
+  });
+
+  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', async (request, reply) => {
+    const c = new Checker();
+    const body = c.object('(body)', request.body, ['apiVersion', 'kind', 'metadata', 'spec'], true) ?? {};
+    const metadata = c.object('metadata', body.metadata, ['name']) ?? {};
+    const spec = c.object('spec', body.spec, ['description']) ?? {};
+    const changes: { name?: string; description?: string } = {};
+    if (metadata.name !== undefined) changes.name = c.slug('metadata.name', metadata.name);
+    if (spec.description !== undefined) changes.description = c.string('spec.description', spec.description, '', 256);
+    if (!isObject(request.body) || (changes.name === undefined && changes.description === undefined)) {
+      c.fail('(body)', 'names nothing to change (metadata.name to rename, spec.description)');
+    }
+    c.done();
+    const ifMatch = parseIfMatch(request.headers['if-match']);
+    if (ifMatch === 'invalid') throw CausewayError.invalid([{ path: 'If-Match', message: 'is not a revision ETag like "12"' }]);
+    const record = await pools.update(request.principal.org, request.params.name, changes, ifMatch);
+    reply.header('etag', etag(record.revision));
+    return describeOne(request.principal.org, record.name);
+  });
+
+  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', async (request, reply) => {
+    const c = new Checker();
+    const body = c.object('(body)', request.body, ['gateway'], true) ?? {};
+    const gateway = c.slug('gateway', body.gateway);
+    c.done();
+    const record = await pools.addMember(request.principal.org, request.params.name, gateway);
+    reply.code(201).header('etag', etag(record.revision));
+    return describeOne(request.principal.org, record.name);
+  });
+
+  app.delete<{ Params: { name: string; gateway: string } }>('/v1/gateway-pools/:name/memberships/:gateway', async (request, reply) => {
+    const record = await pools.removeMember(request.principal.org, request.params.name, request.params.gateway);
+    reply.header('etag', etag(record.revision));
+    return describeOne(request.principal.org, record.name);
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name/resources', async (request) => {
+    const org = request.principal.org;
+    if ((await store.get('GatewayPool', org, request.params.name)) === undefined) throw notFound('GatewayPool', request.params.name);
+    return { apiVersion: API_VERSION, kind: 'ResourceList', items: await usersOf(sql, org, request.params.name) };
+  });
+
+  // Gateways show their health too, and may send heartbeats.
+  app.get('/v1/gateways', async (request) => {
+    const org = request.principal.org;
+    const records = await store.list('Gateway', org);
+    const healthByGateway = await loadGatewayHealth(sql, org, health);
+    return { apiVersion: API_VERSION, kind: 'GatewayList', items: records.map((g) => gatewayDocument(g, healthByGateway)) };
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/gateways/:name', async (request, reply) => {
+    const org = request.principal.org;
+    const record = await store.get('Gateway', org, request.params.name);
+    if (record === undefined) throw notFound('Gateway', request.params.name);
+    reply.header('etag', etag(record.revision));
+    return gatewayDocument(record, await loadGatewayHealth(sql, org, health, [record.name]));
+  });
+
+  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', async (request) => {
+    const updated = await sql<{ last_heartbeat_at: Date }[]>`
+      UPDATE gateways SET last_heartbeat_at = now() WHERE org_id = ${request.principal.org} AND name = ${request.params.name}
+      RETURNING last_heartbeat_at`;
+    const row = updated[0];
+    if (row === undefined) throw notFound('Gateway', request.params.name);
+    return { gateway: request.params.name, lastHeartbeatAt: row.last_heartbeat_at.toISOString(), ttlMs: health.heartbeatTtlMs };
+  });
+}
+
+function gatewayDocument(record: GatewayRecord, healthByGateway: ReadonlyMap<string, { state: string; reason: string; lastHeartbeatAt: string | null; checkedAt: string | null }>) {
+  const h = healthByGateway.get(record.name);
+  return { ...toDocument(record), status: { health: h?.state ?? 'unknown', reason: h?.reason ?? 'not checked yet', lastHeartbeatAt: h?.lastHeartbeatAt ?? null, checkedAt: h?.checkedAt ?? null } };
+}

@@ -1,0 +1,109 @@
+import { stringify } from 'yaml';
+import { CausewayError } from '@causeway/shared';
+import type { AdminClient } from './admin-client.ts';
+import { readDocuments, sortForApply } from './documents.ts';
+
+const pluralByAlias: Readonly<Record<string, string>> = {
+  api: 'apis', apis: 'apis',
+  gateway: 'gateways', gateways: 'gateways', gw: 'gateways',
+  pool: 'gateway-pools', pools: 'gateway-pools', 'gateway-pool': 'gateway-pools', 'gateway-pools': 'gateway-pools',
+  zone: 'zones', zones: 'zones',
+  runtime: 'runtimes', runtimes: 'runtimes',
+  controller: 'controllers', controllers: 'controllers',
+};
+const pluralByKind: Readonly<Record<string, string>> = { Api: 'apis', Gateway: 'gateways', GatewayPool: 'gateway-pools', Zone: 'zones' };
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+function plural(alias: string | undefined): string {
+  const p = alias === undefined ? undefined : pluralByAlias[alias];
+  if (p === undefined) throw new CausewayError('invalid_argument', `unknown kind ${JSON.stringify(alias ?? '')} (one of apis, gateways, pools, zones, runtimes, controllers)`);
+  return p;
+}
+
+function describe(error: unknown): string {
+  const e = CausewayError.from(error);
+  const message = e.code === 'internal' && e.cause instanceof Error ? e.cause.message : e.message;
+  if (e.details.length <= 1) return message;
+  return [message.replace(/ \(and \d+ more\)$/, ''), ...e.details.slice(1).map((d) => `  ${d.path}: ${d.message}`)].join('\n');
+}
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+const columns: Readonly<Record<string, (item: Row) => Record<string, string>>> = {
+  apis: (i) => {
+    const spec = i.spec as Row;
+    const up = spec.upstream as Row;
+    return { HOSTS: str((spec.hosts as string[]).join(',') || '*'), 'BASE PATH': str(spec.basePath), UPSTREAM: up.pool !== undefined ? `pool/${str(up.pool)}` : `gateway/${str(up.gateway)}` };
+  },
+  gateways: (i) => ({ URL: str((i.spec as Row).url), ZONE: str((i.spec as Row).zone) }),
+  'gateway-pools': (i) => ({ MEMBERS: str(((i.spec as Row).members as string[]).join(',') || '-') }),
+  zones: (i) => ({ 'DTC URL': str((i.spec as Row).dtcUrl || '-'), ELIGIBLE: str((i.spec as Row).failoverEligible), PRIORITY: str((i.spec as Row).failoverPriority) }),
+};
+
+function table(rows: readonly Record<string, string>[]): string[] {
+  const first = rows[0];
+  if (first === undefined) return ['No resources found.'];
+  const headers = Object.keys(first);
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => (r[h] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd();
+  return [line(headers), ...rows.map((r) => line(headers.map((h) => r[h] ?? '')))];
+}
+
+function rowsFor(kind: string, items: readonly Row[]): Record<string, string>[] {
+  if (kind === 'runtimes') {
+    return items.map((i) => ({
+      NODE: str(i.nodeId), ZONE: str(i.zone), CONTROLLER: str(i.controller), CONNECTED: str(i.connected),
+      APPLIED: str(i.appliedRevision), 'LAST NACK': i.lastNack === null ? '-' : `r${str((i.lastNack as Row).revision)}: ${str((i.lastNack as Row).error)}`,
+    }));
+  }
+  if (kind === 'controllers') {
+    return items.map((i) => ({ ID: str(i.id), ADMIN: str(i.adminAddress), XDS: str(i.xdsAddress), REVISION: str(i.appliedRevision), RUNTIMES: str(i.connectedRuntimes), HEARTBEAT: str(i.lastHeartbeatAt) }));
+  }
+  return items.map((i) => {
+    const metadata = i.metadata as Row;
+    return { NAME: str(metadata.name), ...(columns[kind]?.(i) ?? {}), REVISION: str(metadata.revision) };
+  });
+}
+
+export async function apply(client: AdminClient, file: string, io: Output): Promise<number> {
+  const docs = sortForApply(await readDocuments(file));
+  let failed = 0;
+  for (const doc of docs) {
+    const path = `/v1/${pluralByKind[doc.kind] ?? ''}/${doc.name}`;
+    const label = `${doc.kind.toLowerCase()}/${doc.name}`;
+    try {
+      const response = await client.request<{ metadata: { revision: number } }>('PUT', path, doc.body);
+      io.out(`${label} ${response.headers.get('causeway-result') ?? 'applied'} (revision ${response.body.metadata.revision})`);
+    } catch (error) {
+      failed++;
+      io.err(`error: ${label} (${doc.source}): ${describe(error)}`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+export async function get(client: AdminClient, args: readonly string[], format: string, io: Output): Promise<number> {
+  const kind = plural(args[0]);
+  const name = args[1];
+  const response = await client.request<Row & { items?: Row[] }>('GET', name === undefined ? `/v1/${kind}` : `/v1/${kind}/${name}`);
+  if (format === 'json') io.out(JSON.stringify(response.body, null, 2));
+  else if (format === 'yaml') io.out(stringify(response.body.items ?? response.body).trimEnd());
+  else for (const line of table(rowsFor(kind, response.body.items ?? [response.body]))) io.out(line);
+  return 0;
+}
+
+export async function remove(client: AdminClient, args: readonly string[], io: Output): Promise<number> {
+  const kind = plural(args[0]);
+  const name = args[1];
+  if (name === undefined) throw new CausewayError('invalid_argument', 'usage: causeway delete KIND NAME');
+  const response = await client.request<{ metadata: { revision: number } }>('DELETE', `/v1/${kind}/${name}`);
+  io.out(`${args[0] ?? kind}/${name} deleted (revision ${response.body.metadata.revision})`);
+  return 0;
+}
+
+export { describe };

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EnvReader, formatAddress, type Env } from '@causeway/shared';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../store/embedded-database.ts';
+import { AdminClient } from './admin-client.ts';
+import { startChild, waitForHttp, type Child } from './children.ts';
+import type { Output } from './commands.ts';
+
+const controllerMain = fileURLToPath(new URL('../main.ts', import.meta.url));
+const sampleUpstream = fileURLToPath(new URL('./sample-upstream.ts', import.meta.url));
+/** The runtime is started as its own process; only its entry file is looked up here. */
+export const runtimeMain = (): string => fileURLToPath(import.meta.resolve('@causeway/runtime/main'));
+
+export interface DevStack {
+  stop(): Promise<void>;
+}
+
+function sampleDocuments(upstreams: readonly { name: string; url: string }[]) {
+  return [
+    ...upstreams.map((u) => ({ kind: 'Gateway', metadata: { name: u.name }, spec: { url: u.url, zone: 'default' } })),
+    { kind: 'GatewayPool', metadata: { name: 'samples' }, spec: { members: upstreams.map((u) => u.name), description: 'Sample upstream gateways started by causeway dev' } },
+    { kind: 'Api', metadata: { name: 'hello' }, spec: { basePath: '/hello', upstream: { pool: 'samples' } } },
+  ];
+}
+
+/**
+ * `causeway dev`: Postgres (embedded unless CAUSEWAY_DATABASE_URL is set), a controller,
+ * a runtime, two sample upstream gateways and a sample API, each its own process.
+ */
+export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
+  const r = new EnvReader(env);
+  const adminAddress = r.address('CAUSEWAY_ADMIN_ADDR', '127.0.0.1:9080');
+  const xdsAddress = r.address('CAUSEWAY_XDS_ADDR', '127.0.0.1:9090');
+  const proxyAddress = r.address('CAUSEWAY_LISTEN_ADDR', '127.0.0.1:8080');
+  const runtimeAdminAddress = r.address('CAUSEWAY_RUNTIME_ADMIN_ADDR', '127.0.0.1:9901');
+  const samplePorts = [r.integer('CAUSEWAY_DEV_SAMPLE_PORT', 9701, 1, 65534)].map((p) => [p, p + 1]).flat();
+  const logLevel = r.string('CAUSEWAY_LOG_LEVEL', 'warn');
+  const dataDir = r.string('CAUSEWAY_DEV_DATA_DIR', join(tmpdir(), 'causeway-dev', 'data'));
+  const token = r.optional('CAUSEWAY_ADMIN_TOKEN') ?? randomBytes(18).toString('base64url');
+  r.done();
+
+  const children: Child[] = [];
+  let database: EmbeddedDatabase | undefined;
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.reverse().map((c) => c.stop()));
+    await database?.stop();
+  };
+  try {
+    let databaseUrl = env.CAUSEWAY_DATABASE_URL;
+    if (databaseUrl === undefined || databaseUrl === '') {
+      await mkdir(join(dataDir, '..'), { recursive: true });
+      await chmod(join(dataDir, '..'), 0o755);
+      database = await startEmbeddedDatabase({ dataDir });
+      databaseUrl = database.url;
+    }
+    const base = { ...process.env, CAUSEWAY_LOG_LEVEL: logLevel };
+    const controller = startChild('controller', controllerMain, [], {
+      ...base,
+      CAUSEWAY_DATABASE_URL: databaseUrl,
+      CAUSEWAY_ADMIN_TOKEN: token,
+      CAUSEWAY_ADMIN_ADDR: formatAddress(adminAddress),
+      CAUSEWAY_XDS_ADDR: formatAddress(xdsAddress),
+    }, io.err);
+    children.push(controller);
+    const adminUrl = `http://${formatAddress(adminAddress)}`;
+    await waitForHttp(`${adminUrl}/readyz`, controller, 30_000);
+
+    const upstreams = samplePorts.map((port, i) => ({ name: `sample-${String.fromCharCode(97 + i)}`, url: `http://127.0.0.1:${port}` }));
+    for (const [i, upstream] of upstreams.entries()) {
+      const child = startChild(upstream.name, sampleUpstream, [upstream.name, String(samplePorts[i])], base, io.err);
+      children.push(child);
+      await waitForHttp(`${upstream.url}/`, child, 10_000);
+    }
+    const client = new AdminClient({ url: adminUrl, token });
+    for (const doc of sampleDocuments(upstreams)) {
+      const plural = { Gateway: 'gateways', GatewayPool: 'gateway-pools', Api: 'apis' }[doc.kind] ?? '';
+      await client.request('PUT', `/v1/${plural}/${doc.metadata.name}`, doc);
+    }
+    const runtime = startChild('runtime', runtimeMain(), [], {
+      ...base,
+      CAUSEWAY_CONTROLLERS: formatAddress(xdsAddress),
+      CAUSEWAY_LISTEN_ADDR: formatAddress(proxyAddress),
+      CAUSEWAY_RUNTIME_ADMIN_ADDR: formatAddress(runtimeAdminAddress),
+      CAUSEWAY_NODE_ID: env.CAUSEWAY_NODE_ID ?? 'dev-runtime',
+    }, io.err);
+    children.push(runtime);
+    const proxyUrl = `http://${formatAddress(proxyAddress)}`;
+    await waitForHttp(`${proxyUrl}/hello/`, runtime, 30_000);
+
+    io.out([
+      '',
+      'Causeway is running:',
+      `  proxy (API traffic)   ${proxyUrl}`,
+      `  sample API            curl ${proxyUrl}/hello/`,
+      `  admin API             ${adminUrl}/v1/apis   (Authorization: Bearer ${token})`,
+      `  admin token           ${token}`,
+      `  xDS (runtimes)        ${formatAddress(xdsAddress)}`,
+      `  runtime admin         http://${formatAddress(runtimeAdminAddress)}/config`,
+      `  sample upstreams      ${upstreams.map((u) => u.url).join(', ')}`,
+      `  data                  ${database === undefined ? databaseUrl.replace(/:[^:@/]*@/, ':***@') : `${database.dataDir} (embedded PostgreSQL on port ${database.port})`}`,
+      '',
+      'Try the CLI in another terminal:',
+      `  export CAUSEWAY_URL=${adminUrl} CAUSEWAY_TOKEN=${token}`,
+      '  npx causeway get apis',
+      '',
+      'Press Ctrl-C to stop everything.',
+    ].join('\n'));
+    return { stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

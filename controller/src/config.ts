@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { EnvReader, logLevels, type Address, type Env, type LogLevel } from '@causeway/shared';
+
+export interface ControllerConfig {
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+  readonly adminAddress: Address;
+  readonly xdsAddress: Address;
+  readonly adminToken: string;
+  readonly controllerId: string;
+  /** How often the change log is read without a notification. */
+  readonly reconcileIntervalMs: number;
+  /** A burst of changes is pushed once: after this quiet time ... */
+  readonly pushHoldoffMs: number;
+  /** ... or at the latest this long after the first change. */
+  readonly pushMaxDelayMs: number;
+  readonly xdsMaxConnectionAgeMs: number;
+  /** A gateway that sends heartbeats is down once its last one is older than this. */
+  readonly gatewayHeartbeatTtlMs: number;
+  /** Runtime health-check reports older than this no longer count. */
+  readonly healthReportFreshnessMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Reads, checks and freezes the controller's settings; every bad variable is named. */
+export function loadControllerConfig(env: Env): ControllerConfig {
+  const r = new EnvReader(env);
+  const databaseUrl = r.optional('CAUSEWAY_DATABASE_URL');
+  if (databaseUrl === undefined) {
+    r.problem('CAUSEWAY_DATABASE_URL: is required (postgres://user:password@host:5432/db; `causeway dev` starts its own database)');
+  } else if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    r.problem('CAUSEWAY_DATABASE_URL: is not a postgres:// URL');
+  }
+  const adminToken = r.optional('CAUSEWAY_ADMIN_TOKEN');
+  if (adminToken === undefined || adminToken.length < MIN_TOKEN_LENGTH) {
+    r.problem(`CAUSEWAY_ADMIN_TOKEN: is required, a secret of at least ${MIN_TOKEN_LENGTH} characters`);
+  }
+  const pushHoldoffMs = r.integer('CAUSEWAY_PUSH_HOLDOFF_MS', 10, 0, 5_000);
+  const pushMaxDelayMs = r.integer('CAUSEWAY_PUSH_MAX_DELAY_MS', 100, 0, 30_000);
+  if (pushMaxDelayMs < pushHoldoffMs) r.problem(`CAUSEWAY_PUSH_MAX_DELAY_MS: ${pushMaxDelayMs} is less than CAUSEWAY_PUSH_HOLDOFF_MS (${pushHoldoffMs})`);
+  const config: ControllerConfig = {
+    databaseUrl: databaseUrl ?? '',
+    databasePoolSize: r.integer('CAUSEWAY_DATABASE_POOL_SIZE', 10, 2, 200),
+    adminAddress: r.address('CAUSEWAY_ADMIN_ADDR', '127.0.0.1:9080'),
+    xdsAddress: r.address('CAUSEWAY_XDS_ADDR', '127.0.0.1:9090'),
+    adminToken: adminToken ?? '',
+    controllerId: r.string('CAUSEWAY_CONTROLLER_ID', `${hostname()}-${randomBytes(3).toString('hex')}`),
+    reconcileIntervalMs: r.integer('CAUSEWAY_RECONCILE_INTERVAL_MS', 1_000, 100, 2_000),
+    pushHoldoffMs,
+    pushMaxDelayMs,
+    xdsMaxConnectionAgeMs: r.integer('CAUSEWAY_XDS_MAX_CONNECTION_AGE_MS', 1_800_000, 10_000, 86_400_000),
+    gatewayHeartbeatTtlMs: r.integer('CAUSEWAY_GATEWAY_HEARTBEAT_TTL_MS', 3_600_000, 1_000, 604_800_000),
+    healthReportFreshnessMs: r.integer('CAUSEWAY_HEALTH_REPORT_FRESHNESS_MS', 30_000, 1_000, 3_600_000),
+    logLevel: r.oneOf('CAUSEWAY_LOG_LEVEL', 'info', logLevels),
+  };
+  r.done();
+  return Object.freeze(config);
+}

@@ -1,0 +1,35 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric the controller exports, on its own registry. */
+export function createControllerMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'causeway_controller_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    appliedRevision: new Gauge({ name: 'causeway_controller_applied_revision', help: 'Highest revision applied to the in-memory model', registers }),
+    databaseRevision: new Gauge({ name: 'causeway_controller_database_revision', help: 'Latest revision seen in the database', registers }),
+    catchUps: new Counter({ name: 'causeway_controller_change_log_reads_total', help: 'Reads of the change log, by what woke them', labelNames: ['reason'] as const, registers }),
+    catchUpErrors: new Counter({ name: 'causeway_controller_change_log_read_errors_total', help: 'Failed reads of the change log', registers }),
+    listenProbeFailures: new Counter({ name: 'causeway_controller_listen_probe_failures_total', help: 'LISTEN probes that did not come back (the LISTEN connection was re-made)', registers }),
+    fullLoads: new Counter({ name: 'causeway_controller_full_loads_total', help: 'Full reloads of the store into memory', registers }),
+    snapshotBuilds: new Counter({ name: 'causeway_controller_snapshot_builds_total', help: 'Snapshots built, by result', labelNames: ['result'] as const, registers }),
+    snapshotRevision: new Gauge({ name: 'causeway_controller_snapshot_revision', help: 'Revision of the snapshot being served', registers }),
+    connectedRuntimes: new Gauge({ name: 'causeway_controller_connected_runtimes', help: 'Runtimes streaming from this replica', registers }),
+    pushes: new Counter({ name: 'causeway_controller_xds_responses_total', help: 'xDS responses sent, by resource type', labelNames: ['type'] as const, registers }),
+    pushBytes: new Counter({ name: 'causeway_controller_xds_response_bytes_total', help: 'Bytes of xDS resources sent, by resource type', labelNames: ['type'] as const, registers }),
+    acks: new Counter({ name: 'causeway_controller_xds_acks_total', help: 'ACKs received, by resource type', labelNames: ['type'] as const, registers }),
+    nacks: new Counter({ name: 'causeway_controller_xds_nacks_total', help: 'NACKs received, by resource type', labelNames: ['type'] as const, registers }),
+    streamErrors: new Counter({ name: 'causeway_controller_xds_stream_errors_total', help: 'Streams closed with an error, by reason', labelNames: ['reason'] as const, registers }),
+    commitToAck: new Histogram({
+      name: 'causeway_controller_commit_to_ack_seconds',
+      help: 'Time from a revision commit to a runtime ACK of it',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    httpRequests: new Counter({ name: 'causeway_controller_admin_requests_total', help: 'Admin API requests, by route and status class', labelNames: ['route', 'status'] as const, registers }),
+    databaseErrors: new Counter({ name: 'causeway_controller_database_errors_total', help: 'Database operations that failed, by operation', labelNames: ['operation'] as const, registers }),
+  };
+}
+
+export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

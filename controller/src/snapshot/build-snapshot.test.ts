@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { unpack } from '@causeway/shared';
+import { ApiSchema, ClusterSchema, LbPolicy } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import { validateDocument } from '../admin-api/validate.ts';
+import type { Kind, StoredRecord } from '../store/records.ts';
+import { modelFromRecords, applyEntities } from '../sync/model.ts';
+import { buildSnapshot, checkSnapshot } from './build-snapshot.ts';
+
+let clock = 0;
+function record<K extends Kind>(doc: Record<string, unknown>, revision: number, org = 'default'): StoredRecord<K> {
+  const valid = validateDocument(doc);
+  clock++;
+  return { kind: valid.kind as K, org: valid.kind === 'Zone' ? '' : org, name: valid.name, labels: valid.labels, spec: valid.spec as never, revision, createdAt: new Date(clock), updatedAt: new Date(clock) };
+}
+
+const gwA = record({ kind: 'Gateway', metadata: { name: 'gw-a' }, spec: { url: 'http://10.0.0.1:80', zone: 'eu-1' } }, 1);
+const gwB = record({ kind: 'Gateway', metadata: { name: 'gw-b' }, spec: { url: 'http://10.0.0.2:80', zone: 'eu-2' } }, 2);
+const pool = record({ kind: 'GatewayPool', metadata: { name: 'pool' }, spec: { members: ['gw-a', 'gw-b'] } }, 3);
+const orders = record({ kind: 'Api', metadata: { name: 'orders' }, spec: { basePath: '/orders', upstream: { pool: 'pool' }, loadBalancing: 'round-robin' } }, 4);
+const users = record({ kind: 'Api', metadata: { name: 'users' }, spec: { basePath: '/users', upstream: { gateway: 'gw-a' } } }, 5);
+const zone = record({ kind: 'Zone', metadata: { name: 'eu-1' }, spec: { dtcUrl: 'http://eu-1.example' } }, 6);
+
+describe('buildSnapshot', () => {
+  const model = modelFromRecords(6, [gwA, gwB, pool, orders, users, zone]);
+
+  it('makes one cluster per used upstream and versions everything by revision', () => {
+    const snapshot = buildSnapshot(model);
+    expect(snapshot.revision).toBe(6);
+    const versions = (kind: 'api' | 'cluster' | 'zone') => Object.fromEntries([...snapshot.resources[kind].values()].map((e) => [e.name, e.version]));
+    expect(versions('api')).toEqual({ 'default/orders': '4', 'default/users': '5' });
+    // A pool cluster's version is the newest of the pool and its members.
+    expect(versions('cluster')).toEqual({ 'default/pool/pool': '3', 'default/gateway/gw-a': '1' });
+    expect(versions('zone')).toEqual({ 'eu-1': '6' });
+    expect(checkSnapshot(snapshot, model)).toEqual([]);
+  });
+
+  it('encodes APIs and clusters with what runtimes need', () => {
+    const snapshot = buildSnapshot(model);
+    const entry = snapshot.resources.api.get('default/orders');
+    const api = entry === undefined ? undefined : unpack(ApiSchema, entry.resource);
+    expect(api).toMatchObject({ name: 'default/orders', basePath: '/orders', cluster: 'default/pool/pool', upstreamLabel: 'pool/pool', lbPolicy: LbPolicy.ROUND_ROBIN, stripBasePath: true });
+    const clusterEntry = snapshot.resources.cluster.get('default/pool/pool');
+    const cluster = clusterEntry === undefined ? undefined : unpack(ClusterSchema, clusterEntry.resource);
+    expect(cluster?.members.map((m) => [m.name, m.url, m.zone])).toEqual([
+      ['gw-a', 'http://10.0.0.1:80', 'eu-1'],
+      ['gw-b', 'http://10.0.0.2:80', 'eu-2'],
+    ]);
+  });
+
+  it('leaves out clusters no API uses', () => {
+    const withoutUsers = applyEntities(model, 7, [{ kind: 'Api', org: 'default', name: 'users', record: undefined }]);
+    expect([...buildSnapshot(withoutUsers).resources.cluster.keys()]).toEqual(['default/pool/pool']);
+  });
+
+  it('bumps a pool cluster when a member gateway changes, and re-encodes only that', () => {
+    const first = buildSnapshot(model);
+    const movedB = record<'Gateway'>({ kind: 'Gateway', metadata: { name: 'gw-b' }, spec: { url: 'http://10.0.0.3:80' } }, 7);
+    const next = buildSnapshot(applyEntities(model, 7, [{ kind: 'Gateway', org: 'default', name: 'gw-b', record: movedB }]), first);
+    expect(next.resources.cluster.get('default/pool/pool')?.version).toBe('7');
+    expect(next.resources.api.get('default/orders')).toBe(first.resources.api.get('default/orders'));
+    expect(next.resources.cluster.get('default/gateway/gw-a')).toBe(first.resources.cluster.get('default/gateway/gw-a'));
+  });
+
+  it('reports an API whose cluster is missing as inconsistent', () => {
+    const broken = applyEntities(model, 7, [{ kind: 'GatewayPool', org: 'default', name: 'pool', record: undefined }]);
+    expect(checkSnapshot(buildSnapshot(broken), broken)).toEqual([
+      'API "default/orders" uses cluster "default/pool/pool", which is not in the snapshot',
+    ]);
+  });
+
+  it('keeps orgs apart', () => {
+    const other = record<'Api'>({ kind: 'Api', metadata: { name: 'orders' }, spec: { basePath: '/x', upstream: { gateway: 'gw-a' } } }, 8, 'acme');
+    const gw = record<'Gateway'>({ kind: 'Gateway', metadata: { name: 'gw-a' }, spec: { url: 'http://acme:80' } }, 8, 'acme');
+    const both = modelFromRecords(8, [gwA, gwB, pool, orders, other, gw]);
+    const snapshot = buildSnapshot(both);
+    expect([...snapshot.resources.api.keys()].sort()).toEqual(['acme/orders', 'default/orders']);
+    expect([...snapshot.resources.cluster.keys()].sort()).toEqual(['acme/gateway/gw-a', 'default/pool/pool']);
+  });
+});

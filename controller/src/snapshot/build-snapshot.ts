@@ -1,0 +1,170 @@
+import { create } from '@bufbuild/protobuf';
+import type { Any } from '@bufbuild/protobuf/wkt';
+import { pack, type ResourceKind } from '@causeway/shared';
+import {
+  ApiSchema,
+  ClusterSchema,
+  LbPolicy,
+  MemberHealth,
+  ZoneSchema,
+} from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import type { Model } from '../sync/model.ts';
+import type { ApiRecord, GatewayRecord, PoolRecord, ZoneRecord } from '../store/records.ts';
+import { recordKey } from '../store/records.ts';
+
+/** One resource as sent to runtimes, encoded once per version. */
+export interface SnapshotEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly resource: Any;
+}
+
+export type ResourceSet = ReadonlyMap<string, SnapshotEntry>;
+
+export interface Snapshot {
+  readonly revision: number;
+  readonly resources: Readonly<Record<ResourceKind, ResourceSet>>;
+}
+
+export const emptySnapshot: Snapshot = {
+  revision: 0,
+  resources: { cluster: new Map(), zone: new Map(), api: new Map() },
+};
+
+const lbPolicies = {
+  random: LbPolicy.RANDOM,
+  'round-robin': LbPolicy.ROUND_ROBIN,
+  'least-request': LbPolicy.LEAST_REQUEST,
+} as const;
+
+export function gatewayClusterName(org: string, gateway: string): string {
+  return `${org}/gateway/${gateway}`;
+}
+
+export function poolClusterName(org: string, pool: string): string {
+  return `${org}/pool/${pool}`;
+}
+
+function clusterOf(api: ApiRecord): { name: string; label: string } {
+  const upstream = api.spec.upstream;
+  return 'gateway' in upstream
+    ? { name: gatewayClusterName(api.org, upstream.gateway), label: `gateway/${upstream.gateway}` }
+    : { name: poolClusterName(api.org, upstream.pool), label: `pool/${upstream.pool}` };
+}
+
+function member(gateway: GatewayRecord) {
+  return {
+    name: gateway.name,
+    url: gateway.spec.url,
+    zone: gateway.spec.zone,
+    priority: 0,
+    controlPlaneHealth: MemberHealth.HEALTHY,
+    healthCheck: { ...gateway.spec.healthCheck },
+  };
+}
+
+/** Reuses the previous encoding when the version did not change. */
+function entry(previous: ResourceSet | undefined, name: string, version: string, encode: () => Any): SnapshotEntry {
+  const old = previous?.get(name);
+  if (old !== undefined && old.version === version) return old;
+  return { name, version, resource: encode() };
+}
+
+function apiEntry(api: ApiRecord, previous: ResourceSet | undefined): SnapshotEntry {
+  const name = recordKey(api.org, api.name);
+  return entry(previous, name, String(api.revision), () => {
+    const cluster = clusterOf(api);
+    return pack(ApiSchema, create(ApiSchema, {
+      name,
+      org: api.org,
+      hosts: [...api.spec.hosts],
+      basePath: api.spec.basePath,
+      methods: [...api.spec.methods],
+      stripBasePath: api.spec.stripBasePath,
+      cluster: cluster.name,
+      upstreamLabel: cluster.label,
+      lbPolicy: lbPolicies[api.spec.loadBalancing],
+      timeouts: { connectMs: api.spec.timeouts.connectMs, requestMs: api.spec.timeouts.requestMs },
+      retries: { attempts: api.spec.retries.attempts, perTryTimeoutMs: api.spec.retries.perTryTimeoutMs },
+      failover: { enabled: api.spec.failover.enabled, zones: [...api.spec.failover.zones] },
+      revision: BigInt(api.revision),
+    }));
+  });
+}
+
+function gatewayClusterEntry(gateway: GatewayRecord, previous: ResourceSet | undefined): SnapshotEntry {
+  const name = gatewayClusterName(gateway.org, gateway.name);
+  return entry(previous, name, String(gateway.revision), () =>
+    pack(ClusterSchema, create(ClusterSchema, {
+      name,
+      members: [member(gateway)],
+    })),
+  );
+}
+
+function poolClusterEntry(pool: PoolRecord, members: readonly GatewayRecord[], previous: ResourceSet | undefined): SnapshotEntry {
+  const name = poolClusterName(pool.org, pool.name);
+  // A cluster changes when the pool or any member does; its version is the newest of them.
+  const version = Math.max(pool.revision, ...members.map((m) => m.revision));
+  return entry(previous, name, String(version), () =>
+    pack(ClusterSchema, create(ClusterSchema, {
+      name,
+      members: members.map(member),
+    })),
+  );
+}
+
+function zoneEntry(zone: ZoneRecord, previous: ResourceSet | undefined): SnapshotEntry {
+  return entry(previous, zone.name, String(zone.revision), () =>
+    pack(ZoneSchema, create(ZoneSchema, {
+      name: zone.name,
+      dtcUrl: zone.spec.dtcUrl,
+      failoverEligible: zone.spec.failoverEligible,
+      failoverPriority: zone.spec.failoverPriority,
+    })),
+  );
+}
+
+/**
+ * The resources every runtime should hold, from the model alone (pure). Only clusters
+ * that an API uses are included. Entries whose version did not change are taken from
+ * `previous` so that a change re-encodes only what it touched.
+ */
+export function buildSnapshot(model: Model, previous: Snapshot = emptySnapshot): Snapshot {
+  const apis = new Map<string, SnapshotEntry>();
+  const clusters = new Map<string, SnapshotEntry>();
+  const zones = new Map<string, SnapshotEntry>();
+  for (const api of model.apis.values()) {
+    const a = apiEntry(api, previous.resources.api);
+    apis.set(a.name, a);
+    const clusterName = clusterOf(api).name;
+    if (clusters.has(clusterName)) continue;
+    const upstream = api.spec.upstream;
+    if ('gateway' in upstream) {
+      const gateway = model.gateways.get(recordKey(api.org, upstream.gateway));
+      if (gateway !== undefined) clusters.set(clusterName, gatewayClusterEntry(gateway, previous.resources.cluster));
+    } else {
+      const pool = model.pools.get(recordKey(api.org, upstream.pool));
+      if (pool === undefined) continue;
+      const members = pool.spec.members.flatMap((m) => model.gateways.get(recordKey(api.org, m)) ?? []);
+      clusters.set(clusterName, poolClusterEntry(pool, members, previous.resources.cluster));
+    }
+  }
+  for (const zone of model.zones.values()) {
+    const z = zoneEntry(zone, previous.resources.zone);
+    zones.set(z.name, z);
+  }
+  return { revision: model.revision, resources: { cluster: clusters, zone: zones, api: apis } };
+}
+
+/** Problems that must stop a snapshot from being pushed: an API whose cluster is missing. */
+export function checkSnapshot(snapshot: Snapshot, model: Model): string[] {
+  const problems: string[] = [];
+  for (const api of model.apis.values()) {
+    const cluster = clusterOf(api).name;
+    if (!snapshot.resources.cluster.has(cluster)) {
+      problems.push(`API "${recordKey(api.org, api.name)}" uses cluster "${cluster}", which is not in the snapshot`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,100 @@
+import { CausewayError } from '@causeway/shared';
+import type { Sql } from './database.ts';
+import { mutate, type Mutation } from './mutate.ts';
+import type { ApiSpec, Labels, PoolRecord } from './records.ts';
+import { notFound, type ResourceStore } from './resource-store.ts';
+import { tables } from './tables.ts';
+
+/** The imperative pool operations of the admin API, each one mutation. */
+export class PoolStore {
+  private readonly sql: Sql;
+  private readonly store: ResourceStore;
+
+  constructor(sql: Sql, store: ResourceStore) {
+    this.sql = sql;
+    this.store = store;
+  }
+
+  /** POST: create only; an existing name is a 409. */
+  async create(org: string, name: string, labels: Labels, members: readonly string[], description: string): Promise<PoolRecord> {
+    if ((await this.store.get('GatewayPool', org, name)) !== undefined) throw alreadyExists(name);
+    const result = await this.store.put('GatewayPool', org, name, labels, { members, description }, {
+      alsoDo: async (_m, previous) => {
+        if (previous !== undefined) throw alreadyExists(name);
+      },
+    });
+    return result.record;
+  }
+
+  /** Rename and/or new description. A rename carries every API using the pool along. */
+  async update(org: string, name: string, changes: { name?: string; description?: string }, ifMatch?: number): Promise<PoolRecord> {
+    const { result } = await mutate(this.sql, async (m) => {
+      const pool = await this.lockPool(m, org, name, ifMatch);
+      const newName = changes.name ?? name;
+      if (newName !== name) {
+        if ((await tables.GatewayPool.get(m.tx, org, newName)) !== undefined) throw alreadyExists(newName);
+        await m.tx`UPDATE gateway_pools SET name = ${newName} WHERE org_id = ${org} AND name = ${name}`;
+        await this.repointApis(m, org, newName);
+        m.record({ kind: 'GatewayPool', org, name, op: 'delete' });
+      }
+      await m.tx`UPDATE gateway_pools SET description = ${changes.description ?? pool.spec.description},
+                 revision = ${m.revision}, updated_at = now() WHERE org_id = ${org} AND name = ${newName}`;
+      m.record({ kind: 'GatewayPool', org, name: newName, op: 'upsert' });
+      return (await tables.GatewayPool.get(m.tx, org, newName)) as PoolRecord;
+    });
+    return result;
+  }
+
+  async addMember(org: string, pool: string, gateway: string): Promise<PoolRecord> {
+    const { result } = await mutate(this.sql, async (m) => {
+      const record = await this.lockPool(m, org, pool);
+      if ((await tables.Gateway.get(m.tx, org, gateway)) === undefined) throw notFound('Gateway', gateway);
+      if (record.spec.members.includes(gateway)) {
+        throw new CausewayError('already_exists', `gateway "${gateway}" is already a member of gateway pool "${pool}"`);
+      }
+      await m.tx`INSERT INTO gateway_pool_members (org_id, pool_name, gateway_name) VALUES (${org}, ${pool}, ${gateway})`;
+      return this.touch(m, org, pool);
+    });
+    return result;
+  }
+
+  async removeMember(org: string, pool: string, gateway: string): Promise<PoolRecord> {
+    const { result } = await mutate(this.sql, async (m) => {
+      await this.lockPool(m, org, pool);
+      const removed = await m.tx`DELETE FROM gateway_pool_members WHERE org_id = ${org} AND pool_name = ${pool} AND gateway_name = ${gateway}`;
+      if (removed.count === 0) throw new CausewayError('not_found', `gateway "${gateway}" is not a member of gateway pool "${pool}"`);
+      return this.touch(m, org, pool);
+    });
+    return result;
+  }
+
+  private async lockPool(m: Mutation, org: string, name: string, ifMatch?: number): Promise<PoolRecord> {
+    const pool = await tables.GatewayPool.get(m.tx, org, name, true);
+    if (pool === undefined) throw notFound('GatewayPool', name);
+    if (ifMatch !== undefined && pool.revision !== ifMatch) {
+      throw new CausewayError('precondition_failed', `gateway pool "${name}" is at revision ${pool.revision}, not ${ifMatch} (If-Match); read it again and retry`);
+    }
+    return pool;
+  }
+
+  private async touch(m: Mutation, org: string, pool: string): Promise<PoolRecord> {
+    await m.tx`UPDATE gateway_pools SET revision = ${m.revision}, updated_at = now() WHERE org_id = ${org} AND name = ${pool}`;
+    m.record({ kind: 'GatewayPool', org, name: pool, op: 'upsert' });
+    return (await tables.GatewayPool.get(m.tx, org, pool)) as PoolRecord;
+  }
+
+  /** The foreign key followed the rename; the APIs' specs must say the new name too. */
+  private async repointApis(m: Mutation, org: string, to: string): Promise<void> {
+    const apis = await m.tx<{ name: string; labels: Labels; spec: ApiSpec }[]>`
+      SELECT name, labels, spec FROM apis WHERE org_id = ${org} AND upstream_pool = ${to}`;
+    for (const api of apis) {
+      const spec: ApiSpec = { ...api.spec, upstream: { pool: to } };
+      await tables.Api.write(m, org, api.name, api.labels, spec);
+      m.record({ kind: 'Api', org, name: api.name, op: 'upsert' });
+    }
+  }
+}
+
+function alreadyExists(name: string): CausewayError {
+  return new CausewayError('already_exists', `a gateway pool named "${name}" already exists`);
+}

@@ -1,0 +1,80 @@
+/** What the store holds, as the rest of the controller sees it. */
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface HealthCheckSpec {
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface GatewaySpec {
+  readonly url: string;
+  readonly zone: string;
+  readonly healthCheck: HealthCheckSpec;
+}
+
+export interface PoolSpec {
+  readonly members: readonly string[];
+  readonly description: string;
+}
+
+export type UpstreamSpec = { readonly gateway: string } | { readonly pool: string };
+
+export interface ApiSpec {
+  readonly basePath: string;
+  readonly hosts: readonly string[];
+  readonly methods: readonly string[];
+  readonly stripBasePath: boolean;
+  readonly upstream: UpstreamSpec;
+  readonly timeouts: { readonly connectMs: number; readonly requestMs: number };
+  readonly retries: { readonly attempts: number; readonly perTryTimeoutMs: number };
+  readonly loadBalancing: 'random' | 'round-robin' | 'least-request';
+  readonly failover: { readonly enabled: boolean; readonly zones: readonly string[] };
+}
+
+export interface ZoneSpec {
+  readonly dtcUrl: string;
+  readonly failoverEligible: boolean;
+  readonly failoverPriority: number;
+}
+
+export interface SpecByKind {
+  readonly Api: ApiSpec;
+  readonly Gateway: GatewaySpec;
+  readonly GatewayPool: PoolSpec;
+  readonly Zone: ZoneSpec;
+}
+export type Kind = keyof SpecByKind;
+export const kinds: readonly Kind[] = ['Gateway', 'GatewayPool', 'Zone', 'Api'];
+
+/** One stored entity; `org` is empty for zones, which every org shares. */
+export interface StoredRecord<K extends Kind = Kind> {
+  readonly kind: K;
+  readonly org: string;
+  readonly name: string;
+  readonly labels: Labels;
+  readonly spec: SpecByKind[K];
+  readonly revision: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export type ApiRecord = StoredRecord<'Api'>;
+export type GatewayRecord = StoredRecord<'Gateway'>;
+export type PoolRecord = StoredRecord<'GatewayPool'>;
+export type ZoneRecord = StoredRecord<'Zone'>;
+
+/** The `kind` column of config_changes for each resource kind. */
+export const changeKindOf: Readonly<Record<Kind, string>> = {
+  Api: 'api',
+  Gateway: 'gateway',
+  GatewayPool: 'gateway_pool',
+  Zone: 'zone',
+};
+
+export function recordKey(org: string, name: string): string {
+  return org === '' ? name : `${org}/${name}`;
+}

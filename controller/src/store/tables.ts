@@ -1,0 +1,171 @@
+import type { Sql, Tx } from './database.ts';
+import type { Mutation } from './mutate.ts';
+import type { ApiSpec, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
+
+type Db = Sql | Tx;
+
+/** How one kind of resource is kept in its table(s). */
+export interface Table<K extends Kind> {
+  get(db: Db, org: string, name: string, forUpdate?: boolean): Promise<StoredRecord<K> | undefined>;
+  /** All of one org (all orgs when `org` is undefined, for the in-memory model). */
+  list(db: Db, org?: string): Promise<StoredRecord<K>[]>;
+  write(m: Mutation, org: string, name: string, labels: Labels, spec: SpecByKind[K]): Promise<void>;
+  remove(db: Db, org: string, name: string): Promise<void>;
+}
+
+interface Row {
+  org_id: string;
+  name: string;
+  labels: Labels;
+  spec: unknown;
+  revision: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRecord<K extends Kind>(kind: K, row: Row, spec: SpecByKind[K]): StoredRecord<K> {
+  return {
+    kind,
+    org: row.org_id,
+    name: row.name,
+    labels: row.labels,
+    spec,
+    revision: row.revision,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const gateways: Table<'Gateway'> = {
+  async get(db, org, name, forUpdate = false) {
+    const rows = forUpdate
+      ? await db<Row[]>`SELECT * FROM gateways WHERE org_id = ${org} AND name = ${name} FOR UPDATE`
+      : await db<Row[]>`SELECT * FROM gateways WHERE org_id = ${org} AND name = ${name}`;
+    const row = rows[0];
+    return row === undefined ? undefined : toRecord('Gateway', row, row.spec as GatewaySpec);
+  },
+  async list(db, org) {
+    const rows = org === undefined
+      ? await db<Row[]>`SELECT * FROM gateways ORDER BY org_id, name`
+      : await db<Row[]>`SELECT * FROM gateways WHERE org_id = ${org} ORDER BY name`;
+    return rows.map((row) => toRecord('Gateway', row, row.spec as GatewaySpec));
+  },
+  async write(m, org, name, labels, spec) {
+    await m.tx`
+      INSERT INTO gateways (org_id, name, labels, spec, revision)
+      VALUES (${org}, ${name}, ${m.tx.json(labels)}, ${m.tx.json(spec as never)}, ${m.revision})
+      ON CONFLICT (org_id, name) DO UPDATE
+      SET labels = excluded.labels, spec = excluded.spec, revision = excluded.revision, updated_at = now()`;
+  },
+  async remove(db, org, name) {
+    await db`DELETE FROM gateways WHERE org_id = ${org} AND name = ${name}`;
+  },
+};
+
+interface PoolRow extends Row {
+  description: string;
+  members: string[];
+}
+
+function poolRecord(row: PoolRow): StoredRecord<'GatewayPool'> {
+  return toRecord('GatewayPool', row, { members: row.members, description: row.description } satisfies PoolSpec);
+}
+
+const pools: Table<'GatewayPool'> = {
+  async get(db, org, name, forUpdate = false) {
+    const lock = forUpdate ? db`FOR UPDATE OF p` : db``;
+    const rows = await db<PoolRow[]>`
+      SELECT p.*, COALESCE((SELECT array_agg(gateway_name ORDER BY gateway_name) FROM gateway_pool_members m
+                            WHERE m.org_id = p.org_id AND m.pool_name = p.name), '{}') AS members
+      FROM gateway_pools p WHERE p.org_id = ${org} AND p.name = ${name} ${lock}`;
+    const row = rows[0];
+    return row === undefined ? undefined : poolRecord(row);
+  },
+  async list(db, org) {
+    const where = org === undefined ? db`` : db`WHERE p.org_id = ${org}`;
+    const rows = await db<PoolRow[]>`
+      SELECT p.*, COALESCE((SELECT array_agg(gateway_name ORDER BY gateway_name) FROM gateway_pool_members m
+                            WHERE m.org_id = p.org_id AND m.pool_name = p.name), '{}') AS members
+      FROM gateway_pools p ${where} ORDER BY p.org_id, p.name`;
+    return rows.map(poolRecord);
+  },
+  async write(m, org, name, labels, spec) {
+    await m.tx`
+      INSERT INTO gateway_pools (org_id, name, labels, description, revision)
+      VALUES (${org}, ${name}, ${m.tx.json(labels)}, ${spec.description}, ${m.revision})
+      ON CONFLICT (org_id, name) DO UPDATE
+      SET labels = excluded.labels, description = excluded.description, revision = excluded.revision, updated_at = now()`;
+    await m.tx`DELETE FROM gateway_pool_members WHERE org_id = ${org} AND pool_name = ${name}
+               AND NOT (gateway_name = ANY(${spec.members as string[]}))`;
+    if (spec.members.length > 0) {
+      const rows = spec.members.map((gateway) => ({ org_id: org, pool_name: name, gateway_name: gateway }));
+      await m.tx`INSERT INTO gateway_pool_members ${m.tx(rows, 'org_id', 'pool_name', 'gateway_name')} ON CONFLICT DO NOTHING`;
+    }
+  },
+  async remove(db, org, name) {
+    await db`DELETE FROM gateway_pools WHERE org_id = ${org} AND name = ${name}`;
+  },
+};
+
+const zones: Table<'Zone'> = {
+  async get(db, _org, name, forUpdate = false) {
+    const rows = forUpdate
+      ? await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE name = ${name} FOR UPDATE`
+      : await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE name = ${name}`;
+    const row = rows[0];
+    return row === undefined ? undefined : toRecord('Zone', row, row.spec as ZoneSpec);
+  },
+  async list(db) {
+    const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones ORDER BY name`;
+    return rows.map((row) => toRecord('Zone', row, row.spec as ZoneSpec));
+  },
+  async write(m, _org, name, labels, spec) {
+    await m.tx`
+      INSERT INTO zones (name, labels, spec, revision)
+      VALUES (${name}, ${m.tx.json(labels)}, ${m.tx.json(spec as never)}, ${m.revision})
+      ON CONFLICT (name) DO UPDATE
+      SET labels = excluded.labels, spec = excluded.spec, revision = excluded.revision, updated_at = now()`;
+  },
+  async remove(db, _org, name) {
+    await db`DELETE FROM zones WHERE name = ${name}`;
+  },
+};
+
+const apis: Table<'Api'> = {
+  async get(db, org, name, forUpdate = false) {
+    const rows = forUpdate
+      ? await db<Row[]>`SELECT * FROM apis WHERE org_id = ${org} AND name = ${name} FOR UPDATE`
+      : await db<Row[]>`SELECT * FROM apis WHERE org_id = ${org} AND name = ${name}`;
+    const row = rows[0];
+    return row === undefined ? undefined : toRecord('Api', row, row.spec as ApiSpec);
+  },
+  async list(db, org) {
+    const rows = org === undefined
+      ? await db<Row[]>`SELECT * FROM apis ORDER BY org_id, name`
+      : await db<Row[]>`SELECT * FROM apis WHERE org_id = ${org} ORDER BY name`;
+    return rows.map((row) => toRecord('Api', row, row.spec as ApiSpec));
+  },
+  async write(m, org, name, labels, spec) {
+    const gateway = 'gateway' in spec.upstream ? spec.upstream.gateway : null;
+    const pool = 'pool' in spec.upstream ? spec.upstream.pool : null;
+    await m.tx`
+      INSERT INTO apis (org_id, name, labels, spec, revision, base_path, upstream_gateway, upstream_pool)
+      VALUES (${org}, ${name}, ${m.tx.json(labels)}, ${m.tx.json(spec as never)}, ${m.revision}, ${spec.basePath}, ${gateway}, ${pool})
+      ON CONFLICT (org_id, name) DO UPDATE
+      SET labels = excluded.labels, spec = excluded.spec, revision = excluded.revision, base_path = excluded.base_path,
+          upstream_gateway = excluded.upstream_gateway, upstream_pool = excluded.upstream_pool, updated_at = now()`;
+    await m.tx`
+      INSERT INTO api_revisions (org_id, name, revision, labels, spec)
+      VALUES (${org}, ${name}, ${m.revision}, ${m.tx.json(labels)}, ${m.tx.json(spec as never)})`;
+  },
+  async remove(db, org, name) {
+    await db`DELETE FROM apis WHERE org_id = ${org} AND name = ${name}`;
+  },
+};
+
+export const tables: { readonly [K in Kind]: Table<K> } = {
+  Api: apis,
+  Gateway: gateways,
+  GatewayPool: pools,
+  Zone: zones,
+};

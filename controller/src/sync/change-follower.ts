@@ -1,0 +1,212 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@causeway/shared';
+import type { Sql, Tx } from '../store/database.ts';
+import { CHANGES_CHANNEL } from '../store/mutate.ts';
+import { kinds, type Kind, type StoredRecord } from '../store/records.ts';
+import { tables } from '../store/tables.ts';
+import type { ControllerMetrics } from '../metrics.ts';
+import { applyEntities, emptyModel, modelFromRecords, type EntityState, type Model } from './model.ts';
+
+const kindByChangeKind: Readonly<Record<string, Kind>> = {
+  api: 'Api',
+  gateway: 'Gateway',
+  gateway_pool: 'GatewayPool',
+  zone: 'Zone',
+};
+
+export interface ChangeFollowerOptions {
+  readonly sql: Sql;
+  readonly log: Logger;
+  readonly metrics: ControllerMetrics;
+  /** How often the log is read even without a notification (ARCHITECTURE.md §2: ≤ 2 s). */
+  readonly reconcileIntervalMs: number;
+  /** Unique per replica: tags this replica's LISTEN probes. */
+  readonly controllerId: string;
+  /** A probe NOTIFY is sent this often through the pool and must come back on the LISTEN connection ... */
+  readonly probeIntervalMs?: number;
+  /** ... within this long, or the LISTEN connection is re-made. */
+  readonly probeTimeoutMs?: number;
+}
+
+export interface ModelUpdate {
+  readonly model: Model;
+  /** Undefined after a full load: everything may have changed. */
+  readonly changed: readonly EntityState[] | undefined;
+}
+
+/**
+ * Keeps the in-memory model equal to the store. NOTIFY is only a wake-up: the revision
+ * log is read on a notification, on every (re)connect of the LISTEN connection and on a
+ * timer, so nothing depends on a notification arriving. When the log no longer reaches
+ * back to the applied revision (pruned), everything is reloaded.
+ */
+export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
+  private current: Model = emptyModel;
+  private loaded = false;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private closed = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private probeCounter = 0;
+  private probePayload = '';
+  private probeAnswered = false;
+  /** Commit times of recent revisions (bounded), for the commit-to-ACK metric. */
+  private readonly commitTimes = new Map<number, number>();
+  private readonly options: ChangeFollowerOptions;
+
+  constructor(options: ChangeFollowerOptions) {
+    super();
+    this.options = options;
+  }
+
+  get model(): Model {
+    return this.current;
+  }
+
+  committedAt(revision: number): number | undefined {
+    return this.commitTimes.get(revision);
+  }
+
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  async start(): Promise<void> {
+    await this.catchUp();
+    await this.listen();
+    this.timer = setInterval(() => this.requestCatchUp('timer'), this.options.reconcileIntervalMs);
+    this.probeTimer = setInterval(() => void this.probe(), this.options.probeIntervalMs ?? 5_000);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.probeTimer);
+    await this.unlisten?.().catch(() => undefined);
+    await this.running;
+  }
+
+  private async listen(): Promise<void> {
+    const { sql, log } = this.options;
+    const listener = await sql.listen(
+      CHANGES_CHANNEL,
+      (payload) => {
+        if (payload.startsWith('probe:')) {
+          if (payload === this.probePayload) this.probeAnswered = true;
+          return;
+        }
+        void this.requestCatchUp('notify');
+      },
+      () => {
+        log.info('listening for changes');
+        void this.requestCatchUp('listen');
+      },
+    );
+    this.unlisten = listener.unlisten;
+  }
+
+  /**
+   * A LISTEN connection can die without a word (a dropped NAT entry, a frozen primary).
+   * Each probe goes out through the pool and must come back on the LISTEN connection;
+   * if it does not, the LISTEN connection is made anew (and the log read on reconnect).
+   */
+  private async probe(): Promise<void> {
+    if (this.closed || this.probing) return;
+    this.probing = true;
+    const { sql, log, metrics } = this.options;
+    try {
+      this.probeAnswered = false;
+      this.probePayload = `probe:${this.options.controllerId}:${++this.probeCounter}`;
+      await sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${this.probePayload})`;
+      const deadline = Date.now() + (this.options.probeTimeoutMs ?? 3_000);
+      while (!this.probeAnswered && Date.now() < deadline && !this.closed) await sleep(25);
+      if (this.probeAnswered || this.closed) return;
+      metrics.listenProbeFailures.inc();
+      log.warn('LISTEN connection did not deliver a probe; reconnecting it');
+      const unlisten = this.unlisten;
+      this.unlisten = undefined;
+      await Promise.race([unlisten?.().catch(() => undefined), sleep(1_000)]);
+      await this.listen();
+    } catch (error) {
+      // The database itself is unreachable; postgres.js reconnects, and the timer reads the log.
+      log.debug({ err: error }, 'LISTEN probe could not be sent');
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Reads the log now (serialised: one read at a time, another right after if asked). */
+  requestCatchUp(reason: 'notify' | 'listen' | 'timer' | 'manual'): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.options.metrics.catchUps.inc({ reason });
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.catchUp();
+        } while (this.again && !this.closed);
+      } catch (error) {
+        this.options.log.warn({ err: error }, 'reading the change log failed; retrying on the next wake-up');
+        this.options.metrics.catchUpErrors.inc();
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  private async catchUp(): Promise<void> {
+    const update = await this.options.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', (tx) => this.read(tx));
+    if (update === undefined) return;
+    const lag = update.model.revision - this.current.revision;
+    this.current = update.model;
+    this.loaded = true;
+    this.options.metrics.appliedRevision.set(update.model.revision);
+    this.options.log.debug({ revision: update.model.revision, lag, full: update.changed === undefined }, 'model updated');
+    this.emit('update', update);
+  }
+
+  private rememberCommitTimes(rows: readonly { revision: number; changed_at: Date }[]): void {
+    for (const row of rows) this.commitTimes.set(row.revision, row.changed_at.getTime());
+    for (const revision of this.commitTimes.keys()) {
+      if (this.commitTimes.size <= 1_000) break;
+      this.commitTimes.delete(revision);
+    }
+  }
+
+  private async read(tx: Tx): Promise<ModelUpdate | undefined> {
+    const [state] = await tx<{ revision: number; pruned_through: number }[]>`SELECT revision, pruned_through FROM config_state`;
+    if (state === undefined) throw new Error('config_state row is missing');
+    const applied = this.current.revision;
+    if (this.loaded && state.revision <= applied) return undefined;
+    if (!this.loaded || state.pruned_through > applied) {
+      const records = (await Promise.all(kinds.map((kind) => tables[kind].list(tx)))).flat() as StoredRecord[];
+      this.options.metrics.fullLoads.inc();
+      return { model: modelFromRecords(state.revision, records), changed: undefined };
+    }
+    const rows = await tx<{ kind: string; org_id: string; name: string; revision: number; changed_at: Date }[]>`
+      SELECT kind, org_id, name, revision, changed_at FROM config_changes
+      WHERE revision > ${applied} AND revision <= ${state.revision} ORDER BY revision, seq`;
+    this.rememberCommitTimes(rows);
+    const changed: EntityState[] = [];
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const key = `${row.kind}\u0000${row.org_id}\u0000${row.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const kind = kindByChangeKind[row.kind];
+      if (kind === undefined) continue;
+      const record = await tables[kind].get(tx, row.org_id, row.name);
+      changed.push({ kind, org: row.org_id, name: row.name, record });
+    }
+    return { model: applyEntities(this.current, state.revision, changed), changed };
+  }
+}

@@ -1,0 +1,131 @@
+import type { Logger } from '@causeway/shared';
+import type { Sql } from '../store/database.ts';
+import type { Deployer } from '../deployment/deployer.ts';
+import type { ControllerMetrics } from '../metrics.ts';
+
+/** Held by at most one replica at a time: that replica does the singleton chores. */
+const CHORES_LOCK_ID = 7_305_162_002;
+
+export interface ChoreSettings {
+  /** Change-log rows are kept at least this long ... */
+  readonly changeLogRetentionMs: number;
+  /** ... and at least this many of the newest revisions are always kept. */
+  readonly changeLogMinRevisions: number;
+  /** A connected runtime not heard from for this long is marked disconnected. */
+  readonly runtimeStaleMs: number;
+  /** A runtime or controller row not heard from for this long is removed. */
+  readonly forgetAfterMs: number;
+}
+
+export const defaultChoreSettings: ChoreSettings = {
+  changeLogRetentionMs: 3_600_000,
+  changeLogMinRevisions: 10_000,
+  runtimeStaleMs: 30_000,
+  forgetAfterMs: 86_400_000,
+};
+
+/** Prunes the change log and records how far, so followers that lag behind reload in full. */
+export async function pruneChangeLog(sql: Sql, settings: ChoreSettings): Promise<number> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<{ through: number | null }[]>`
+      SELECT max(revision) AS through FROM config_changes
+      WHERE revision <= (SELECT revision FROM config_state) - ${settings.changeLogMinRevisions}
+        AND changed_at < now() - ${`${settings.changeLogRetentionMs} milliseconds`}::interval`;
+    const through = row?.through ?? null;
+    if (through === null) return 0;
+    await tx`UPDATE config_state SET pruned_through = GREATEST(pruned_through, ${through})`;
+    const deleted = await tx`DELETE FROM config_changes WHERE revision <= ${through}`;
+    return deleted.count;
+  });
+}
+
+/** Marks runtimes whose replica died as disconnected, and forgets long-gone runtimes and replicas. */
+export async function expireStaleRows(sql: Sql, settings: ChoreSettings): Promise<{ disconnected: number; forgotten: number }> {
+  const stale = await sql`
+    UPDATE runtimes SET connected = false
+    WHERE connected AND last_seen_at < now() - ${`${settings.runtimeStaleMs} milliseconds`}::interval`;
+  const forgetAfter = `${settings.forgetAfterMs} milliseconds`;
+  const runtimes = await sql`DELETE FROM runtimes WHERE NOT connected AND last_seen_at < now() - ${forgetAfter}::interval`;
+  const controllers = await sql`DELETE FROM controllers WHERE last_heartbeat_at < now() - ${forgetAfter}::interval`;
+  return { disconnected: stale.count, forgotten: runtimes.count + controllers.count };
+}
+
+/**
+ * Runs the singleton chores on whichever replica holds a session advisory lock. The lock
+ * lives on a connection of its own (a pool of one): if that connection or the replica
+ * dies, Postgres releases the lock and another replica takes it at its next tick.
+ */
+export class Chores {
+  private readonly sql: Sql;
+  private readonly lockSql: Sql;
+  private readonly deployer: Deployer;
+  private readonly log: Logger;
+  private readonly metrics: ControllerMetrics;
+  private readonly settings: ChoreSettings;
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private leading = false;
+
+  constructor(options: { sql: Sql; lockSql: Sql; deployer: Deployer; log: Logger; metrics: ControllerMetrics; settings?: ChoreSettings; intervalMs?: number }) {
+    this.sql = options.sql;
+    this.lockSql = options.lockSql;
+    this.deployer = options.deployer;
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.settings = options.settings ?? defaultChoreSettings;
+    this.intervalMs = options.intervalMs ?? 2_000;
+  }
+
+  get leader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    // Ending the connection releases the lock.
+    await this.lockSql.end({ timeout: 2 });
+  }
+
+  tick(): Promise<void> {
+    this.running ??= this.runChores().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async runChores(): Promise<void> {
+    try {
+      if (!(await this.holdLock())) return;
+      const pruned = await pruneChangeLog(this.sql, this.settings);
+      const expired = await expireStaleRows(this.sql, this.settings);
+      const finished = await this.deployer.finishAbandoned();
+      if (pruned + expired.disconnected + expired.forgotten + finished > 0) {
+        this.log.info({ pruned, ...expired, finishedDeployments: finished }, 'chores done');
+      }
+    } catch (error) {
+      this.metrics.databaseErrors.inc({ operation: 'chores' });
+      this.log.warn({ err: error }, 'chores failed; retrying at the next tick');
+    }
+  }
+
+  /**
+   * True when this replica's lock connection holds the lock, taking it if it is free. A
+   * new connection (the old one died) holds nothing and must take it again.
+   */
+  private async holdLock(): Promise<boolean> {
+    const [row] = await this.lockSql<{ locked: boolean }[]>`
+      SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                                 AND ((classid::bigint << 32) | objid::bigint) = ${CHORES_LOCK_ID})
+             THEN true ELSE pg_try_advisory_lock(${CHORES_LOCK_ID}) END AS locked`;
+    const locked = row?.locked === true;
+    if (locked !== this.leading) this.log.info(locked ? 'took over the singleton chores' : 'another replica does the singleton chores');
+    this.leading = locked;
+    return locked;
+  }
+}

@@ -1,0 +1,51 @@
+import type { ApiRecord, GatewayRecord, Kind, PoolRecord, StoredRecord, ZoneRecord } from '../store/records.ts';
+import { recordKey } from '../store/records.ts';
+
+/** The controller's in-memory copy of everything in the store, as of `revision`. */
+export interface Model {
+  readonly revision: number;
+  readonly apis: ReadonlyMap<string, ApiRecord>;
+  readonly gateways: ReadonlyMap<string, GatewayRecord>;
+  readonly pools: ReadonlyMap<string, PoolRecord>;
+  readonly zones: ReadonlyMap<string, ZoneRecord>;
+}
+
+export const emptyModel: Model = {
+  revision: 0,
+  apis: new Map(),
+  gateways: new Map(),
+  pools: new Map(),
+  zones: new Map(),
+};
+
+const mapNameByKind = { Api: 'apis', Gateway: 'gateways', GatewayPool: 'pools', Zone: 'zones' } as const;
+
+/** One entity as it now is in the store: a record, or gone. */
+export interface EntityState {
+  readonly kind: Kind;
+  readonly org: string;
+  readonly name: string;
+  readonly record: StoredRecord | undefined;
+}
+
+/** A new model with the given entities replaced or removed; the old one is untouched. */
+export function applyEntities(model: Model, revision: number, entities: readonly EntityState[]): Model {
+  const next = {
+    revision,
+    apis: new Map(model.apis),
+    gateways: new Map(model.gateways),
+    pools: new Map(model.pools),
+    zones: new Map(model.zones),
+  };
+  for (const entity of entities) {
+    const map = next[mapNameByKind[entity.kind]] as Map<string, StoredRecord>;
+    const key = recordKey(entity.org, entity.name);
+    if (entity.record === undefined) map.delete(key);
+    else map.set(key, entity.record);
+  }
+  return next;
+}
+
+export function modelFromRecords(revision: number, records: readonly StoredRecord[]): Model {
+  return applyEntities(emptyModel, revision, records.map((r) => ({ kind: r.kind, org: r.org, name: r.name, record: r })));
+}

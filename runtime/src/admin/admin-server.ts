@@ -1,0 +1,87 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '@causeway/shared';
+import type { Registry } from 'prom-client';
+import type { ConfigSource } from '../state/config-store.ts';
+
+/** What /readyz reports. */
+export interface ReadinessStatus {
+  readonly revision: bigint;
+  readonly source: ConfigSource;
+  /** A config stream to a controller is established. */
+  readonly connected: boolean;
+}
+
+export interface AdminServerDeps {
+  readonly log: Logger;
+  readonly registry: Registry;
+  readiness(): ReadinessStatus;
+  /** The /config document. */
+  configDump(): unknown;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/**
+ * 503 before any config; 200 when serving a controller's config; 200 with
+ * `stale: true` when serving the cache file because no controller answered.
+ */
+export function readinessBody(status: ReadinessStatus): { readonly httpStatus: number; readonly body: Record<string, unknown> } {
+  const revision = Number(status.revision);
+  switch (status.source) {
+    case 'none':
+      return { httpStatus: 503, body: { status: 'not_ready', reason: 'no config received yet', connected: status.connected } };
+    case 'cache':
+      return { httpStatus: 200, body: { status: 'ready', revision, source: 'cache', stale: true, connected: status.connected } };
+    case 'controller':
+      return { httpStatus: 200, body: { status: 'ready', revision, source: 'controller', connected: status.connected } };
+  }
+}
+
+/** The admin listener, on its own port: health, readiness, metrics and a config dump. */
+export function createAdminServer(deps: AdminServerDeps): Server {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      sendJson(res, 405, { error: { code: 'invalid_argument', message: `${req.method ?? ''} is not allowed here` } });
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      case '/readyz': {
+        const { httpStatus, body } = readinessBody(deps.readiness());
+        sendJson(res, httpStatus, body);
+        return;
+      }
+      case '/metrics': {
+        const text = await deps.registry.metrics();
+        res.writeHead(200, { 'content-type': deps.registry.contentType, 'cache-control': 'no-store' });
+        res.end(text);
+        return;
+      }
+      case '/config':
+        sendJson(res, 200, deps.configDump());
+        return;
+      default:
+        sendJson(res, 404, { error: { code: 'not_found', message: `no admin endpoint at ${path ?? ''}` } });
+    }
+  }
+
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      deps.log.error({ err: error, path: req.url }, 'admin request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'internal error' } });
+      else res.destroy();
+    });
+  });
+}

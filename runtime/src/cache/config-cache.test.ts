@@ -1,0 +1,79 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@causeway/shared';
+import { api, cluster, zone } from '../testing/resources.ts';
+import { emptyResourceState, mergeUpdate, type ResourceState } from '../state/resource-state.ts';
+import { cacheFileName, ConfigCache } from './config-cache.ts';
+
+const log = createLogger('test', { level: 'silent' });
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'causeway-cache-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function sampleState(): ResourceState {
+  let state = mergeUpdate(emptyResourceState, {
+    kind: 'cluster',
+    revision: 41n,
+    upserts: new Map([['acme/pool/p', { version: '40', message: cluster('acme/pool/p', [{ name: 'gw', url: 'http://10.0.0.1:80', unhealthy: true }]) }]]),
+    removals: [],
+  });
+  state = mergeUpdate(state, {
+    kind: 'zone',
+    revision: 41n,
+    upserts: new Map([['eu-1', { version: '3', message: zone('eu-1', 'https://eu-1.example.com') }]]),
+    removals: [],
+  });
+  return mergeUpdate(state, {
+    kind: 'api',
+    revision: 42n,
+    upserts: new Map([['acme/orders', { version: '42', message: api('acme/orders', { hosts: ['a.com'], basePath: '/orders', stripBasePath: true, cluster: 'acme/pool/p', timeouts: { requestMs: 1500 } }) }]]),
+    removals: [],
+  });
+}
+
+describe('config cache', () => {
+  it('round-trips every resource with its version and the revision', async () => {
+    const cache = new ConfigCache(join(dir, 'nested'), log);
+    const state = sampleState();
+    cache.save(state);
+    await cache.flush();
+    const loaded = await cache.load();
+    expect(loaded?.revision).toBe(42n);
+    expect(loaded?.resources.api.get('acme/orders')).toEqual(state.resources.api.get('acme/orders'));
+    expect(loaded?.resources.cluster.get('acme/pool/p')).toEqual(state.resources.cluster.get('acme/pool/p'));
+    expect(loaded?.resources.zone.get('eu-1')).toEqual(state.resources.zone.get('eu-1'));
+  });
+
+  it('leaves only the cache file behind (written through a renamed temporary file)', async () => {
+    const cache = new ConfigCache(dir, log);
+    cache.save(sampleState());
+    cache.save(emptyResourceState);
+    await cache.flush();
+    expect(await readdir(dir)).toEqual([cacheFileName]);
+    expect((await cache.load())?.revision).toBe(0n);
+  });
+
+  it('has nothing to load before the first write', async () => {
+    expect(await new ConfigCache(dir, log).load()).toBeUndefined();
+  });
+
+  it.each([
+    ['not JSON', '{"format": '],
+    ['another format', JSON.stringify({ format: 'x' })],
+    ['a bad message', JSON.stringify({ format: 'causeway.runtime.cache/v1', revision: '1', resources: { cluster: [{ name: 'c', version: '1', message: { members: 7 } }], zone: [], api: [] } })],
+  ])('ignores a corrupt file (%s)', async (_name, text) => {
+    await writeFile(join(dir, cacheFileName), text);
+    const warnings: string[] = [];
+    const spy = { warn: (_fields: unknown, message?: string) => void warnings.push(message ?? '') };
+    expect(await new ConfigCache(dir, spy).load()).toBeUndefined();
+    expect(warnings).toEqual(['the config cache is corrupt; ignoring it']);
+  });
+});

@@ -1,0 +1,33 @@
+import type { ServerResponse } from 'node:http';
+import { httpStatusFor, type ErrorCode } from '@causeway/shared';
+
+/** Fields added next to `code` and `message` in an error body. */
+export type ErrorFields = Readonly<Record<string, string | number>>;
+
+/**
+ * Answers with `{"error":{"code","message",...fields}}` and the status of the code.
+ * Does nothing when the response already started or the client is gone.
+ */
+export function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  fields?: ErrorFields,
+): number {
+  const status = httpStatusFor(code);
+  if (res.headersSent || res.destroyed) return status;
+  const body = JSON.stringify({ error: { code, message, ...fields } });
+  res.writeHead(status, [
+    'content-type',
+    'application/json; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(body)),
+    'cache-control',
+    'no-store',
+    'x-request-id',
+    requestId,
+  ]);
+  res.end(body);
+  return status;
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { bindApiMetrics, countResponse, type ApiMetrics, type RuntimeMetrics } from '../metrics.ts';
+import { hasDotSegment, normalizeHost } from '../routing/request-target.ts';
+import { malformedPath } from '../routing/route-table.ts';
+import type { ServingConfig } from '../routing/serving-config.ts';
+import { sendError } from './error-response.ts';
+import { readRequestHead } from './headers.ts';
+import { ProxyExchange, ProxyResponse, type ExchangeDeps } from './proxy-exchange.ts';
+
+export interface ProxyServerDeps extends ExchangeDeps {
+  /** The config in force, read once per request. */
+  serving(): ServingConfig;
+  readonly metrics: RuntimeMetrics;
+}
+
+/** Where a request goes, from its request-target; absolute-form (`GET http://h/p`) included. */
+interface Target {
+  readonly host: string | undefined;
+  readonly path: string;
+  readonly query: string;
+}
+
+function parseTarget(url: string, hostHeader: string | undefined): Target | undefined {
+  if (url.charCodeAt(0) === 47) {
+    const q = url.indexOf('?');
+    return q === -1 ? { host: hostHeader, path: url, query: '' } : { host: hostHeader, path: url.slice(0, q), query: url.slice(q) };
+  }
+  if (!url.startsWith('http://') && !url.startsWith('https://')) return undefined;
+  try {
+    const parsed = new URL(url);
+    return { host: parsed.host, path: parsed.pathname, query: parsed.search };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The API traffic listener: route, pick a member, forward, stream back. */
+export function createProxyServer(deps: ProxyServerDeps): Server<typeof IncomingMessage, typeof ProxyResponse> {
+  const unrouted: ApiMetrics = bindApiMetrics(deps.metrics, '');
+
+  function refuse(res: ProxyResponse, requestId: string, code: 'invalid_argument' | 'no_route', message: string, fields?: Record<string, string>): void {
+    countResponse(unrouted.requests, sendError(res, code, message, requestId, fields));
+  }
+
+  function handle(req: IncomingMessage, res: ProxyResponse): void {
+    const serving = deps.serving();
+    const head = readRequestHead(req.rawHeaders);
+    const requestId = head.requestId ?? randomUUID();
+    const method = req.method ?? 'GET';
+    const target = parseTarget(req.url ?? '/', head.host);
+    if (target === undefined) {
+      refuse(res, requestId, 'invalid_argument', 'the request target is not a path or an http(s) URL');
+      return;
+    }
+    const { path, query } = target;
+    if (hasDotSegment(path)) {
+      refuse(res, requestId, 'invalid_argument', "the path has a '.' or '..' segment");
+      return;
+    }
+    const host = normalizeHost(target.host);
+    const route = serving.routes.lookup(method, host, path);
+    if (route === malformedPath) {
+      refuse(res, requestId, 'invalid_argument', 'the path has malformed percent-encoding');
+      return;
+    }
+    if (route === undefined) {
+      refuse(res, requestId, 'no_route', `no API serves ${method} ${host}${path}`, { method, host, path });
+      return;
+    }
+    const clientIp = req.socket.remoteAddress ?? '';
+    const headers = head.forwarded;
+    headers.push(
+      'x-forwarded-for',
+      head.forwardedFor === undefined ? clientIp : `${head.forwardedFor}, ${clientIp}`,
+      'x-forwarded-proto',
+      'http',
+    );
+    if (target.host !== undefined) headers.push('x-forwarded-host', target.host);
+    // The upstream Host is the member's (as Kong's default preserve_host=false); the
+    // client's is in X-Forwarded-Host. The value is set per attempt.
+    headers.push('x-request-id', requestId, 'host', '');
+    const exchange = new ProxyExchange(req, res, route, { method, path, query, requestId, hasBody: head.hasBody, headers }, deps);
+    exchange.start();
+  }
+
+  // Malformed requests (clientError) get Node's own 400/408/431 answers.
+  return createServer<typeof IncomingMessage, typeof ProxyResponse>({ ServerResponse: ProxyResponse }, handle);
+}

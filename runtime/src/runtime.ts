@@ -1,0 +1,207 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
+import { formatAddress, type Address, type Logger } from '@causeway/shared';
+import type { DiscoveryResponse } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import { createAdminServer, type ReadinessStatus } from './admin/admin-server.ts';
+import { configDump } from './admin/config-dump.ts';
+import { ConfigCache } from './cache/config-cache.ts';
+import type { RuntimeConfig } from './config.ts';
+import { childLogger, createRuntimeLogger } from './log.ts';
+import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { createProxyServer } from './proxy/proxy-server.ts';
+import { ConfigStore, type ApplyOutcome } from './state/config-store.ts';
+import type { ResourceState } from './state/resource-state.ts';
+import type { BackoffOptions } from './xds-client/backoff.ts';
+import { XdsClient } from './xds-client/xds-client.ts';
+
+export interface RuntimeOverrides {
+  readonly logger?: Logger;
+  /** false: no config stream; tests feed responses through `applyResponse`. Default true. */
+  readonly connectToControllers?: boolean;
+  readonly backoff?: BackoffOptions;
+  readonly reportIntervalMs?: number;
+  readonly establishAfterMs?: number;
+  readonly random?: () => number;
+  /** How long close() lets in-flight requests finish before cutting connections. Default 10 s. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface RuntimeStatus extends ReadinessStatus {
+  /** The controller of the established config stream, if any. */
+  readonly controller: string | undefined;
+}
+
+export interface Runtime {
+  /** Reads the cache (if configured), listens on both ports, connects to the controllers. */
+  start(): Promise<void>;
+  /** Stops the config stream, lets in-flight requests finish, closes every listener and pool. */
+  close(): Promise<void>;
+  /** The bound proxy address (the real port when configured with port 0); after start(). */
+  readonly proxyAddress: Address;
+  /** The bound admin address; after start(). */
+  readonly adminAddress: Address;
+  /** Applies one discovery response exactly as the config stream does. */
+  applyResponse(response: DiscoveryResponse): ApplyOutcome;
+  status(): RuntimeStatus;
+  /** The resources in force. */
+  readonly state: ResourceState;
+  readonly metrics: RuntimeMetrics;
+}
+
+function listen(server: Server, address: Address): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function boundAddress(server: Server, name: string): Address {
+  const info = server.address() as AddressInfo | string | null;
+  if (info === null || typeof info === 'string') throw new Error(`the ${name} listener is not listening`);
+  return { host: info.address, port: info.port };
+}
+
+/** The part of an http.Server that shutting down uses (whatever its request/response types). */
+interface HttpListener extends Server {
+  closeAllConnections(): void;
+  closeIdleConnections(): void;
+}
+
+function closeServer(server: HttpListener, graceMs: number): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+interface Parts {
+  readonly log: Logger;
+  readonly metrics: RuntimeMetrics;
+  readonly store: ConfigStore;
+}
+
+function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, { log, metrics, store }: Parts): XdsClient {
+  return new XdsClient({
+    controllers: config.controllers,
+    node: { id: config.nodeId, zone: config.zone, labels: config.nodeLabels },
+    target: store,
+    log: childLogger(log, 'xds-client'),
+    metrics,
+    ...(overrides.random && { random: overrides.random }),
+    ...(overrides.backoff && { backoff: overrides.backoff }),
+    ...(overrides.reportIntervalMs !== undefined && { reportIntervalMs: overrides.reportIntervalMs }),
+    ...(overrides.establishAfterMs !== undefined && { establishAfterMs: overrides.establishAfterMs }),
+    onConnectionChange: (connected) => {
+      metrics.controllerConnected.set(connected ? 1 : 0);
+      if (connected) store.confirm();
+    },
+  });
+}
+
+function createAdmin(config: RuntimeConfig, { log, metrics, store }: Parts, status: () => RuntimeStatus): HttpServer {
+  return createAdminServer({
+    log: childLogger(log, 'admin'),
+    registry: metrics.registry,
+    readiness: status,
+    configDump: () =>
+      configDump({
+        nodeId: config.nodeId,
+        zone: config.zone,
+        state: store.state,
+        source: store.source,
+        controller: status().controller,
+        memberState: (cluster, member, url) => store.memberState(cluster, member, url),
+      }),
+  });
+}
+
+export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides = {}): Runtime {
+  const log = overrides.logger ?? createRuntimeLogger(config.logLevel);
+  const metrics = createRuntimeMetrics();
+  const cache = config.cacheDir === undefined ? undefined : new ConfigCache(config.cacheDir, childLogger(log, 'cache'));
+  const store = new ConfigStore({
+    zone: config.zone,
+    maxRequestTimeoutMs: config.maxRequestTimeoutMs,
+    metrics,
+    log: childLogger(log, 'config'),
+    cache,
+  });
+  const parts: Parts = { log, metrics, store };
+  const xds = createConfigClient(config, overrides, parts);
+  const proxy = createProxyServer({
+    serving: () => store.serving,
+    metrics,
+    log: childLogger(log, 'proxy'),
+    random: overrides.random ?? Math.random,
+    now: Date.now,
+  });
+  const status = (): RuntimeStatus => ({
+    revision: store.revision,
+    source: store.source,
+    connected: xds.connected,
+    controller: xds.controller,
+  });
+  const admin = createAdmin(config, parts, status);
+  const graceMs = overrides.shutdownGraceMs ?? 10_000;
+  let closing: Promise<void> | undefined;
+
+  async function start(): Promise<void> {
+    if (await store.loadCache()) {
+      log.info({ revision: store.revision.toString(), file: cache?.file }, 'serving config from cache until a controller answers');
+    }
+    try {
+      await listen(proxy, config.listen);
+      await listen(admin, config.adminListen);
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    if (overrides.connectToControllers !== false) xds.start();
+    log.info(
+      {
+        proxy: formatAddress(boundAddress(proxy, 'proxy')),
+        admin: formatAddress(boundAddress(admin, 'admin')),
+        controllers: config.controllers.map(formatAddress),
+        nodeId: config.nodeId,
+        zone: config.zone,
+      },
+      'runtime started',
+    );
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      await xds.close();
+      await Promise.all([closeServer(proxy, graceMs), closeServer(admin, 0)]);
+      await store.close();
+      log.info('runtime stopped');
+    })();
+    return closing;
+  }
+
+  return {
+    start,
+    close,
+    get proxyAddress() {
+      return boundAddress(proxy, 'proxy');
+    },
+    get adminAddress() {
+      return boundAddress(admin, 'admin');
+    },
+    applyResponse: (response) => store.apply(response),
+    status,
+    get state() {
+      return store.state;
+    },
+    metrics,
+  };
+}

@@ -1,0 +1,200 @@
+import { CausewayError, kindByTypeUrl, type Logger, type ResourceKind } from '@causeway/shared';
+import type { DiscoveryResponse } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { ConfigCache } from '../cache/config-cache.ts';
+import { forgetApiMetrics, type RuntimeMetrics } from '../metrics.ts';
+import { buildServingConfig, type ServingConfig } from '../routing/serving-config.ts';
+import { emptyRouteTable } from '../routing/route-table.ts';
+import { Dispatchers } from '../upstreams/dispatchers.ts';
+import { memberKey, MemberStates, type MemberState } from '../upstreams/member-state.ts';
+import { decodeResponse } from './decode-response.ts';
+import { emptyResourceState, resourceVersions, type ResourceState, type ResourceUpdate } from './resource-state.ts';
+import { validateUpdate } from './validate.ts';
+
+/** Where the config in force came from. */
+export type ConfigSource = 'none' | 'cache' | 'controller';
+
+export type ApplyOutcome =
+  | { readonly ok: true; readonly kind: ResourceKind; readonly revision: bigint; readonly upserts: number; readonly removals: number }
+  | { readonly ok: false; readonly kind: ResourceKind | undefined; readonly message: string };
+
+export interface ConfigStoreOptions {
+  readonly zone: string;
+  readonly maxRequestTimeoutMs: number;
+  readonly metrics: RuntimeMetrics;
+  readonly log: Logger;
+  readonly cache: ConfigCache | undefined;
+  readonly now?: () => number;
+}
+
+const emptyServing: ServingConfig = { revision: 0n, routes: emptyRouteTable() };
+
+/**
+ * The config in force. `apply()` is the one way in for controller updates: validate the
+ * whole update against the state it would produce, build the new serving config, swap
+ * one reference. Requests read `serving` once and finish on what they read.
+ */
+export class ConfigStore {
+  private servingConfig: ServingConfig = emptyServing;
+  private resourceState: ResourceState = emptyResourceState;
+  private configSource: ConfigSource = 'none';
+  private readonly options: ConfigStoreOptions;
+  private readonly now: () => number;
+  private readonly dispatchers = new Dispatchers();
+  private readonly memberStates = new MemberStates();
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly rejectedApis = new Map<string, string>();
+
+  constructor(options: ConfigStoreOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  get serving(): ServingConfig {
+    return this.servingConfig;
+  }
+
+  get state(): ResourceState {
+    return this.resourceState;
+  }
+
+  get source(): ConfigSource {
+    return this.configSource;
+  }
+
+  /** The highest revision applied (0 before any config). */
+  get revision(): bigint {
+    return this.resourceState.revision;
+  }
+
+  memberState(cluster: string, member: string, url: string): MemberState | undefined {
+    return this.memberStates.state(memberKey(cluster, member, url));
+  }
+
+  /**
+   * A controller stream is established: with delta semantics it sends only what differs,
+   * so a config restored from the cache is now the controller's too.
+   */
+  confirm(): void {
+    if (this.configSource !== 'cache') return;
+    this.configSource = 'controller';
+    this.options.metrics.servingFromCache.set(0);
+  }
+
+  versions(kind: ResourceKind): Record<string, string> {
+    return resourceVersions(this.resourceState, kind);
+  }
+
+  /**
+   * Applies one controller response. On failure nothing changes and the message says
+   * which resource broke which rule (it becomes the NACK's error detail).
+   */
+  apply(response: DiscoveryResponse): ApplyOutcome {
+    const kind = kindByTypeUrl.get(response.typeUrl);
+    const outcome = this.applyResponse(kind, response);
+    this.options.metrics.configApplies.inc({ type: kind ?? 'unknown', result: outcome.ok ? 'ack' : 'nack' });
+    return outcome;
+  }
+
+  private applyResponse(kind: ResourceKind | undefined, response: DiscoveryResponse): ApplyOutcome {
+    if (kind === undefined) return { ok: false, kind, message: `unknown type_url "${response.typeUrl}"` };
+    if (response.revision < this.resourceState.revision) {
+      return { ok: false, kind, message: `stale revision ${response.revision}, already at ${this.resourceState.revision}` };
+    }
+    let update: ResourceUpdate;
+    try {
+      update = decodeResponse(kind, response);
+    } catch (error) {
+      return { ok: false, kind, message: CausewayError.from(error).message };
+    }
+    const problem = this.install([update], 'controller');
+    if (update.kind === 'api') this.noteApiOutcome(update, problem);
+    if (problem !== undefined) return { ok: false, kind, message: problem };
+    return { ok: true, kind, revision: this.resourceState.revision, upserts: update.upserts.size, removals: update.removals.length };
+  }
+
+  /** Remembers why API updates were rejected, until those APIs change again. */
+  private noteApiOutcome(update: ResourceUpdate & { kind: 'api' }, problem: string | undefined): void {
+    for (const name of update.upserts.keys()) {
+      if (problem === undefined) this.rejectedApis.delete(name);
+      else this.rejectedApis.set(name, problem);
+    }
+    if (problem === undefined) for (const name of update.removals) this.rejectedApis.delete(name);
+  }
+
+  /**
+   * Serves a state read from the cache, checked with the same rules as controller
+   * updates (the limits may have changed since it was written). Returns the problem, if any.
+   */
+  restore(state: ResourceState): string | undefined {
+    const { revision, resources } = state;
+    // In dependency order (addOrder): clusters and zones before the APIs that use them.
+    const updates: ResourceUpdate[] = [
+      { kind: 'cluster', revision, upserts: resources.cluster, removals: [] },
+      { kind: 'zone', revision, upserts: resources.zone, removals: [] },
+      { kind: 'api', revision, upserts: resources.api, removals: [] },
+    ];
+    return this.install(updates, 'cache', emptyResourceState);
+  }
+
+  /** Reads the cache file, if configured, and serves it; false when there was nothing usable. */
+  async loadCache(): Promise<boolean> {
+    const cache = this.options.cache;
+    if (cache === undefined) return false;
+    const state = await cache.load();
+    if (state === undefined) return false;
+    const problem = this.restore(state);
+    if (problem !== undefined) {
+      this.options.log.warn({ file: cache.file, problem }, 'the config cache does not validate; ignoring it');
+      return false;
+    }
+    return true;
+  }
+
+  private install(updates: readonly ResourceUpdate[], source: ConfigSource, base = this.resourceState): string | undefined {
+    let next = base;
+    for (const update of updates) {
+      const checked = validateUpdate(next, update, this.options, this.rejectedApis);
+      if (!checked.ok) return checked.problems.join('; ');
+      next = checked.state;
+    }
+    const changed = updates.some((u) => u.upserts.size > 0 || u.removals.length > 0) || base !== this.resourceState;
+    if (!changed) {
+      this.swap(next, { revision: next.revision, routes: this.servingConfig.routes }, source);
+      return undefined;
+    }
+    const generation = this.dispatchers.begin();
+    const plan = this.memberStates.plan(this.now());
+    const built = buildServingConfig(next, { ...this.options, dispatchers: generation, members: plan });
+    if (!built.ok) {
+      this.track(this.dispatchers.abandon(generation));
+      return built.problems.join('; ');
+    }
+    const previousApis = this.resourceState.resources.api;
+    this.swap(next, built.config, source);
+    plan.commit();
+    this.track(this.dispatchers.commit(generation));
+    for (const name of previousApis.keys()) {
+      if (!next.resources.api.has(name)) forgetApiMetrics(this.options.metrics, name);
+    }
+    return undefined;
+  }
+
+  private swap(state: ResourceState, serving: ServingConfig, source: ConfigSource): void {
+    this.servingConfig = serving;
+    this.resourceState = state;
+    this.configSource = source;
+    this.options.metrics.appliedRevision.set(Number(state.revision));
+    this.options.metrics.servingFromCache.set(source === 'cache' ? 1 : 0);
+    if (source === 'controller') this.options.cache?.save(state);
+  }
+
+  private track(closing: Promise<void>): void {
+    this.retiring.add(closing);
+    void closing.finally(() => this.retiring.delete(closing));
+  }
+
+  /** Closes every upstream pool (after in-flight requests) and flushes the cache. */
+  async close(): Promise<void> {
+    await Promise.all([this.dispatchers.close(), ...this.retiring, this.options.cache?.flush()]);
+  }
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { api, cluster, zone } from '../testing/resources.ts';
+import { emptyResourceState, mergeUpdate, type ResourceState } from './resource-state.ts';
+import { validateApi, validateCluster, validateUpdate, validateZone } from './validate.ts';
+
+const limits = { maxRequestTimeoutMs: 300_000 };
+
+describe('api rules', () => {
+  it('accepts a well-formed api', () => {
+    const ok = api('acme/orders', {
+      hosts: ['api.example.com', '10.0.0.1'],
+      basePath: '/v1/orders:batch/',
+      methods: ['GET', 'POST', 'M-SEARCH'],
+      timeouts: { requestMs: 300_000 },
+    });
+    expect(validateApi('acme/orders', ok, limits)).toEqual([]);
+  });
+
+  it.each([
+    ['orders', "must start with '/'"],
+    ['/a//b', "has an empty segment ('//')"],
+    ['/a/../b', "has a '.' or '..' segment"],
+    ['/a/%2E%2e', "has a '.' or '..' segment"],
+    ['/a/*', 'has a character outside letters, digits, "-._~!$&\'+,;=:@" and %-escapes'],
+    ['/a/(x)', 'has a character outside letters, digits, "-._~!$&\'+,;=:@" and %-escapes'],
+    ['/a b', 'has a character outside letters, digits, "-._~!$&\'+,;=:@" and %-escapes'],
+  ])('rejects base_path %s', (basePath, rule) => {
+    expect(validateApi('acme/x', api('acme/x', { basePath }), limits)).toEqual([
+      `api "acme/x": base_path: ${JSON.stringify(basePath)} ${rule}`,
+    ]);
+  });
+
+  it('rejects hosts that are not lower-case names without port', () => {
+    expect(validateApi('acme/x', api('acme/x', { hosts: ['ok.com', 'Bad.com', 'a.com:80', '*.a.com'] }), limits)).toEqual([
+      'api "acme/x": hosts[1]: "Bad.com" is not a lower-case host name without port',
+      'api "acme/x": hosts[2]: "a.com:80" is not a lower-case host name without port',
+      'api "acme/x": hosts[3]: "*.a.com" is not a lower-case host name without port',
+    ]);
+  });
+
+  it('rejects methods that are not upper-case tokens', () => {
+    expect(validateApi('acme/x', api('acme/x', { methods: ['GET', 'get', 'PO ST', ''] }), limits)).toEqual([
+      'api "acme/x": methods[1]: "get" is not an upper-case HTTP method token',
+      'api "acme/x": methods[2]: "PO ST" is not an upper-case HTTP method token',
+      'api "acme/x": methods[3]: "" is not an upper-case HTTP method token',
+    ]);
+  });
+
+  it('rejects a request timeout above CAUSEWAY_MAX_REQUEST_TIMEOUT_MS', () => {
+    expect(validateApi('acme/x', api('acme/x', { timeouts: { requestMs: 300_001 } }), limits)).toEqual([
+      'api "acme/x": timeouts.request_ms: 300001 exceeds CAUSEWAY_MAX_REQUEST_TIMEOUT_MS (300000) of this runtime',
+    ]);
+  });
+
+  it('rejects an api without cluster', () => {
+    expect(validateApi('acme/x', api('acme/x', { cluster: '' }), limits)).toEqual(['api "acme/x": cluster: "" is empty']);
+  });
+});
+
+describe('cluster rules', () => {
+  it('accepts http and https members', () => {
+    const ok = cluster('acme/pool/p', [
+      { name: 'a', url: 'http://10.0.0.1:8000' },
+      { name: 'b', url: 'https://gw.example.com/base/' },
+    ]);
+    expect(validateCluster('acme/pool/p', ok)).toEqual([]);
+  });
+
+  it('rejects member URLs that are not plain http(s) URLs, and duplicate names', () => {
+    const bad = cluster('acme/pool/p', [
+      { name: 'a', url: 'ftp://x' },
+      { name: 'b', url: 'not a url' },
+      { name: 'c', url: 'http://user:pw@x' },
+      { name: 'd', url: 'http://x/?q=1' },
+      { name: 'd', url: 'http://y' },
+      { name: '', url: 'http://z' },
+    ]);
+    expect(validateCluster('acme/pool/p', bad)).toEqual([
+      'cluster "acme/pool/p": members[0].url: "ftp://x" is not an http:// or https:// URL',
+      'cluster "acme/pool/p": members[1].url: "not a url" is not a URL',
+      'cluster "acme/pool/p": members[2].url: "http://user:pw@x" must not carry credentials',
+      'cluster "acme/pool/p": members[3].url: "http://x/?q=1" must not have a query or fragment',
+      'cluster "acme/pool/p": members[4].name: "d" is used by two members',
+      'cluster "acme/pool/p": members[5].name: "" is empty',
+    ]);
+  });
+});
+
+describe('zone rules', () => {
+  it('accepts no DTC URL or an http(s) one, rejects others', () => {
+    expect(validateZone('eu-1', zone('eu-1'))).toEqual([]);
+    expect(validateZone('eu-1', zone('eu-1', 'https://eu-1.example.com'))).toEqual([]);
+    expect(validateZone('eu-1', zone('eu-1', 'tcp://x'))).toEqual(['zone "eu-1": dtc_url: "tcp://x" is not an http:// or https:// URL']);
+  });
+});
+
+describe('update references', () => {
+  const withCluster = mergeUpdate(emptyResourceState, {
+    kind: 'cluster',
+    revision: 1n,
+    upserts: new Map([['acme/pool/main', { version: '1', message: cluster('acme/pool/main', []) }]]),
+    removals: [],
+  });
+  const base: ResourceState = mergeUpdate(withCluster, {
+    kind: 'api',
+    revision: 1n,
+    upserts: new Map([['acme/orders', { version: '1', message: api('acme/orders') }]]),
+    removals: [],
+  });
+
+  it('rejects an api whose cluster does not exist', () => {
+    const result = validateUpdate(
+      base,
+      { kind: 'api', revision: 2n, upserts: new Map([['acme/x', { version: '2', message: api('acme/x', { cluster: 'acme/pool/gone' }) }]]), removals: [] },
+      limits,
+    );
+    expect(result).toEqual({ ok: false, problems: ['api "acme/x": cluster: "acme/pool/gone" does not exist'] });
+  });
+
+  it('rejects removing a cluster that a remaining api uses', () => {
+    const result = validateUpdate(base, { kind: 'cluster', revision: 2n, upserts: new Map(), removals: ['acme/pool/main'] }, limits);
+    expect(result).toEqual({ ok: false, problems: ['cluster "acme/pool/main": cannot be removed while api "acme/orders" uses it'] });
+  });
+
+  it('accepts removing a cluster once its apis are gone', () => {
+    const withoutApi = mergeUpdate(base, { kind: 'api', revision: 2n, upserts: new Map(), removals: ['acme/orders'] });
+    const result = validateUpdate(withoutApi, { kind: 'cluster', revision: 3n, upserts: new Map(), removals: ['acme/pool/main'] }, limits);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.state.resources.cluster.size).toBe(0);
+  });
+});

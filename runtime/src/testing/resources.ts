@@ -1,0 +1,92 @@
+/** Builders of config resources and discovery responses, for tests. */
+import { create, type DescMessage } from '@bufbuild/protobuf';
+import { pack, schemaByKind, typeUrls, type ResourceKind } from '@causeway/shared';
+import {
+  ApiSchema,
+  ClusterSchema,
+  type LbPolicy,
+  MemberHealth,
+  ZoneSchema,
+  type Api,
+  type Cluster,
+  type Zone,
+} from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import {
+  DiscoveryResponseSchema,
+  type DiscoveryResponse,
+} from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+
+export interface ApiInit {
+  readonly hosts?: string[];
+  readonly basePath?: string;
+  readonly methods?: string[];
+  readonly stripBasePath?: boolean;
+  readonly cluster?: string;
+  readonly upstreamLabel?: string;
+  readonly timeouts?: { connectMs?: number; requestMs?: number };
+  readonly retries?: { attempts?: number; perTryTimeoutMs?: number };
+  readonly lbPolicy?: LbPolicy;
+}
+
+export function api(name: string, init: ApiInit = {}): Api {
+  return create(ApiSchema, {
+    name,
+    org: 'acme',
+    basePath: '/',
+    cluster: 'acme/pool/main',
+    upstreamLabel: 'pool/main',
+    ...init,
+  });
+}
+
+export interface MemberInit {
+  readonly name: string;
+  readonly url: string;
+  readonly zone?: string;
+  readonly priority?: number;
+  readonly unhealthy?: boolean;
+}
+
+export function cluster(name: string, members: readonly MemberInit[]): Cluster {
+  return create(ClusterSchema, {
+    name,
+    members: members.map((m) => ({
+      name: m.name,
+      url: m.url,
+      zone: m.zone ?? 'default',
+      priority: m.priority ?? 0,
+      controlPlaneHealth: m.unhealthy === true ? MemberHealth.UNHEALTHY : MemberHealth.HEALTHY,
+    })),
+  });
+}
+
+export function zone(name: string, dtcUrl = ''): Zone {
+  return create(ZoneSchema, { name, dtcUrl, failoverEligible: dtcUrl !== '' });
+}
+
+type MessageFor<K extends ResourceKind> = K extends 'api' ? Api : K extends 'cluster' ? Cluster : Zone;
+
+let nonce = 0;
+
+/** A response of `kind` at `revision` with the resources (name → message) and removals. */
+export function response<K extends ResourceKind>(
+  kind: K,
+  revision: number,
+  resources: Readonly<Record<string, MessageFor<K>>>,
+  removed: readonly string[] = [],
+  version = String(revision),
+): DiscoveryResponse {
+  const schema: DescMessage = schemaByKind[kind];
+  return create(DiscoveryResponseSchema, {
+    revision: BigInt(revision),
+    typeUrl: typeUrls[kind],
+    resources: Object.entries(resources).map(([name, message]) => ({
+      name,
+      version,
+      resource: pack(schema, message),
+    })),
+    removedResources: [...removed],
+    nonce: `n${++nonce}`,
+    controllerId: 'test-controller',
+  });
+}

@@ -1,0 +1,6 @@
+export * from './errors.ts';
+export * from './env-config.ts';
+export * from './grpc-adapter.ts';
+export * from './log.ts';
+export * from './resources.ts';
+export * from './slug.ts';

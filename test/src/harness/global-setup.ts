@@ -1,0 +1,27 @@
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '@causeway/controller';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+let database: EmbeddedDatabase | undefined;
+
+/**
+ * One PostgreSQL for the whole run: the one named by CAUSEWAY_DATABASE_URL, or an
+ * embedded one in a temporary folder on a free port. Each test file makes its own database in it.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  let url = process.env.CAUSEWAY_DATABASE_URL;
+  if (url === undefined || url === '') {
+    database = await startEmbeddedDatabase();
+    url = database.url;
+  }
+  project.provide('databaseUrl', url);
+}
+
+export async function teardown(): Promise<void> {
+  await database?.stop();
+}

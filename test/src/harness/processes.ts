@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@causeway/controller';
+import { eventually } from './eventually.ts';
+
+const controllerMain = fileURLToPath(import.meta.resolve('@causeway/controller/main'));
+const runtimeMain = fileURLToPath(import.meta.resolve('@causeway/runtime/main'));
+const sampleUpstream = fileURLToPath(new URL('../../../controller/src/cli/sample-upstream.ts', import.meta.url));
+
+export const TEST_TOKEN = 'test-admin-token-0123456789';
+
+/** A Causeway process (or sample upstream) started for a test, with its output kept. */
+export class ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly output: string[] = [];
+  private readonly exited: Promise<unknown>;
+
+  constructor(name: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv) {
+    this.name = name;
+    this.child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      if (stream !== null) createInterface({ input: stream }).on('line', (line) => this.output.push(line));
+    }
+    this.exited = once(this.child, 'exit');
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last lines it printed, for a failure message. */
+  tail(lines = 30): string {
+    return `--- ${this.name} ---\n${this.output.slice(-lines).join('\n')}`;
+  }
+
+  /** SIGKILL: no clean-up at all, as when a machine dies. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+async function waitHttp(url: string, proc: ManagedProcess, timeoutMs = 20_000): Promise<void> {
+  await eventually(async () => {
+    if (!proc.running) throw new Error(`${proc.name} exited (code ${proc.child.exitCode})\n${proc.tail()}`);
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  }, { timeoutMs, message: () => proc.tail() });
+}
+
+export interface ControllerProcess extends ManagedProcess {
+  readonly adminUrl: string;
+  readonly xdsAddress: string;
+  readonly id: string;
+}
+
+export interface RuntimeProcess extends ManagedProcess {
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly nodeId: string;
+}
+
+export interface UpstreamProcess extends ManagedProcess {
+  readonly url: string;
+  readonly port: number;
+}
+
+/** Every process a test started; `close()` in afterEach stops them all. */
+export class Stack {
+  readonly processes: ManagedProcess[] = [];
+
+  async controller(options: { databaseUrl: string; id?: string; env?: NodeJS.ProcessEnv }): Promise<ControllerProcess> {
+    const [adminPort, xdsPort] = [await freePort(), await freePort()];
+    const id = options.id ?? `controller-${this.processes.length + 1}`;
+    const proc = new ManagedProcess(id, controllerMain, [], {
+      CAUSEWAY_DATABASE_URL: options.databaseUrl,
+      CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN,
+      CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${adminPort}`,
+      CAUSEWAY_XDS_ADDR: `127.0.0.1:${xdsPort}`,
+      CAUSEWAY_CONTROLLER_ID: id,
+      CAUSEWAY_LOG_LEVEL: 'info',
+      ...options.env,
+    });
+    this.processes.push(proc);
+    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    await waitHttp(`${adminUrl}/readyz`, proc);
+    return Object.assign(proc, { adminUrl, xdsAddress: `127.0.0.1:${xdsPort}`, id });
+  }
+
+  async runtime(options: { controllers: readonly string[]; nodeId?: string; zone?: string; env?: NodeJS.ProcessEnv; ports?: { proxy: number; admin: number } }): Promise<RuntimeProcess> {
+    const proxyPort = options.ports?.proxy ?? (await freePort());
+    const adminPort = options.ports?.admin ?? (await freePort());
+    const nodeId = options.nodeId ?? `runtime-${this.processes.length + 1}`;
+    const proc = new ManagedProcess(nodeId, runtimeMain, [], {
+      CAUSEWAY_CONTROLLERS: options.controllers.join(','),
+      CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxyPort}`,
+      CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${adminPort}`,
+      CAUSEWAY_NODE_ID: nodeId,
+      CAUSEWAY_ZONE: options.zone ?? 'default',
+      CAUSEWAY_LOG_LEVEL: 'info',
+      ...options.env,
+    });
+    this.processes.push(proc);
+    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    await waitHttp(`${adminUrl}/healthz`, proc);
+    return Object.assign(proc, { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, nodeId });
+  }
+
+  async upstream(name: string, port?: number): Promise<UpstreamProcess> {
+    const p = port ?? (await freePort());
+    const proc = new ManagedProcess(name, sampleUpstream, [name, String(p)], {});
+    this.processes.push(proc);
+    const url = `http://127.0.0.1:${p}`;
+    await waitHttp(`${url}/`, proc);
+    return Object.assign(proc, { url, port: p });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.kill()));
+    this.processes.length = 0;
+  }
+
+  /** Everything every process printed, for a failure message. */
+  tails(): string {
+    return this.processes.map((p) => p.tail()).join('\n');
+  }
+}
