@@ -11,7 +11,7 @@ import { Deployer } from './deployment/deployer.ts';
 import { PoolStore } from './store/pool-store.ts';
 import { ChangeFollower } from './sync/change-follower.ts';
 import { Coalescer } from './sync/coalescer.ts';
-import { Chores } from './sync/chores.ts';
+import { Chores, defaultChoreSettings } from './sync/chores.ts';
 import { RuntimeRegistry } from './xds-server/runtime-registry.ts';
 import { XdsServer } from './xds-server/xds-server.ts';
 
@@ -55,7 +55,14 @@ export function createController(config: ControllerConfig, overrides: Controller
   const deployer = new Deployer({ sql, store, controllerId: config.controllerId, log: childLogger(log, 'deployment') });
   // The chores lock lives on a connection of its own, so that losing it is noticed.
   const lockSql = connectDatabase({ url: config.databaseUrl, poolSize: 1, log });
-  const chores = new Chores({ sql, lockSql, deployer, log: childLogger(log, 'chores'), metrics });
+  const chores = new Chores({
+    sql,
+    lockSql,
+    deployer,
+    log: childLogger(log, 'chores'),
+    metrics,
+    settings: { ...defaultChoreSettings, heartbeatTtlMs: config.gatewayHeartbeatTtlMs },
+  });
   const admin = createAdminServer({
     adminToken: config.adminToken,
     log: childLogger(log, 'admin-api'),

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
+import { recordHeartbeat } from '../store/heartbeats.ts';
 import { loadGatewayHealth, poolStatus, type HealthSettings } from '../store/gateway-health.ts';
 import type { PoolStore } from '../store/pool-store.ts';
-import type { GatewayRecord, PoolRecord } from '../store/records.ts';
+import type { PoolRecord, StoredRecord } from '../store/records.ts';
 import { notFound, type ResourceStore } from '../store/resource-store.ts';
 import { Checker, isObject } from './checker.ts';
 import { etag, parseIfMatch, toDocument } from './documents.ts';
@@ -139,16 +140,13 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
   });
 
   app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', async (request) => {
-    const updated = await sql<{ last_heartbeat_at: Date }[]>`
-      UPDATE gateways SET last_heartbeat_at = now() WHERE org_id = ${request.principal.org} AND name = ${request.params.name}
-      RETURNING last_heartbeat_at`;
-    const row = updated[0];
-    if (row === undefined) throw notFound('Gateway', request.params.name);
-    return { gateway: request.params.name, lastHeartbeatAt: row.last_heartbeat_at.toISOString(), ttlMs: health.heartbeatTtlMs };
+    const at = await recordHeartbeat(sql, request.principal.org, request.params.name);
+    if (at === undefined) throw notFound('Gateway', request.params.name);
+    return { gateway: request.params.name, lastHeartbeatAt: at.toISOString(), ttlMs: health.heartbeatTtlMs };
   });
 }
 
-function gatewayDocument(record: GatewayRecord, healthByGateway: ReadonlyMap<string, { state: string; reason: string; lastHeartbeatAt: string | null; checkedAt: string | null }>) {
+function gatewayDocument(record: StoredRecord<'Gateway'>, healthByGateway: ReadonlyMap<string, { state: string; reason: string; lastHeartbeatAt: string | null; checkedAt: string | null }>) {
   const h = healthByGateway.get(record.name);
   return { ...toDocument(record), status: { health: h?.state ?? 'unknown', reason: h?.reason ?? 'not checked yet', lastHeartbeatAt: h?.lastHeartbeatAt ?? null, checkedAt: h?.checkedAt ?? null } };
 }

@@ -9,8 +9,17 @@ export interface Child {
 }
 
 /** Starts `node file args` with its output prefixed by `name`. */
-export function startChild(name: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv, print: (line: string) => void): Child {
-  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startChild(
+  name: string,
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+  options: { detached?: boolean } = {},
+): Child {
+  // A detached child does not get the terminal's Ctrl-C: it is stopped by us, last.
+  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true });
+  if (options.detached === true) process.once('exit', () => child.kill('SIGTERM'));
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => print(`[${name}] ${line}`));
   }

@@ -40,8 +40,11 @@ const columns: Readonly<Record<string, (item: Row) => Record<string, string>>> =
     const up = spec.upstream as Row;
     return { HOSTS: str((spec.hosts as string[]).join(',') || '*'), 'BASE PATH': str(spec.basePath), UPSTREAM: up.pool !== undefined ? `pool/${str(up.pool)}` : `gateway/${str(up.gateway)}` };
   },
-  gateways: (i) => ({ URL: str((i.spec as Row).url), ZONE: str((i.spec as Row).zone) }),
-  'gateway-pools': (i) => ({ MEMBERS: str(((i.spec as Row).members as string[]).join(',') || '-') }),
+  gateways: (i) => ({ URL: str((i.spec as Row).url), ZONE: str((i.spec as Row).zone), HEALTH: str((i.status as Row | undefined)?.health) }),
+  'gateway-pools': (i) => {
+    const status = (i.status as Row | undefined) ?? {};
+    return { MEMBERS: str(((i.spec as Row).members as string[]).join(',') || '-'), HEALTH: str(status.health), STATUS: str(status.status), 'USED BY': str(status.usedByCount) };
+  },
   zones: (i) => ({ 'DTC URL': str((i.spec as Row).dtcUrl || '-'), ELIGIBLE: str((i.spec as Row).failoverEligible), PRIORITY: str((i.spec as Row).failoverPriority) }),
 };
 

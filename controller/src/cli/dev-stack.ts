@@ -2,17 +2,29 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { EnvReader, formatAddress, type Env } from '@causeway/shared';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../store/embedded-database.ts';
 import { AdminClient } from './admin-client.ts';
 import { startChild, waitForHttp, type Child } from './children.ts';
 import type { Output } from './commands.ts';
+import { runtimeMain } from './runtime-entry.ts';
 
 const controllerMain = fileURLToPath(new URL('../main.ts', import.meta.url));
 const sampleUpstream = fileURLToPath(new URL('./sample-upstream.ts', import.meta.url));
-/** The runtime is started as its own process; only its entry file is looked up here. */
-export const runtimeMain = (): string => fileURLToPath(import.meta.resolve('@causeway/runtime/main'));
+const devDatabase = fileURLToPath(new URL('./dev-database.ts', import.meta.url));
+
+async function waitForReadyLine(child: Child, lines: string[], timeoutMs: number): Promise<{ url: string; dataDir: string; port: number }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of lines) {
+      if (line.includes('"database ready"')) return JSON.parse(line.slice(line.indexOf('{'))) as { url: string; dataDir: string; port: number };
+    }
+    if (child.process.exitCode !== null) throw new Error(`the embedded PostgreSQL did not start:\n${lines.join('\n')}`);
+    await sleep(50);
+  }
+  throw new Error(`the embedded PostgreSQL did not start within ${timeoutMs} ms`);
+}
 
 export interface DevStack {
   stop(): Promise<void>;
@@ -43,7 +55,8 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
   r.done();
 
   const children: Child[] = [];
-  let database: EmbeddedDatabase | undefined;
+  let database: Child | undefined;
+  let embedded: { url: string; dataDir: string; port: number } | undefined;
   const stop = async (): Promise<void> => {
     await Promise.all(children.reverse().map((c) => c.stop()));
     await database?.stop();
@@ -53,8 +66,10 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
     if (databaseUrl === undefined || databaseUrl === '') {
       await mkdir(join(dataDir, '..'), { recursive: true });
       await chmod(join(dataDir, '..'), 0o755);
-      database = await startEmbeddedDatabase({ dataDir });
-      databaseUrl = database.url;
+      const lines: string[] = [];
+      database = startChild('postgres', devDatabase, [dataDir], process.env, (line) => lines.push(line), { detached: true });
+      embedded = await waitForReadyLine(database, lines, 60_000);
+      databaseUrl = embedded.url;
     }
     const base = { ...process.env, CAUSEWAY_LOG_LEVEL: logLevel };
     const controller = startChild('controller', controllerMain, [], {
@@ -100,7 +115,7 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
       `  xDS (runtimes)        ${formatAddress(xdsAddress)}`,
       `  runtime admin         http://${formatAddress(runtimeAdminAddress)}/config`,
       `  sample upstreams      ${upstreams.map((u) => u.url).join(', ')}`,
-      `  data                  ${database === undefined ? databaseUrl.replace(/:[^:@/]*@/, ':***@') : `${database.dataDir} (embedded PostgreSQL on port ${database.port})`}`,
+      `  data                  ${embedded === undefined ? databaseUrl.replace(/:[^:@/]*@/, ':***@') : `${embedded.dataDir} (embedded PostgreSQL on port ${embedded.port})`}`,
       '',
       'Try the CLI in another terminal:',
       `  export CAUSEWAY_URL=${adminUrl} CAUSEWAY_TOKEN=${token}`,

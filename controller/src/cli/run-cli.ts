@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, SOFTWARE_VERSION, type Env } from '@causeway/shared';
 import { AdminClient } from './admin-client.ts';
 import { apply, describe, get, remove, type Output } from './commands.ts';
-import { runtimeMain, startDevStack } from './dev-stack.ts';
+import { startDevStack } from './dev-stack.ts';
+import { runtimeMain } from './runtime-entry.ts';
 
 const usage = `causeway ${SOFTWARE_VERSION}: an API gateway with a highly available control plane
 

@@ -58,7 +58,7 @@ function member(gateway: GatewayRecord) {
     url: gateway.spec.url,
     zone: gateway.spec.zone,
     priority: 0,
-    controlPlaneHealth: MemberHealth.HEALTHY,
+    controlPlaneHealth: gateway.heartbeatExpired ? MemberHealth.UNHEALTHY : MemberHealth.HEALTHY,
     healthCheck: { ...gateway.spec.healthCheck },
   };
 }

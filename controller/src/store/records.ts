@@ -63,7 +63,10 @@ export interface StoredRecord<K extends Kind = Kind> {
 }
 
 export type ApiRecord = StoredRecord<'Api'>;
-export type GatewayRecord = StoredRecord<'Gateway'>;
+export interface GatewayRecord extends StoredRecord<'Gateway'> {
+  /** The gateway sends heartbeats and the last one is older than the TTL: runtimes skip it. */
+  readonly heartbeatExpired: boolean;
+}
 export type PoolRecord = StoredRecord<'GatewayPool'>;
 export type ZoneRecord = StoredRecord<'Zone'>;
 

@@ -161,19 +161,22 @@ export class ResourceStore {
     }
   }
 
-  /**
-   * A gateway's URL or zone is part of every pool it belongs to: those pools change too,
-   * so runtimes get the new cluster. The same holds when it is deleted.
-   */
   private async recordDependents(m: Mutation, kind: Kind, org: string, name: string): Promise<void> {
-    if (kind !== 'Gateway') return;
-    const pools = await m.tx<{ name: string }[]>`
-      UPDATE gateway_pools p SET revision = ${m.revision}, updated_at = now()
-      FROM gateway_pool_members gm
-      WHERE gm.org_id = ${org} AND gm.gateway_name = ${name} AND p.org_id = gm.org_id AND p.name = gm.pool_name
-      RETURNING p.name`;
-    for (const pool of pools) m.record({ kind: 'GatewayPool', org, name: pool.name, op: 'upsert' });
+    if (kind === 'Gateway') await recordPoolsOfGateway(m, org, name);
   }
+}
+
+/**
+ * A gateway's URL, zone and health are part of every pool it belongs to: those pools
+ * change too (new revision, logged), so runtimes get the new clusters.
+ */
+export async function recordPoolsOfGateway(m: Mutation, org: string, gateway: string): Promise<void> {
+  const pools = await m.tx<{ name: string }[]>`
+    UPDATE gateway_pools p SET revision = ${m.revision}, updated_at = now()
+    FROM gateway_pool_members gm
+    WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway} AND p.org_id = gm.org_id AND p.name = gm.pool_name
+    RETURNING p.name`;
+  for (const pool of pools) m.record({ kind: 'GatewayPool', org, name: pool.name, op: 'upsert' });
 }
 
 /** Method lists overlap when either is empty (every method) or they share one. */

@@ -1,14 +1,14 @@
 import type { Sql, Tx } from './database.ts';
 import type { Mutation } from './mutate.ts';
-import type { ApiSpec, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
+import type { ApiSpec, GatewayRecord, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
 
 type Db = Sql | Tx;
 
 /** How one kind of resource is kept in its table(s). */
-export interface Table<K extends Kind> {
-  get(db: Db, org: string, name: string, forUpdate?: boolean): Promise<StoredRecord<K> | undefined>;
+export interface Table<K extends Kind, R extends StoredRecord<K> = StoredRecord<K>> {
+  get(db: Db, org: string, name: string, forUpdate?: boolean): Promise<R | undefined>;
   /** All of one org (all orgs when `org` is undefined, for the in-memory model). */
-  list(db: Db, org?: string): Promise<StoredRecord<K>[]>;
+  list(db: Db, org?: string): Promise<R[]>;
   write(m: Mutation, org: string, name: string, labels: Labels, spec: SpecByKind[K]): Promise<void>;
   remove(db: Db, org: string, name: string): Promise<void>;
 }
@@ -36,19 +36,27 @@ function toRecord<K extends Kind>(kind: K, row: Row, spec: SpecByKind[K]): Store
   };
 }
 
-const gateways: Table<'Gateway'> = {
+interface GatewayRow extends Row {
+  heartbeat_expired: boolean;
+}
+
+function gatewayRecord(row: GatewayRow): GatewayRecord {
+  return { ...toRecord('Gateway', row, row.spec as GatewaySpec), heartbeatExpired: row.heartbeat_expired };
+}
+
+const gateways: Table<'Gateway', GatewayRecord> & Table<'Gateway'> = {
   async get(db, org, name, forUpdate = false) {
     const rows = forUpdate
-      ? await db<Row[]>`SELECT * FROM gateways WHERE org_id = ${org} AND name = ${name} FOR UPDATE`
-      : await db<Row[]>`SELECT * FROM gateways WHERE org_id = ${org} AND name = ${name}`;
+      ? await db<GatewayRow[]>`SELECT * FROM gateways WHERE org_id = ${org} AND name = ${name} FOR UPDATE`
+      : await db<GatewayRow[]>`SELECT * FROM gateways WHERE org_id = ${org} AND name = ${name}`;
     const row = rows[0];
-    return row === undefined ? undefined : toRecord('Gateway', row, row.spec as GatewaySpec);
+    return row === undefined ? undefined : gatewayRecord(row);
   },
   async list(db, org) {
     const rows = org === undefined
-      ? await db<Row[]>`SELECT * FROM gateways ORDER BY org_id, name`
-      : await db<Row[]>`SELECT * FROM gateways WHERE org_id = ${org} ORDER BY name`;
-    return rows.map((row) => toRecord('Gateway', row, row.spec as GatewaySpec));
+      ? await db<GatewayRow[]>`SELECT * FROM gateways ORDER BY org_id, name`
+      : await db<GatewayRow[]>`SELECT * FROM gateways WHERE org_id = ${org} ORDER BY name`;
+    return rows.map(gatewayRecord);
   },
   async write(m, org, name, labels, spec) {
     await m.tx`
@@ -163,6 +171,7 @@ const apis: Table<'Api'> = {
   },
 };
 
+/** Gateway reads return a GatewayRecord (with heartbeatExpired). */
 export const tables: { readonly [K in Kind]: Table<K> } = {
   Api: apis,
   Gateway: gateways,

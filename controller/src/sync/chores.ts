@@ -1,6 +1,7 @@
 import type { Logger } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
 import type { Deployer } from '../deployment/deployer.ts';
+import { refreshHeartbeatExpiry } from '../store/heartbeats.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 
 /** Held by at most one replica at a time: that replica does the singleton chores. */
@@ -15,6 +16,8 @@ export interface ChoreSettings {
   readonly runtimeStaleMs: number;
   /** A runtime or controller row not heard from for this long is removed. */
   readonly forgetAfterMs: number;
+  /** Gateways that send heartbeats are marked down once the last is older than this. */
+  readonly heartbeatTtlMs: number;
 }
 
 export const defaultChoreSettings: ChoreSettings = {
@@ -22,6 +25,7 @@ export const defaultChoreSettings: ChoreSettings = {
   changeLogMinRevisions: 10_000,
   runtimeStaleMs: 30_000,
   forgetAfterMs: 86_400_000,
+  heartbeatTtlMs: 3_600_000,
 };
 
 /** Prunes the change log and records how far, so followers that lag behind reload in full. */
@@ -105,8 +109,9 @@ export class Chores {
       const pruned = await pruneChangeLog(this.sql, this.settings);
       const expired = await expireStaleRows(this.sql, this.settings);
       const finished = await this.deployer.finishAbandoned();
-      if (pruned + expired.disconnected + expired.forgotten + finished > 0) {
-        this.log.info({ pruned, ...expired, finishedDeployments: finished }, 'chores done');
+      const heartbeatFlips = await refreshHeartbeatExpiry(this.sql, this.settings.heartbeatTtlMs);
+      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips > 0) {
+        this.log.info({ pruned, ...expired, finishedDeployments: finished, heartbeatFlips }, 'chores done');
       }
     } catch (error) {
       this.metrics.databaseErrors.inc({ operation: 'chores' });

@@ -66,6 +66,29 @@ export class RuntimeRegistry {
       SET version = excluded.version, error = excluded.error, at = now()`);
   }
 
+  /** What the runtime's health checks see of each member (gateway) of its clusters. */
+  healthReported(nodeId: string, members: readonly { cluster: string; member: string; healthy: boolean; reason: string }[]): void {
+    if (members.length === 0) return;
+    // Cluster names are "<org>/pool/<name>" or "<org>/gateway/<name>"; members are gateways.
+    const seen = new Map<string, { org: string; gateway: string; healthy: boolean; reason: string }>();
+    for (const m of members) {
+      const org = m.cluster.slice(0, m.cluster.indexOf('/'));
+      const key = `${org}/${m.member}`;
+      const previous = seen.get(key);
+      // A gateway in two clusters counts as healthy if either check passes.
+      if (previous === undefined || (!previous.healthy && m.healthy)) seen.set(key, { org, gateway: m.member, healthy: m.healthy, reason: m.reason.slice(0, 500) });
+    }
+    const rows = [...seen.values()];
+    this.run(nodeId, 'runtime_health_reported', () => this.sql`
+      INSERT INTO gateway_health_reports (org_id, gateway_name, node_id, healthy, reason, checked_at)
+      SELECT r.org_id, r.gateway_name, ${nodeId}, r.healthy, r.reason, now()
+      FROM jsonb_to_recordset(${this.sql.json(rows.map((r) => ({ org_id: r.org, gateway_name: r.gateway, healthy: r.healthy, reason: r.reason })))})
+           AS r(org_id text, gateway_name text, healthy boolean, reason text)
+      JOIN gateways g ON g.org_id = r.org_id AND g.name = r.gateway_name
+      ON CONFLICT (org_id, gateway_name, node_id) DO UPDATE
+      SET healthy = excluded.healthy, reason = excluded.reason, checked_at = excluded.checked_at`);
+  }
+
   reported(nodeId: string, appliedRevision: number): void {
     this.run(nodeId, 'runtime_reported', () => this.sql`
       UPDATE runtimes SET applied_revision = GREATEST(applied_revision, ${appliedRevision}), last_seen_at = now()

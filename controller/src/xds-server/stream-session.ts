@@ -96,6 +96,7 @@ export class StreamSession {
         const applied = Number(request.report.appliedRevision);
         if (applied > this.runtimeRevision) this.runtimeRevision = applied;
         this.ctx.registry.reported(this.identity.nodeId, applied);
+        this.ctx.registry.healthReported(this.identity.nodeId, request.report.members);
       }
       if (request.typeUrl === '') return;
       const kind = kindByTypeUrl.get(request.typeUrl);

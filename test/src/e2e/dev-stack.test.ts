@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '@causeway/controller';
+import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
+import { eventually } from '../harness/eventually.ts';
+import { call } from '../harness/http.ts';
+
+const cli = fileURLToPath(new URL('../../../controller/src/cli/main.ts', import.meta.url));
+
+/** What `npm start` runs: the whole stack, a sample API answering, and a clean stop on Ctrl-C. */
+describe('causeway dev', () => {
+  let db: TestDatabase | undefined;
+
+  afterEach(async () => {
+    await db?.drop();
+  });
+
+  it('starts everything, prints where it is, serves the sample API and stops cleanly on SIGINT', async () => {
+    db = await createTestDatabase();
+    const [admin, xds, proxy, runtimeAdmin, sample] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, [cli, 'dev'], {
+      env: {
+        ...process.env,
+        CAUSEWAY_DATABASE_URL: db.url,
+        CAUSEWAY_ADMIN_TOKEN: 'dev-stack-token-0123456789',
+        CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${admin}`,
+        CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
+        CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
+        CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${runtimeAdmin}`,
+        CAUSEWAY_DEV_SAMPLE_PORT: String(sample),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (l) => lines.push(l));
+    try {
+      await eventually(() => expect(lines).toContain('Press Ctrl-C to stop everything.'), { timeoutMs: 45_000, message: () => lines.join('\n') });
+      const printed = lines.join('\n');
+      expect(printed).toContain(`proxy (API traffic)   http://127.0.0.1:${proxy}`);
+      expect(printed).toContain('admin token           dev-stack-token-0123456789');
+      const hello = await call(`http://127.0.0.1:${proxy}`, 'GET', '/hello/', undefined, { token: null });
+      expect(hello.status).toBe(200);
+      expect(['sample-a', 'sample-b']).toContain(hello.body.upstream);
+      const apis = await call(`http://127.0.0.1:${admin}`, 'GET', '/v1/apis', undefined, { token: 'dev-stack-token-0123456789' });
+      expect(apis.body.items.map((a: { metadata: { name: string } }) => a.metadata.name)).toEqual(['hello']);
+    } finally {
+      child.kill('SIGINT');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+    }
+    // Nothing is left listening.
+    await expect(fetch(`http://127.0.0.1:${proxy}/hello/`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${admin}/healthz`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${sample}/`)).rejects.toThrow();
+  });
+});
