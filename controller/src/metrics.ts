@@ -21,9 +21,11 @@ export function createControllerMetrics() {
     acks: new Counter({ name: 'causeway_controller_xds_acks_total', help: 'ACKs received, by resource type', labelNames: ['type'] as const, registers }),
     nacks: new Counter({ name: 'causeway_controller_xds_nacks_total', help: 'NACKs received, by resource type', labelNames: ['type'] as const, registers }),
     streamErrors: new Counter({ name: 'causeway_controller_xds_stream_errors_total', help: 'Streams closed with an error, by reason', labelNames: ['reason'] as const, registers }),
+    replicationLag: new Gauge({ name: 'causeway_controller_replication_lag_revisions', help: 'Database revision minus the revision applied in memory', registers }),
     commitToAck: new Histogram({
       name: 'causeway_controller_commit_to_ack_seconds',
-      help: 'Time from a revision commit to a runtime ACK of it',
+      help: 'Time from a revision commit to a runtime ACK of it, by runtime zone',
+      labelNames: ['zone'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),

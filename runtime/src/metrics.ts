@@ -16,6 +16,14 @@ export interface RuntimeMetrics {
   readonly upstreamDuration: Histogram<'api'>;
   readonly retries: Counter<'api' | 'reason'>;
   readonly noHealthyUpstream: Counter<'api'>;
+  readonly retryBudgetExhausted: Counter<'api'>;
+  readonly failovers: Counter<'api' | 'zone' | 'via'>;
+  readonly memberStateChanges: Counter<'cluster' | 'to'>;
+  readonly clusterHealthyMembers: Gauge<'cluster'>;
+  readonly clusterMembers: Gauge<'cluster'>;
+  readonly outlierEjectionsSkipped: Counter<'cluster'>;
+  readonly healthChecks: Counter<'cluster' | 'result'>;
+  readonly dtcHealthy: Gauge<'zone'>;
   readonly configApplies: Counter<'type' | 'result'>;
   readonly appliedRevision: Gauge;
   readonly controllerConnected: Gauge;
@@ -53,6 +61,54 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       labelNames: ['api'],
       registers,
     }),
+    retryBudgetExhausted: new Counter({
+      name: 'causeway_runtime_retry_budget_exhausted_total',
+      help: 'Retries not sent because the cluster retry budget was used up; the last answer was returned.',
+      labelNames: ['api'],
+      registers,
+    }),
+    failovers: new Counter({
+      name: 'causeway_runtime_failovers_total',
+      help: 'Attempts sent to another zone because no local member was usable, by API, zone and way (members or dtc).',
+      labelNames: ['api', 'zone', 'via'],
+      registers,
+    }),
+    memberStateChanges: new Counter({
+      name: 'causeway_runtime_member_state_changes_total',
+      help: 'Member state changes seen by this runtime, by cluster and new state (healthy, ejected, unhealthy).',
+      labelNames: ['cluster', 'to'],
+      registers,
+    }),
+    clusterHealthyMembers: new Gauge({
+      name: 'causeway_runtime_cluster_healthy_members',
+      help: 'Members of the cluster this runtime may send requests to (all zones).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    clusterMembers: new Gauge({
+      name: 'causeway_runtime_cluster_members',
+      help: 'Members of the cluster (all zones).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    outlierEjectionsSkipped: new Counter({
+      name: 'causeway_runtime_outlier_ejections_skipped_total',
+      help: 'Ejections outlier detection did not make because the cluster was at its maximum ejected share.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    healthChecks: new Counter({
+      name: 'causeway_runtime_health_checks_total',
+      help: 'Active health checks of cluster members, by cluster and result (pass or fail).',
+      labelNames: ['cluster', 'result'],
+      registers,
+    }),
+    dtcHealthy: new Gauge({
+      name: 'causeway_runtime_dtc_healthy',
+      help: '1 while the DTC URL of the zone passes its health checks (or was not checked yet), else 0.',
+      labelNames: ['zone'],
+      registers,
+    }),
     configApplies: new Counter({
       name: 'causeway_runtime_config_applies_total',
       help: 'Config updates received, by resource type and result (ack or nack).',
@@ -82,7 +138,7 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   };
 }
 
-interface Increment {
+export interface Increment {
   inc(): void;
 }
 
@@ -93,6 +149,7 @@ export interface ApiMetrics {
   readonly upstreamDuration: { observe(seconds: number): void };
   readonly retries: Readonly<Record<RetryReason, Increment>>;
   readonly noHealthyUpstream: Increment;
+  readonly retryBudgetExhausted: Increment;
 }
 
 export function bindApiMetrics(metrics: RuntimeMetrics, api: string): ApiMetrics {
@@ -103,6 +160,7 @@ export function bindApiMetrics(metrics: RuntimeMetrics, api: string): ApiMetrics
     upstreamDuration: metrics.upstreamDuration.labels(api),
     retries,
     noHealthyUpstream: metrics.noHealthyUpstream.labels(api),
+    retryBudgetExhausted: metrics.retryBudgetExhausted.labels(api),
   };
 }
 
@@ -112,10 +170,37 @@ export function countResponse(requests: readonly Increment[], status: number): v
   requests[index]?.inc();
 }
 
+export type FailoverVia = 'members' | 'dtc';
+
+/** The failover counter of one API towards one zone. */
+export function failoverCounter(metrics: RuntimeMetrics, api: string, zone: string, via: FailoverVia): Increment {
+  return metrics.failovers.labels(api, zone, via);
+}
+
+/** Drops an API's failover series towards zones it no longer fails over to. */
+export function forgetFailoverMetrics(metrics: RuntimeMetrics, api: string, zones: Iterable<string>): void {
+  for (const zone of zones) {
+    metrics.failovers.remove(api, zone, 'members');
+    metrics.failovers.remove(api, zone, 'dtc');
+  }
+}
+
 /** Drops the series of an API that is gone, so /metrics does not grow with churn. */
-export function forgetApiMetrics(metrics: RuntimeMetrics, api: string): void {
+export function forgetApiMetrics(metrics: RuntimeMetrics, api: string, failoverZones: Iterable<string>): void {
   for (const codeClass of codeClasses) metrics.requests.remove(api, codeClass);
   metrics.upstreamDuration.remove(api);
   for (const reason of retryReasons) metrics.retries.remove(api, reason);
   metrics.noHealthyUpstream.remove(api);
+  metrics.retryBudgetExhausted.remove(api);
+  forgetFailoverMetrics(metrics, api, failoverZones);
+}
+
+/** Drops the series of a cluster that is gone. */
+export function forgetClusterMetrics(metrics: RuntimeMetrics, cluster: string): void {
+  metrics.clusterHealthyMembers.remove(cluster);
+  metrics.clusterMembers.remove(cluster);
+  metrics.outlierEjectionsSkipped.remove(cluster);
+  metrics.healthChecks.remove(cluster, 'pass');
+  metrics.healthChecks.remove(cluster, 'fail');
+  for (const to of ['healthy', 'ejected', 'unhealthy']) metrics.memberStateChanges.remove(cluster, to);
 }

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
  * A small upstream gateway for trying Causeway out (and for its tests): answers every
  * request with JSON saying who answered and what arrived. `?delayMs=` delays the
  * answer, `?status=` picks the status code; a request body is read and summarised.
+ * `GET /.sample/stats` counts the requests it answered, by method.
  *
  *   node sample-upstream.ts NAME PORT [HOST]
  */
@@ -36,7 +37,15 @@ function answer(req: IncomingMessage, res: ServerResponse, body: { bytes: number
   else send();
 }
 
+const served = new Map<string, number>();
+
 const server = createServer((req, res) => {
+  if (req.url === '/.sample/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ upstream: name, requests: Object.fromEntries(served) }));
+    return;
+  }
+  served.set(req.method ?? 'GET', (served.get(req.method ?? 'GET') ?? 0) + 1);
   const hash = createHash('sha256');
   let bytes = 0;
   req.on('data', (chunk: Buffer) => {

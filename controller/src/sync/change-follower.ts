@@ -170,6 +170,7 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     this.current = update.model;
     this.loaded = true;
     this.options.metrics.appliedRevision.set(update.model.revision);
+    this.options.metrics.replicationLag.set(0);
     this.options.log.debug({ revision: update.model.revision, lag, full: update.changed === undefined }, 'model updated');
     this.emit('update', update);
   }
@@ -186,6 +187,8 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     const [state] = await tx<{ revision: number; pruned_through: number }[]>`SELECT revision, pruned_through FROM config_state`;
     if (state === undefined) throw new Error('config_state row is missing');
     const applied = this.current.revision;
+    this.options.metrics.databaseRevision.set(state.revision);
+    this.options.metrics.replicationLag.set(Math.max(state.revision - applied, 0));
     if (this.loaded && state.revision <= applied) return undefined;
     if (!this.loaded || state.pruned_through > applied) {
       const records = (await Promise.all(kinds.map((kind) => tables[kind].list(tx)))).flat() as StoredRecord[];

@@ -144,7 +144,7 @@ export class StreamSession {
       this.ctx.metrics.acks.inc({ type: kind });
       this.ctx.registry.acked(nodeId, pending.revision);
       const committedAt = this.ctx.committedAt(pending.revision);
-      if (committedAt !== undefined) this.ctx.metrics.commitToAck.observe((Date.now() - committedAt) / 1000);
+      if (committedAt !== undefined) this.ctx.metrics.commitToAck.observe({ zone: this.identity?.zone ?? '' }, (Date.now() - committedAt) / 1000);
       this.onEvent({ type: 'ack', nodeId, kind, revision: pending.revision });
     } else {
       this.rejected(kind, pending, request.errorDetail.message);

@@ -3,11 +3,20 @@ import { CausewayError } from '@causeway/shared';
 export type UpstreamErrorCode = 'upstream_unavailable' | 'upstream_timeout' | 'upstream_reset';
 
 /**
+ * What a failed attempt says about the member, for health:
+ * - `refused`: the member refused the connection; definitive evidence that it is down.
+ * - `connect`: no connection for another reason (timeout, unreachable, DNS, TLS).
+ * - `local`: the runtime's own side (a pool closed by a config swap); says nothing.
+ * - `reset`, `timeout`: the request may have been seen; counts towards ejection.
+ */
+export type FailureOrigin = 'refused' | 'connect' | 'local' | 'reset' | 'timeout';
+
+/**
  * Failures before any byte of the request left: the request reached no one, so it can
- * go to another member whatever its method. A pool closed by a config swap counts too.
+ * go to another member whatever its method. Refusals and a pool closed by a config swap
+ * are such failures too, told apart for health (see classifyUpstreamError).
  */
 const notConnectedCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EHOSTDOWN',
@@ -16,8 +25,6 @@ const notConnectedCodes: ReadonlySet<string> = new Set([
   'EAI_AGAIN',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
   'CERT_HAS_EXPIRED',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -25,6 +32,9 @@ const notConnectedCodes: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
+
+/** A pool that was closed or destroyed under the request: the runtime's doing, not the member's. */
+const localCodes: ReadonlySet<string> = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 const timeoutCodes: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -34,12 +44,59 @@ const messages: Record<UpstreamErrorCode, string> = {
   upstream_reset: 'the upstream closed the connection before the response was complete',
 };
 
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
+/** An upstream failure classified once, where it entered. */
+export class UpstreamError extends CausewayError {
+  readonly origin: FailureOrigin;
+
+  constructor(code: UpstreamErrorCode, origin: FailureOrigin, cause: unknown) {
+    super(code, messages[code], { cause });
+    this.origin = origin;
+  }
+
+  /** The request reached no one: it may go to another member whatever its method. */
+  get unreached(): boolean {
+    return this.code === 'upstream_unavailable';
+  }
+}
+
+interface SystemErrorFields {
+  readonly code: string | undefined;
+  readonly syscall: string | undefined;
+}
+
+function systemErrorFields(error: unknown): SystemErrorFields {
+  if (typeof error !== 'object' || error === null) return { code: undefined, syscall: undefined };
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  if (typeof code === 'string') return { code, syscall: typeof syscall === 'string' ? syscall : undefined };
   // Happy-eyeballs connects (several addresses) fail with an AggregateError.
-  return error instanceof AggregateError ? errorCode(error.errors[0]) : undefined;
+  return error instanceof AggregateError ? systemErrorFields(error.errors[0]) : { code: undefined, syscall: undefined };
+}
+
+/** A refusal at connect: the member's address answers but nothing listens (or it reset the connect). */
+function isRefusal({ code, syscall }: SystemErrorFields): boolean {
+  return code === 'ECONNREFUSED' || (code === 'ECONNRESET' && syscall === 'connect');
+}
+
+/** undici's codes, in words, for health reasons. */
+const undiciCodeWords: Readonly<Record<string, string>> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  UND_ERR_SOCKET: 'connection closed',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_DESTROYED: 'connection closed',
+};
+
+/**
+ * A short description of a failed connection or request for health reasons, from its
+ * code and system call (`connect ECONNREFUSED`, `connect timeout`), never its message.
+ */
+export function describeFailure(error: unknown): string {
+  const { code, syscall } = systemErrorFields(error);
+  if (code === undefined) return 'connection failed';
+  const words = undiciCodeWords[code];
+  if (words !== undefined) return words;
+  return syscall === undefined ? code : `${syscall} ${code}`;
 }
 
 /**
@@ -47,10 +104,12 @@ function errorCode(error: unknown): string | undefined {
  * client are then decided on the code alone. Anything else (socket closed, parser
  * error, length mismatch) is a reset: the request may have been seen upstream.
  */
-export function classifyUpstreamError(error: unknown): CausewayError {
-  const code = errorCode(error);
-  let classified: UpstreamErrorCode = 'upstream_reset';
-  if (code !== undefined && notConnectedCodes.has(code)) classified = 'upstream_unavailable';
-  else if (code !== undefined && timeoutCodes.has(code)) classified = 'upstream_timeout';
-  return new CausewayError(classified, messages[classified], { cause: error });
+export function classifyUpstreamError(error: unknown): UpstreamError {
+  const fields = systemErrorFields(error);
+  const { code } = fields;
+  if (isRefusal(fields)) return new UpstreamError('upstream_unavailable', 'refused', error);
+  if (code !== undefined && localCodes.has(code)) return new UpstreamError('upstream_unavailable', 'local', error);
+  if (code !== undefined && notConnectedCodes.has(code)) return new UpstreamError('upstream_unavailable', 'connect', error);
+  if (code !== undefined && timeoutCodes.has(code)) return new UpstreamError('upstream_timeout', 'timeout', error);
+  return new UpstreamError('upstream_reset', 'reset', error);
 }

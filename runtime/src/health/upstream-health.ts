@@ -1,0 +1,66 @@
+import type { Logger } from '@causeway/shared';
+import type { RuntimeMetrics } from '../metrics.ts';
+import { DtcStates, type DtcPlan } from './dtc-states.ts';
+import { HealthChecker } from './health-checker.ts';
+import { MemberStates, type MemberStatePlan } from './member-states.ts';
+import { defaultOutlierSettings, type OutlierSettings } from './outlier.ts';
+
+/** What a config build plans: members and clusters, and the DTC targets failover may use. */
+export interface HealthPlan {
+  readonly members: MemberStatePlan;
+  readonly dtc: DtcPlan;
+}
+
+export interface UpstreamHealthOptions {
+  readonly log: Logger;
+  readonly metrics: RuntimeMetrics;
+  readonly random: () => number;
+  readonly now: () => number;
+  readonly outlier?: OutlierSettings;
+  /** Called after a member changes state. */
+  readonly onMemberChange?: () => void;
+}
+
+/**
+ * Everything about upstream health: member states (control plane, active checks,
+ * outlier detection), DTC targets, and the checker that probes both.
+ */
+export class UpstreamHealth {
+  readonly members: MemberStates;
+  readonly dtc: DtcStates;
+  private readonly checker: HealthChecker;
+
+  constructor(options: UpstreamHealthOptions) {
+    const { log, metrics, now } = options;
+    this.members = new MemberStates({
+      log,
+      metrics,
+      now,
+      outlier: options.outlier ?? defaultOutlierSettings,
+      ...(options.onMemberChange && { onChange: options.onMemberChange }),
+    });
+    this.dtc = new DtcStates({ log, metrics });
+    this.checker = new HealthChecker({ log, random: options.random });
+  }
+
+  plan(): HealthPlan {
+    return { members: this.members.plan(), dtc: this.dtc.plan() };
+  }
+
+  /** Makes a plan current and starts, restarts or stops active checks to match. */
+  commit(plan: HealthPlan): void {
+    this.members.commit(plan.members);
+    this.dtc.commit(plan.dtc);
+    this.checker.sync(new Map([...this.members.checkJobs(), ...this.dtc.checkJobs()]));
+  }
+
+  /** Active checks running, members and DTC targets together. */
+  get runningChecks(): number {
+    return this.checker.size;
+  }
+
+  async close(): Promise<void> {
+    this.members.close();
+    await this.checker.close();
+  }
+}

@@ -1,0 +1,158 @@
+// Shared pieces of the benchmark scripts: processes, log parsing, percentiles, tables.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@causeway/controller';
+
+const controllerMain = fileURLToPath(import.meta.resolve('@causeway/controller/main'));
+const runtimeMain = fileURLToPath(import.meta.resolve('@causeway/runtime/main'));
+export const sampleUpstream = fileURLToPath(new URL('../../controller/src/cli/sample-upstream.ts', import.meta.url));
+export const TOKEN = 'bench-admin-token-0123456789';
+
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly name: string;
+  onLine(listener: (line: string) => void): void;
+  stop(): Promise<void>;
+}
+
+export function startProcess(name: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const listeners: ((line: string) => void)[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      for (const listener of listeners) listener(line);
+    });
+  }
+  return {
+    child,
+    name,
+    onLine: (listener) => void listeners.push(listener),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+export async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready in ${timeoutMs} ms`);
+}
+
+export interface ControllerProc extends Proc {
+  readonly adminUrl: string;
+  readonly xds: string;
+}
+
+export async function startController(id: string, databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ControllerProc> {
+  const [admin, xds] = [await freePort(), await freePort()];
+  const proc = startProcess(id, controllerMain, [], {
+    CAUSEWAY_DATABASE_URL: databaseUrl,
+    CAUSEWAY_ADMIN_TOKEN: TOKEN,
+    CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${admin}`,
+    CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
+    CAUSEWAY_CONTROLLER_ID: id,
+    CAUSEWAY_LOG_LEVEL: 'warn',
+    CAUSEWAY_DATABASE_POOL_SIZE: '20',
+    ...env,
+  });
+  const adminUrl = `http://127.0.0.1:${admin}`;
+  await waitHttp(`${adminUrl}/readyz`);
+  return Object.assign(proc, { adminUrl, xds: `127.0.0.1:${xds}` });
+}
+
+export interface RuntimeProc extends Proc {
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+}
+
+/** A runtime whose `config applied` log lines (JSON, ms timestamps) are handed to `onApplied`. */
+export async function startRuntime(nodeId: string, controllers: string, onApplied?: (revision: number, at: number, type: string) => void): Promise<RuntimeProc> {
+  const [proxy, admin] = [await freePort(), await freePort()];
+  const proc = startProcess(nodeId, runtimeMain, [], {
+    CAUSEWAY_CONTROLLERS: controllers,
+    CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
+    CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${admin}`,
+    CAUSEWAY_NODE_ID: nodeId,
+    CAUSEWAY_LOG_LEVEL: onApplied === undefined ? 'warn' : 'info',
+  });
+  if (onApplied !== undefined) {
+    proc.onLine((line) => {
+      if (!line.includes('"config applied"')) return;
+      const entry = JSON.parse(line) as { time: string; revision: string; type: string };
+      onApplied(Number(entry.revision), Date.parse(entry.time), entry.type);
+    });
+  }
+  return Object.assign(proc, { proxyUrl: `http://127.0.0.1:${proxy}`, adminUrl: `http://127.0.0.1:${admin}` });
+}
+
+export async function admin(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Sum of a Prometheus metric's samples whose line starts with `prefix`. */
+export async function metricSum(base: string, prefix: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+export async function rssOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match === null ? 0 : Number(match[1]) * 1024;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(1)) : c)));
+  const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...cells.map(line)].join('\n');
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+/** Runs `tasks` with at most `concurrency` at a time. */
+export async function pool<T>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await task(items[i] as T, i);
+      }
+    }),
+  );
+}

@@ -1,0 +1,88 @@
+// npm run bench:scale: 10,000 APIs and 100 runtimes on one controller.
+//
+// Measures a full initial sync (time, bytes per runtime), the bytes one change costs
+// with 10 APIs and with 10,000 (it must not grow with the number of APIs), and memory.
+import { startEmbeddedDatabase } from '@causeway/controller';
+import { admin, mb, metricSum, percentile, pool, rssOf, startController, startRuntime, table, type RuntimeProc } from './lib.ts';
+import { writeSection } from './report.ts';
+
+const RUNTIMES = Number(process.env.BENCH_RUNTIMES ?? 100);
+const APIS = Number(process.env.BENCH_APIS ?? 10_000);
+
+const database = await startEmbeddedDatabase();
+let runtimes: RuntimeProc[] = [];
+let stopController: (() => Promise<void>) | undefined;
+const latestApplied = new Map<string, number>();
+const log = (message: string): void => void process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+try {
+  const controller = await startController('scale-controller', database.url);
+  stopController = controller.stop;
+  const put = async (i: number, requestMs = 15_000) =>
+    ((await admin(controller.adminUrl, 'PUT', `/v1/apis/api-${i}`, { spec: { basePath: `/api-${i}`, upstream: { gateway: 'gw-1' }, timeouts: { requestMs } } })).body as { metadata: { revision: number } }).metadata.revision;
+  const bytes = () => metricSum(controller.adminUrl, 'causeway_controller_xds_response_bytes_total');
+  const startAll = async (): Promise<void> => {
+    runtimes = [];
+    await pool(Array.from({ length: RUNTIMES }, (_, i) => i), 8, async (i) => {
+      const id = `scale-rt-${i}`;
+      runtimes.push(await startRuntime(id, controller.xds, (revision, _at, type) => {
+        if (type === 'api') latestApplied.set(id, Math.max(latestApplied.get(id) ?? 0, revision));
+      }));
+    });
+  };
+  const allAt = async (revision: number): Promise<void> => {
+    while (runtimes.some((r) => (latestApplied.get(r.name) ?? 0) < revision)) await new Promise((r) => setTimeout(r, 20));
+  };
+  const oneChange = async (): Promise<number> => {
+    const before = await bytes();
+    await allAt(await put(0, 20_000 + Math.floor(Math.random() * 1000)));
+    return ((await bytes()) - before) / RUNTIMES;
+  };
+
+  await admin(controller.adminUrl, 'PUT', '/v1/gateways/gw-1', { spec: { url: 'http://127.0.0.1:9' } });
+  let revision = 0;
+  for (let i = 0; i < 10; i++) revision = await put(i);
+  log(`starting ${RUNTIMES} runtimes`);
+  await startAll();
+  await allAt(revision);
+  const changeAt10 = await oneChange();
+
+  log(`creating ${APIS - 10} more APIs`);
+  const createStart = Date.now();
+  await pool(Array.from({ length: APIS - 10 }, (_, i) => i + 10), 16, async (i) => void (revision = Math.max(revision, await put(i))));
+  const createMs = Date.now() - createStart;
+  await allAt(revision);
+  const changeAtMany = await oneChange();
+
+  log('restarting every runtime for a full initial sync');
+  await Promise.all(runtimes.map((r) => r.stop()));
+  latestApplied.clear();
+  const target = await put(1, 30_000);
+  const before = await bytes();
+  const syncStart = Date.now();
+  await startAll();
+  await allAt(target);
+  const syncMs = Date.now() - syncStart;
+  const syncBytes = ((await bytes()) - before) / RUNTIMES;
+
+  const controllerRss = await rssOf(controller.child.pid);
+  const runtimeRss = await Promise.all(runtimes.map((r) => rssOf(r.child.pid)));
+  const output = [
+    `${APIS.toLocaleString('en')} APIs, ${RUNTIMES} runtimes, one controller.`,
+    '',
+    table(['measure', 'value'], [
+      [`create ${(APIS - 10).toLocaleString('en')} APIs through the admin API (16 at a time)`, `${(createMs / 1000).toFixed(1)} s`],
+      [`full initial sync of ${RUNTIMES} runtimes started together (until every one applied)`, `${(syncMs / 1000).toFixed(1)} s`],
+      ['bytes of a full initial sync, per runtime', `${Math.round(syncBytes).toLocaleString('en')} B`],
+      ['bytes of one API change, per runtime, with 10 APIs (reference)', `${Math.round(changeAt10)} B`],
+      [`bytes of one API change, per runtime, with ${APIS.toLocaleString('en')} APIs`, `${Math.round(changeAtMany)} B`],
+      ['controller RSS', mb(controllerRss)],
+      ['runtime RSS p50 / max', `${mb(percentile(runtimeRss, 50))} / ${mb(Math.max(...runtimeRss))}`],
+    ]),
+  ].join('\n');
+  console.log(output);
+  await writeSection('scale', 'npm run bench:scale', output);
+} finally {
+  await Promise.all(runtimes.map((r) => r.stop()));
+  await stopController?.();
+  await database.stop();
+}
