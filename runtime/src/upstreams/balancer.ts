@@ -6,15 +6,7 @@ export interface Candidate {
   readonly live: MemberLiveState;
 }
 
-/** Where a member sits in the order of preference. */
-export interface Placement {
-  /** In the runtime's zone (or in no zone at all). */
-  readonly local: boolean;
-  /** Lower is preferred, as Envoy priorities. */
-  readonly priority: number;
-}
-
-/** Members grouped by preference: local zone first, then by priority. */
+/** Members of one zone grouped by priority, lower (preferred, as Envoy priorities) first. */
 export type Tiers<T> = readonly (readonly T[])[];
 
 export interface BalancerState {
@@ -23,25 +15,34 @@ export interface BalancerState {
   cursor: number;
 }
 
-export function groupTiers<T>(items: readonly T[], placement: (item: T) => Placement): Tiers<T> {
-  const keyed = items.map((item) => ({ item, place: placement(item) }));
-  keyed.sort((a, b) => Number(b.place.local) - Number(a.place.local) || a.place.priority - b.place.priority);
+export function groupTiers<T>(items: readonly T[], priority: (item: T) => number): Tiers<T> {
+  const keyed = items.map((item) => ({ item, priority: priority(item) }));
+  keyed.sort((a, b) => a.priority - b.priority);
   const tiers: T[][] = [];
-  let last: Placement | undefined;
-  for (const { item, place } of keyed) {
-    if (last === undefined || last.local !== place.local || last.priority !== place.priority) tiers.push([]);
+  let last: number | undefined;
+  for (const { item, priority: p } of keyed) {
+    if (last !== p) tiers.push([]);
     tiers[tiers.length - 1]?.push(item);
-    last = place;
+    last = p;
   }
   return tiers;
 }
 
-function eligible<T extends Candidate>(candidate: T, tried: readonly T[], now: number): boolean {
+/** Targets already tried by a request (members and DTC targets alike). */
+export type Tried = readonly object[];
+
+function eligible(candidate: Candidate, tried: Tried, now: number): boolean {
   return isUsable(candidate.live.state, now) && !tried.includes(candidate);
 }
 
+/** Whether any member of the tiers is usable, tried or not. */
+export function hasUsable(tiers: Tiers<Candidate>, now: number): boolean {
+  for (const tier of tiers) for (const candidate of tier) if (isUsable(candidate.live.state, now)) return true;
+  return false;
+}
+
 /** The `index`-th eligible candidate of a tier. */
-function nth<T extends Candidate>(tier: readonly T[], index: number, tried: readonly T[], now: number): T | undefined {
+function nth<T extends Candidate>(tier: readonly T[], index: number, tried: Tried, now: number): T | undefined {
   let seen = 0;
   for (const candidate of tier) {
     if (eligible(candidate, tried, now) && seen++ === index) return candidate;
@@ -57,7 +58,7 @@ function nth<T extends Candidate>(tier: readonly T[], index: number, tried: read
 export function pickCandidate<T extends Candidate>(
   tiers: Tiers<T>,
   balancer: BalancerState,
-  tried: readonly T[],
+  tried: Tried,
   now: number,
   random: () => number,
 ): T | undefined {
@@ -87,9 +88,9 @@ export function pickCandidate<T extends Candidate>(
   return undefined;
 }
 
-/** Usable members over all tiers, for the body of a 503. */
-export function usableCount<T extends Candidate>(tiers: Tiers<T>, now: number): number {
+/** Usable members of a list, for the body of a 503. */
+export function usableCount(candidates: readonly Candidate[], now: number): number {
   let count = 0;
-  for (const tier of tiers) for (const candidate of tier) if (isUsable(candidate.live.state, now)) count++;
+  for (const candidate of candidates) if (isUsable(candidate.live.state, now)) count++;
   return count;
 }
