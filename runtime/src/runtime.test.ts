@@ -237,12 +237,12 @@ describe('runtime proxy', () => {
     expect(retries.values).toEqual([expect.objectContaining({ labels: { api: 'acme/orders', reason: 'connect_failure' }, value: 1 })]);
   });
 
-  it('answers 502 upstream_unavailable when no member can be reached', async () => {
+  it('answers 503 no_healthy_upstream when no member can be reached', async () => {
     const rt = await runtime();
     serve(rt, [{ name: 'dead', url: `http://127.0.0.1:${await closedPort()}`, zone: 'eu-1' }], { basePath: '/', retries: { attempts: 2 } });
     const res = await call(rt, '/x');
-    expect(res.status).toBe(502);
-    expect(JSON.parse(res.text).error).toMatchObject({ code: 'upstream_unavailable', api: 'acme/orders' });
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.text).error).toMatchObject({ code: 'no_healthy_upstream', api: 'acme/orders', healthy: 0, total: 1 });
   });
 
   it('retries a GET after a 503 but passes a POST through', async () => {

@@ -11,6 +11,7 @@ import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
 import { createProxyServer } from './proxy/proxy-server.ts';
 import { ConfigStore, type ApplyOutcome } from './state/config-store.ts';
 import type { ResourceState } from './state/resource-state.ts';
+import type { OutlierSettings } from './health/outlier.ts';
 import type { BackoffOptions } from './xds-client/backoff.ts';
 import { XdsClient } from './xds-client/xds-client.ts';
 
@@ -24,6 +25,8 @@ export interface RuntimeOverrides {
   readonly random?: () => number;
   /** How long close() lets in-flight requests finish before cutting connections. Default 10 s. */
   readonly shutdownGraceMs?: number;
+  /** Outlier detection numbers; default 5 failures, 30 s base, 300 s cap, 50 % share. */
+  readonly outlier?: OutlierSettings;
 }
 
 export interface RuntimeStatus extends ReadinessStatus {
@@ -119,7 +122,8 @@ function createAdmin(config: RuntimeConfig, { log, metrics, store }: Parts, stat
         state: store.state,
         source: store.source,
         controller: status().controller,
-        memberState: (cluster, member, url) => store.memberState(cluster, member, url),
+        memberHealth: (cluster, member, url) => store.memberHealth(cluster, member, url),
+        dtcHealth: (zone) => store.health.dtc.describe(zone),
       }),
   });
 }
@@ -128,21 +132,29 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   const log = overrides.logger ?? createRuntimeLogger(config.logLevel);
   const metrics = createRuntimeMetrics();
   const cache = config.cacheDir === undefined ? undefined : new ConfigCache(config.cacheDir, childLogger(log, 'cache'));
+  const random = overrides.random ?? Math.random;
   const store = new ConfigStore({
     zone: config.zone,
     maxRequestTimeoutMs: config.maxRequestTimeoutMs,
     metrics,
     log: childLogger(log, 'config'),
     cache,
+    random,
+    ...(overrides.outlier && { outlier: overrides.outlier }),
+    // Runs on config applies and health events, all after createRuntime returned and `xds` exists.
+    onMemberChange: () => xds.healthChanged(),
   });
   const parts: Parts = { log, metrics, store };
   const xds = createConfigClient(config, overrides, parts);
   const proxy = createProxyServer({
     serving: () => store.serving,
+    ready: () => store.source !== 'none',
     metrics,
     log: childLogger(log, 'proxy'),
-    random: overrides.random ?? Math.random,
+    random,
     now: Date.now,
+    zone: config.zone,
+    upstreams: store.health,
   });
   const status = (): RuntimeStatus => ({
     revision: store.revision,

@@ -2,7 +2,7 @@ import { toJson, type JsonObject } from '@bufbuild/protobuf';
 import { ApiSchema, MemberSchema, ZoneSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { ConfigSource } from '../state/config-store.ts';
 import type { ResourceState } from '../state/resource-state.ts';
-import type { MemberState } from '../upstreams/member-state.ts';
+import type { MemberDescription } from '../health/member-states.ts';
 
 export interface ConfigDumpInput {
   readonly nodeId: string;
@@ -11,7 +11,9 @@ export interface ConfigDumpInput {
   readonly source: ConfigSource;
   /** The controller of the established stream, if any. */
   readonly controller: string | undefined;
-  memberState(cluster: string, member: string, url: string): MemberState | undefined;
+  memberHealth(cluster: string, member: string, url: string): MemberDescription | undefined;
+  /** The health of a zone's DTC URL, when some failover-enabled API may use it. */
+  dtcHealth(zone: string): { readonly url: string; readonly healthy: boolean; readonly reason: string } | undefined;
 }
 
 const jsonOptions = { alwaysEmitImplicit: true } as const;
@@ -33,15 +35,16 @@ export function configDump(input: ConfigDumpInput): Record<string, unknown> {
     clusters: [...state.resources.cluster].map(([name, { version, message }]) => ({
       name,
       version,
-      members: message.members.map((member) => ({
-        ...(toJson(MemberSchema, member, jsonOptions) as JsonObject),
-        state: input.memberState(name, member.name, member.url) ?? null,
-      })),
+      members: message.members.map((member) => {
+        const health = input.memberHealth(name, member.name, member.url);
+        return { ...(toJson(MemberSchema, member, jsonOptions) as JsonObject), ...(health ?? { state: null }) };
+      }),
     })),
     zones: [...state.resources.zone].map(([name, { version, message }]) => ({
       name,
       version,
       resource: toJson(ZoneSchema, message, jsonOptions),
+      dtc: input.dtcHealth(name) ?? null,
     })),
   };
 }

@@ -1,6 +1,13 @@
 import type { HealthCheck } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { RetryBudget } from '../upstreams/retry-budget.ts';
-import { healthyState, isUsable, type MemberLiveState, type MemberState } from '../upstreams/member-state.ts';
+import {
+  connectRefusedReason,
+  controlPlaneReason,
+  healthyState,
+  isUsable,
+  type MemberLiveState,
+  type MemberState,
+} from '../upstreams/member-state.ts';
 import { uncheckedCounter, type CheckCounter, type CheckThresholds } from './check-verdict.ts';
 
 /** A member's active health check with the defaults the controller also applies. */
@@ -81,6 +88,8 @@ export class MemberCell implements MemberLiveState {
   ejectionRefused = false;
   ejectionReason = '';
   ejectionTimer: NodeJS.Timeout | undefined = undefined;
+  /** The local view last reported on, to tell listeners when it changes. */
+  private lastView = 'ok';
 
   constructor(key: string, cluster: ClusterState, name: string, url: string) {
     this.key = key;
@@ -89,9 +98,29 @@ export class MemberCell implements MemberLiveState {
     this.url = url;
   }
 
-  /** Why the member is (not) usable, as reported to the controller. */
+  /** Why the member is (not) usable: `ok`, or the reason of the state in force. */
   reason(now: number): string {
-    const { state } = this;
+    return this.reasonOf(this.state, now);
+  }
+
+  /**
+   * What this runtime itself sees (active checks, outlier detection), leaving out the
+   * control plane's verdict: reports must not echo the controller's own opinion back.
+   */
+  localView(now: number): { readonly healthy: boolean; readonly reason: string } {
+    const state = deriveState(this, now, false);
+    return { healthy: isUsable(state, now), reason: this.reasonOf(state, now) };
+  }
+
+  /** Records the local view; true when it differs from the last one recorded. */
+  noteLocalView(now: number): boolean {
+    const { reason } = this.localView(now);
+    if (reason === this.lastView) return false;
+    this.lastView = reason;
+    return true;
+  }
+
+  private reasonOf(state: MemberState, now: number): string {
     if (isUsable(state, now)) return 'ok';
     return state.kind === 'unhealthy' ? state.reason : this.ejectionReason;
   }
@@ -120,5 +149,33 @@ export class ClusterState {
     let count = 0;
     for (const member of this.members) if (member.ejectedUntil > now && !member.ejectionRefused) count++;
     return count;
+  }
+}
+
+/**
+ * The state a member's inputs call for (pure): the control plane's verdict first (unless
+ * left out), then failing active checks, then an ejection in force.
+ */
+export function deriveState(cell: MemberCell, now: number, withControlPlane = true): MemberState {
+  const previous = cell.state;
+  const since = previous.kind === 'unhealthy' ? previous.since : now;
+  if (withControlPlane && cell.controlPlaneDown) return { kind: 'unhealthy', since, reason: controlPlaneReason };
+  if (cell.check !== undefined && cell.check.counter.verdict === 'fail') return { kind: 'unhealthy', since, reason: cell.check.reason };
+  if (cell.ejectedUntil > now) {
+    return cell.ejectionRefused ? { kind: 'unhealthy', since, reason: connectRefusedReason } : { kind: 'ejected', until: cell.ejectedUntil };
+  }
+  return healthyState;
+}
+
+/** Whether two states are the same, deadline, reason and `since` included. */
+export function sameState(a: MemberState, b: MemberState): boolean {
+  if (a === b) return true;
+  switch (a.kind) {
+    case 'healthy':
+      return b.kind === 'healthy';
+    case 'ejected':
+      return b.kind === 'ejected' && a.until === b.until;
+    case 'unhealthy':
+      return b.kind === 'unhealthy' && a.reason === b.reason && a.since === b.since;
   }
 }

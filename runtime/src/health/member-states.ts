@@ -1,18 +1,10 @@
 import type { Logger } from '@causeway/shared';
 import { MemberHealth, type HealthCheck } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { forgetClusterMetrics, type RuntimeMetrics } from '../metrics.ts';
-import {
-  connectRefusedReason,
-  controlPlaneReason,
-  healthyState,
-  isUsable,
-  memberKey,
-  type MemberLiveState,
-  type MemberState,
-} from '../upstreams/member-state.ts';
+import { connectRefusedReason, isUsable, memberKey, type MemberLiveState, type MemberState } from '../upstreams/member-state.ts';
 import { failedCounter, recordCheck, uncheckedCounter } from './check-verdict.ts';
 import type { CheckJob } from './health-checker.ts';
-import { ClusterState, healthCheckSettings, MemberCell, newCheckState } from './member-cell.ts';
+import { ClusterState, deriveState, healthCheckSettings, MemberCell, newCheckState, sameState } from './member-cell.ts';
 import { decayedEjections, ejectionAllowed, ejectionMs, type OutlierSettings } from './outlier.ts';
 
 /** A member as one config build declares it. */
@@ -87,18 +79,6 @@ export class MemberStatePlan {
     this.members.set(key, { cell, definition });
     this.clusters.get(definition.cluster)?.cells.push(cell);
     return cell;
-  }
-}
-
-function sameState(a: MemberState, b: MemberState): boolean {
-  if (a === b) return true;
-  switch (a.kind) {
-    case 'healthy':
-      return b.kind === 'healthy';
-    case 'ejected':
-      return b.kind === 'ejected' && a.until === b.until;
-    case 'unhealthy':
-      return b.kind === 'unhealthy' && a.reason === b.reason && a.since === b.since;
   }
 }
 
@@ -249,23 +229,15 @@ export class MemberStates {
     this.transition(cell, now, 'ejection time over');
   }
 
-  /** The state the member's inputs call for; the strongest verdict wins. */
-  private derive(cell: MemberCell, now: number): MemberState {
-    const previous = cell.state;
-    const since = previous.kind === 'unhealthy' ? previous.since : now;
-    if (cell.controlPlaneDown) return { kind: 'unhealthy', since, reason: controlPlaneReason };
-    if (cell.check !== undefined && cell.check.counter.verdict === 'fail') return { kind: 'unhealthy', since, reason: cell.check.reason };
-    if (cell.ejectedUntil > now) {
-      return cell.ejectionRefused ? { kind: 'unhealthy', since, reason: connectRefusedReason } : { kind: 'ejected', until: cell.ejectedUntil };
-    }
-    return healthyState;
-  }
-
   /** The one place where a member's state changes: logged once, counted, reported. */
   private transition(cell: MemberCell, now: number, cause: string): void {
     const previous = cell.state;
-    const next = this.derive(cell, now);
-    if (sameState(previous, next)) return;
+    const next = deriveState(cell, now);
+    const viewChanged = cell.noteLocalView(now);
+    if (sameState(previous, next)) {
+      if (viewChanged) this.options.onChange?.();
+      return;
+    }
     cell.state = next;
     if (previous.kind !== next.kind) {
       const cluster = cell.cluster.name;
@@ -284,15 +256,13 @@ export class MemberStates {
     this.options.metrics.clusterHealthyMembers.labels(cluster.name).set(cluster.usable(now));
   }
 
-  /** What this runtime sees of every member of every cluster in use. */
+  /** What this runtime itself sees of every member of every cluster in use (not the control plane's verdict). */
   reports(): MemberReport[] {
     const now = this.options.now();
     const reports: MemberReport[] = [];
     for (const cluster of this.clusters.values()) {
       if (!cluster.inUse) continue;
-      for (const cell of cluster.members) {
-        reports.push({ cluster: cluster.name, member: cell.name, healthy: isUsable(cell.state, now), reason: cell.reason(now) });
-      }
+      for (const cell of cluster.members) reports.push({ cluster: cluster.name, member: cell.name, ...cell.localView(now) });
     }
     return reports;
   }

@@ -1,9 +1,18 @@
 import type { Logger } from '@causeway/shared';
 import type { RuntimeMetrics } from '../metrics.ts';
-import { DtcStates, type DtcPlan } from './dtc-states.ts';
+import type { MemberLiveState } from '../upstreams/member-state.ts';
+import { DtcStates, type DtcPlan, type DtcState } from './dtc-states.ts';
 import { HealthChecker } from './health-checker.ts';
 import { MemberStates, type MemberStatePlan } from './member-states.ts';
 import { defaultOutlierSettings, type OutlierSettings } from './outlier.ts';
+
+/** What the outcome of each attempt on real traffic tells upstream health (outlier detection). */
+export interface UpstreamObserver {
+  memberSucceeded(member: MemberLiveState): void;
+  memberFailed(member: MemberLiveState, failure: string): void;
+  memberRefused(member: MemberLiveState): void;
+  dtcRefused(target: DtcState): void;
+}
 
 /** What a config build plans: members and clusters, and the DTC targets failover may use. */
 export interface HealthPlan {
@@ -25,7 +34,7 @@ export interface UpstreamHealthOptions {
  * Everything about upstream health: member states (control plane, active checks,
  * outlier detection), DTC targets, and the checker that probes both.
  */
-export class UpstreamHealth {
+export class UpstreamHealth implements UpstreamObserver {
   readonly members: MemberStates;
   readonly dtc: DtcStates;
   private readonly checker: HealthChecker;
@@ -54,9 +63,20 @@ export class UpstreamHealth {
     this.checker.sync(new Map([...this.members.checkJobs(), ...this.dtc.checkJobs()]));
   }
 
-  /** Active checks running, members and DTC targets together. */
-  get runningChecks(): number {
-    return this.checker.size;
+  memberSucceeded(member: MemberLiveState): void {
+    this.members.succeeded(member);
+  }
+
+  memberFailed(member: MemberLiveState, failure: string): void {
+    this.members.failed(member, failure);
+  }
+
+  memberRefused(member: MemberLiveState): void {
+    this.members.refused(member);
+  }
+
+  dtcRefused(target: DtcState): void {
+    this.dtc.refused(target);
   }
 
   async close(): Promise<void> {

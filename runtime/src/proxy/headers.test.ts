@@ -19,6 +19,7 @@ describe('request head', () => {
       host: 'a.com',
       requestId: 'r-1',
       forwardedFor: '1.1.1.1, 2.2.2.2',
+      failoverFrom: undefined,
       hasBody: false,
       forwarded: ['Accept', 'text/plain', 'Accept', 'text/html'],
     });
@@ -30,6 +31,12 @@ describe('request head', () => {
     const chunked = readRequestHead(['Transfer-Encoding', 'chunked']);
     expect(chunked.hasBody).toBe(true);
     expect(chunked.forwarded).toEqual([]);
+  });
+
+  it('reads the failover hop header and does not forward it', () => {
+    const head = readRequestHead(['X-Causeway-Failover-From', 'eu-1', 'Accept', '*/*']);
+    expect(head.failoverFrom).toBe('eu-1');
+    expect(head.forwarded).toEqual(['Accept', '*/*']);
   });
 
   it('ignores an empty X-Request-Id', () => {

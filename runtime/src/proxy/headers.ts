@@ -14,8 +14,15 @@ const hopByHop: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Set by a runtime that forwards a request to another zone's DTC URL, naming its own
+ * zone: the receiving runtime never forwards such a request again. Not sent to members.
+ */
+export const failoverFromHeader = 'x-causeway-failover-from';
+
 /** Request headers the proxy sets itself; `expect` is answered by Node and refused by undici. */
 const replacedOnRequest: ReadonlySet<string> = new Set([
+  failoverFromHeader,
   ...hopByHop,
   'host',
   'expect',
@@ -33,6 +40,8 @@ export interface RequestHead {
   readonly host: string | undefined;
   readonly requestId: string | undefined;
   readonly forwardedFor: string | undefined;
+  /** The zone of the runtime that forwarded this request here by failover, if one did. */
+  readonly failoverFrom: string | undefined;
   /** A body follows (non-zero Content-Length, or Transfer-Encoding). */
   readonly hasBody: boolean;
   /** The headers to forward, as a flat name/value list, without the ones the proxy sets. */
@@ -67,6 +76,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
   let host: string | undefined;
   let requestId: string | undefined;
   let forwardedFor: string | undefined;
+  let failoverFrom: string | undefined;
   let hasBody = false;
   let dropped: readonly string[] | undefined;
   const forwarded: string[] = [];
@@ -92,6 +102,9 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
       case 'transfer-encoding':
         hasBody = true;
         break;
+      case failoverFromHeader:
+        failoverFrom ??= value;
+        break;
       case 'connection': {
         const tokens = connectionTokens(value);
         if (tokens.length > 0) dropped = [...(dropped ?? []), ...tokens];
@@ -103,6 +116,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     host,
     requestId: requestId === '' ? undefined : requestId,
     forwardedFor,
+    failoverFrom,
     hasBody,
     forwarded: dropped === undefined ? forwarded : withoutNames(forwarded, dropped),
   };

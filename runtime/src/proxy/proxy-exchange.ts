@@ -1,86 +1,30 @@
-import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { ErrorCode, Logger } from '@causeway/shared';
-import { countResponse, type RetryReason } from '../metrics.ts';
+import type { ErrorCode } from '@causeway/shared';
+import { countResponse } from '../metrics.ts';
 import { upstreamPath } from '../routing/request-target.ts';
-import type { ApiRoute, RouteTarget } from '../routing/serving-config.ts';
-import { pickCandidate, usableCount } from '../upstreams/balancer.ts';
-import { classifyUpstreamError } from '../upstreams/upstream-errors.ts';
+import type { ApiRoute, DtcTarget, RouteTarget } from '../routing/serving-config.ts';
+import { chooseTarget, hasCandidate } from '../routing/target-choice.ts';
+import { usableCount } from '../upstreams/balancer.ts';
+import { classifyUpstreamError, describeFailure, type UpstreamError } from '../upstreams/upstream-errors.ts';
 import { sendError } from './error-response.ts';
-import { responseHeaders } from './headers.ts';
-
-export interface ExchangeDeps {
-  readonly log: Logger;
-  readonly random: () => number;
-  /** Wall clock, for member states (ejection deadlines). */
-  readonly now: () => number;
-}
-
-/** A response that knows its exchange, so event listeners need no per-request closure. */
-export class ProxyResponse extends ServerResponse {
-  exchange: ProxyExchange | undefined;
-}
-
-function onClientClose(this: ProxyResponse): void {
-  this.exchange?.clientClosed();
-}
-
-function onDrain(this: ProxyResponse): void {
-  this.exchange?.resume();
-}
+import { failoverFromHeader, responseHeaders } from './headers.ts';
+import type { ExchangeDeps, ExchangeRequest } from './exchange-request.ts';
+import { onClientClose, onDrain, type ProxyResponse } from './proxy-response.ts';
+import { RequestBody } from './request-body.ts';
+import { errorRetryReason, isReplayable, mayRetryAfterError, statusRetryReason, type RetryContext } from './retry-rules.ts';
 
 /** Sent to undici when the client left: the upstream request is abandoned. */
 const clientGone = Object.assign(new Error('the client closed the connection'), { code: 'CAUSEWAY_CLIENT_GONE' });
 
-/** Methods whose request can be sent twice (a retry after a 5xx) when it has no body. */
-const idempotentMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
-
-const statusRetryReasons: Readonly<Record<number, RetryReason>> = { 502: 'status_502', 503: 'status_503', 504: 'status_504' };
-
-const errorRetryReasons: Readonly<Record<string, RetryReason>> = {
-  upstream_unavailable: 'connect_failure',
-  upstream_reset: 'reset',
-  upstream_timeout: 'timeout',
-};
-
 const noneTried: readonly RouteTarget[] = [];
 
 /**
- * The request body, handed to undici lazily (undici accepts async iterables as bodies,
- * although its types list only streams): undici reads it only once a connection to
- * the member is up, so after a connect failure `req` is untouched and the next member
- * can have it. (Given `req` itself, undici would destroy it on that failure.)
- */
-class RequestBody implements AsyncIterable<Buffer> {
-  private readonly req: IncomingMessage;
-  started = false;
-
-  constructor(req: IncomingMessage) {
-    this.req = req;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    this.started = true;
-    return this.req.iterator({ destroyOnReturn: false });
-  }
-}
-
-export interface ExchangeRequest {
-  readonly method: string;
-  readonly path: string;
-  /** `?...` or ''. */
-  readonly query: string;
-  readonly requestId: string;
-  readonly hasBody: boolean;
-  /** Headers to send; the last value is replaced by each attempt's upstream Host. */
-  readonly headers: string[];
-}
-
-/**
- * One client request on its way upstream: picks members, retries on another one when
- * the rules allow, streams the response back. It is the undici dispatch handler of
- * each attempt (attempts never overlap).
+ * One client request on its way upstream: picks a target (a member, or another zone's
+ * DTC URL), retries on another one when the rules and the cluster's retry budget allow,
+ * streams the response back, and tells upstream health how each attempt went. It is the
+ * undici dispatch handler of each attempt (attempts never overlap).
  */
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly res: ProxyResponse;
@@ -95,7 +39,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private target: RouteTarget | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private attemptStartedAt = 0;
-  /** Set while a 502/503/504 is drained before the request goes to this member. */
+  /** The attempt in flight is a retry the cluster's retry budget counts. */
+  private budgetedAttempt = false;
+  /** Counted in the cluster's requests in flight, until released. */
+  private counted = false;
+  /** No attempt so far reached anyone (each failed to connect). */
+  private unreachedOnly = true;
+  /** Set while a 502/503/504 is drained before the request goes to this target. */
   private retryTarget: RouteTarget | undefined;
   private streaming = false;
   private closed = false;
@@ -107,46 +57,59 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.request = request;
     this.body = request.hasBody ? new RequestBody(req) : null;
     this.deadline = performance.now() + route.requestTimeoutMs;
-    this.replayable = !request.hasBody && idempotentMethods.has(request.method);
+    this.replayable = isReplayable(request.method, request.hasBody);
     res.exchange = this;
     res.once('close', onClientClose);
   }
 
   start(): void {
-    const target = pickCandidate(this.route.tiers, this.route.balancer, noneTried, this.deps.now(), this.deps.random);
+    const target = chooseTarget(this.route, noneTried, this.request.hopped, this.deps.now(), this.deps.random);
     if (target === undefined) {
       this.noHealthyUpstream();
       return;
     }
-    this.dispatch(target);
+    this.route.clusterState.budget.requests++;
+    this.counted = true;
+    this.dispatch(target, false);
   }
 
   private noHealthyUpstream(): void {
     const { route } = this;
     route.metrics.noHealthyUpstream.inc();
-    const healthy = usableCount(route.tiers, this.deps.now());
     this.fail('no_healthy_upstream', `no healthy member of ${route.upstreamLabel} can serve api ${route.name}`, {
       api: route.name,
       pool: route.upstreamLabel,
-      healthy,
-      total: route.memberCount,
+      healthy: usableCount(route.members, this.deps.now()),
+      total: route.members.length,
     });
   }
 
-  private dispatch(target: RouteTarget): void {
+  private dispatch(target: RouteTarget, budgeted: boolean): void {
     const { route, request } = this;
     this.target = target;
     (this.tried ??= []).push(target);
-    target.live.activeRequests++;
-    request.headers[request.headers.length - 1] = target.member.host;
+    this.budgetedAttempt = budgeted;
+    if (budgeted) route.clusterState.budget.retries++;
+    target.failovers?.inc();
+    let path: string;
+    let headers = request.headers;
+    if (target.kind === 'member') {
+      target.live.activeRequests++;
+      headers[headers.length - 1] = target.member.host;
+      path = upstreamPath(target.member.pathPrefix, request.path, request.query, route.stripBasePath, route.basePath, route.basePathSegments);
+    } else {
+      headers = this.dtcHeaders(target);
+      // The remote runtime tier routes by the same host and full path.
+      path = target.pathPrefix + request.path + request.query;
+    }
     const remaining = Math.max(1, Math.ceil(this.deadline - performance.now()));
     this.attemptStartedAt = performance.now();
     try {
       target.dispatcher.dispatch(
         {
-          path: upstreamPath(target.member.pathPrefix, request.path, request.query, route.stripBasePath, route.basePath, route.basePathSegments),
+          path,
           method: request.method,
-          headers: request.headers,
+          headers,
           body: this.body as Readable | null,
           headersTimeout: route.perTryTimeoutMs > 0 ? Math.min(route.perTryTimeoutMs, remaining) : remaining,
           bodyTimeout: route.requestTimeoutMs,
@@ -158,6 +121,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.deps.log.error({ err: error, api: route.name }, 'cannot dispatch a request upstream');
       this.fail('internal', 'internal error');
     }
+  }
+
+  /** The request's headers with the client's Host and the hop header, for another zone's runtime tier. */
+  private dtcHeaders(target: DtcTarget): string[] {
+    const headers = this.request.headers.slice(0, -2);
+    headers.push(failoverFromHeader, this.deps.zone, 'host', this.request.host ?? target.host);
+    return headers;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -172,10 +142,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     if (statusCode < 200) return; // 1xx: informational, not forwarded
-    const reason = statusRetryReasons[statusCode];
+    this.unreachedOnly = false;
+    const reason = statusRetryReason(statusCode);
+    const target = this.target;
+    if (target?.kind === 'member') {
+      if (reason === undefined) this.deps.upstreams.memberSucceeded(target.live);
+      else this.deps.upstreams.memberFailed(target.live, `status ${statusCode}`);
+    }
     if (reason !== undefined && this.replayable && this.mayRetry()) {
       const next = this.nextTarget();
-      if (next !== undefined) {
+      if (next !== undefined && this.budgetAllows()) {
         this.retryTarget = next;
         this.route.metrics.retries[reason].inc();
         return; // the body is drained and dropped; onResponseEnd sends the retry
@@ -202,7 +178,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const next = this.retryTarget;
     if (next !== undefined && !this.closed) {
       this.retryTarget = undefined;
-      this.dispatch(next);
+      this.dispatch(next, true);
       return;
     }
     if (this.streaming) this.res.end();
@@ -210,6 +186,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, cause: Error): void {
+    const target = this.target;
     this.endAttempt();
     if (this.closed) {
       this.release();
@@ -223,18 +200,48 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.release();
       return;
     }
+    // A 502/503/504 whose body then failed was counted against the member already.
+    if (target !== undefined && this.retryTarget === undefined) this.observeFailure(target, error);
+    this.afterFailure(error);
+  }
+
+  private observeFailure(target: RouteTarget, error: UpstreamError): void {
+    const { upstreams } = this.deps;
+    if (target.kind === 'dtc') {
+      if (error.origin === 'refused') upstreams.dtcRefused(target.state);
+    } else if (error.origin === 'refused') {
+      upstreams.memberRefused(target.live);
+    } else if (error.origin !== 'local') {
+      upstreams.memberFailed(target.live, describeFailure(error.cause));
+    }
+  }
+
+  /** After a failed attempt: another one, or the answer. */
+  private afterFailure(error: UpstreamError): void {
+    if (!error.unreached) this.unreachedOnly = false;
+    // A retry chosen after a 502/503/504 whose body then failed goes ahead as planned.
     let next = this.retryTarget;
+    let budgeted = next !== undefined;
     this.retryTarget = undefined;
-    const reason = errorRetryReasons[error.code];
-    if (next === undefined && reason !== undefined && this.mayRetryAfter(error.code)) {
-      next = this.nextTarget();
-      if (next !== undefined) this.route.metrics.retries[reason].inc();
+    const reason = errorRetryReason(error.code);
+    if (next === undefined && reason !== undefined && this.mayRetry() && mayRetryAfterError(error.code, this.retryContext())) {
+      const candidate = this.nextTarget();
+      // A retry after a failed connect adds no load (the attempt reached no one): outside the budget.
+      budgeted = !error.unreached;
+      if (candidate !== undefined && (!budgeted || this.budgetAllows())) {
+        next = candidate;
+        this.route.metrics.retries[reason].inc();
+      }
     }
     if (next !== undefined) {
-      this.dispatch(next);
+      this.dispatch(next, budgeted);
       return;
     }
-    this.deps.log.debug({ err: cause, api: this.route.name, code: error.code }, 'upstream request failed');
+    if (this.unreachedOnly && !hasCandidate(this.route, this.tried ?? noneTried, this.request.hopped, this.deps.now())) {
+      this.noHealthyUpstream(); // every attempt failed to connect and nothing usable is left
+      return;
+    }
+    this.deps.log.debug({ err: error.cause, api: this.route.name, code: error.code }, 'upstream request failed');
     this.fail(error.code, error.message, { api: this.route.name });
   }
 
@@ -254,34 +261,29 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     return (this.tried?.length ?? 0) <= this.route.retryAttempts && performance.now() < this.deadline;
   }
 
-  /**
-   * Retry rules by error code: a connect failure reached no one, so any method goes
-   * again (if its body was not started); a reset or timeout may have been seen upstream,
-   * so only a replayable request (idempotent, no body) goes again, and after a timeout
-   * only when a per-try timeout leaves room for another try.
-   */
-  private mayRetryAfter(code: ErrorCode): boolean {
-    if (!this.mayRetry()) return false;
-    switch (code) {
-      case 'upstream_unavailable':
-        return this.body === null || !this.body.started;
-      case 'upstream_reset':
-        return this.replayable;
-      case 'upstream_timeout':
-        return this.replayable && this.route.perTryTimeoutMs > 0;
-      default:
-        return false;
-    }
+  /** Whether the cluster's retry budget has room for one more retry; counts the refusal if not. */
+  private budgetAllows(): boolean {
+    if (this.route.clusterState.budget.allows()) return true;
+    this.route.metrics.retryBudgetExhausted.inc();
+    return false;
+  }
+
+  private retryContext(): RetryContext {
+    return { replayable: this.replayable, bodyStarted: this.body?.started === true, perTryTimeoutMs: this.route.perTryTimeoutMs };
   }
 
   private nextTarget(): RouteTarget | undefined {
-    return pickCandidate(this.route.tiers, this.route.balancer, this.tried ?? noneTried, this.deps.now(), this.deps.random);
+    return chooseTarget(this.route, this.tried ?? noneTried, this.request.hopped, this.deps.now(), this.deps.random);
   }
 
   private endAttempt(): void {
     const target = this.target;
     if (target === undefined) return;
-    target.live.activeRequests--;
+    if (target.kind === 'member') target.live.activeRequests--;
+    if (this.budgetedAttempt) {
+      this.route.clusterState.budget.retries--;
+      this.budgetedAttempt = false;
+    }
     this.target = undefined;
     this.controller = undefined;
     this.route.metrics.upstreamDuration.observe((performance.now() - this.attemptStartedAt) / 1000);
@@ -295,5 +297,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   private release(): void {
     this.res.exchange = undefined;
+    if (this.counted) {
+      this.counted = false;
+      this.route.clusterState.budget.requests--;
+    }
   }
 }

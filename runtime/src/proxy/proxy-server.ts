@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { dtcHealthPath } from '../health/dtc-states.ts';
 import { bindApiMetrics, countResponse, type ApiMetrics, type RuntimeMetrics } from '../metrics.ts';
 import { hasDotSegment, normalizeHost } from '../routing/request-target.ts';
 import { malformedPath } from '../routing/route-table.ts';
 import type { ServingConfig } from '../routing/serving-config.ts';
 import { sendError } from './error-response.ts';
 import { readRequestHead } from './headers.ts';
-import { ProxyExchange, ProxyResponse, type ExchangeDeps } from './proxy-exchange.ts';
+import type { ExchangeDeps } from './exchange-request.ts';
+import { ProxyExchange } from './proxy-exchange.ts';
+import { ProxyResponse } from './proxy-response.ts';
 
 export interface ProxyServerDeps extends ExchangeDeps {
   /** The config in force, read once per request. */
   serving(): ServingConfig;
+  /** Whether the runtime has a config to serve (from a controller or its cache). */
+  ready(): boolean;
   readonly metrics: RuntimeMetrics;
 }
 
@@ -35,6 +40,25 @@ function parseTarget(url: string, hostHeader: string | undefined): Target | unde
   }
 }
 
+/** The path of a request-target (without query) is the reserved health path. */
+function isHealthPath(url: string): boolean {
+  return url.startsWith(dtcHealthPath) && (url.length === dtcHealthPath.length || url.charCodeAt(dtcHealthPath.length) === 63);
+}
+
+/**
+ * Answers the reserved health path, which other zones' runtimes check before failing
+ * over to this one through its DTC URL: 200 with a config to serve, 503 without.
+ */
+function answerHealth(req: IncomingMessage, res: ProxyResponse, zone: string, ready: boolean): void {
+  const body = JSON.stringify({ status: ready ? 'ready' : 'not_ready', zone });
+  res.writeHead(ready ? 200 : 503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
 /** The API traffic listener: route, pick a member, forward, stream back. */
 export function createProxyServer(deps: ProxyServerDeps): Server<typeof IncomingMessage, typeof ProxyResponse> {
   const unrouted: ApiMetrics = bindApiMetrics(deps.metrics, '');
@@ -44,11 +68,16 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
   }
 
   function handle(req: IncomingMessage, res: ProxyResponse): void {
+    const url = req.url ?? '/';
+    if (isHealthPath(url)) {
+      answerHealth(req, res, deps.zone, deps.ready());
+      return;
+    }
     const serving = deps.serving();
     const head = readRequestHead(req.rawHeaders);
     const requestId = head.requestId ?? randomUUID();
     const method = req.method ?? 'GET';
-    const target = parseTarget(req.url ?? '/', head.host);
+    const target = parseTarget(url, head.host);
     if (target === undefined) {
       refuse(res, requestId, 'invalid_argument', 'the request target is not a path or an http(s) URL');
       return;
@@ -80,7 +109,9 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
     // The upstream Host is the member's (as Kong's default preserve_host=false); the
     // client's is in X-Forwarded-Host. The value is set per attempt.
     headers.push('x-request-id', requestId, 'host', '');
-    const exchange = new ProxyExchange(req, res, route, { method, path, query, requestId, hasBody: head.hasBody, headers }, deps);
+    const hopped = head.failoverFrom !== undefined;
+    const request = { method, path, query, requestId, hasBody: head.hasBody, host: target.host, hopped, headers };
+    const exchange = new ProxyExchange(req, res, route, request, deps);
     exchange.start();
   }
 

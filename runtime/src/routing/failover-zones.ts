@@ -9,7 +9,7 @@ import type { ResourceMap } from '../state/resource-state.ts';
  */
 export function failoverZoneOrder(failover: Failover | undefined, zones: ResourceMap<'zone'>, ownZone: string): string[] {
   if (failover === undefined || !failover.enabled) return [];
-  if (failover.zones.length > 0) return [...new Set(failover.zones)].filter((zone) => zone !== ownZone);
+  if (failover.zones.length > 0) return [...new Set(failover.zones)].filter((zone) => zone !== ownZone && zone !== '');
   const eligible: { readonly name: string; readonly zone: Zone }[] = [];
   for (const [name, { message }] of zones) {
     if (name !== ownZone && message.dtcUrl !== '' && message.failoverEligible) eligible.push({ name, zone: message });

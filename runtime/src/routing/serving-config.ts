@@ -1,10 +1,14 @@
 import type { Dispatcher } from 'undici';
 import type { Api, Cluster } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import { bindApiMetrics, type ApiMetrics, type RuntimeMetrics } from '../metrics.ts';
+import type { DtcState } from '../health/dtc-states.ts';
+import type { ClusterState } from '../health/member-cell.ts';
+import type { HealthPlan } from '../health/upstream-health.ts';
+import { bindApiMetrics, failoverCounter, type ApiMetrics, type Increment, type RuntimeMetrics } from '../metrics.ts';
 import type { ResourceState } from '../state/resource-state.ts';
 import { groupTiers, type BalancerState, type Candidate, type Tiers } from '../upstreams/balancer.ts';
 import type { DispatcherGeneration } from '../upstreams/dispatchers.ts';
-import { memberKey, type MemberLiveState, type MemberStatePlan } from '../upstreams/member-state.ts';
+import type { MemberLiveState } from '../upstreams/member-state.ts';
+import { failoverZoneOrder } from './failover-zones.ts';
 import { normalizeBasePath, segmentCount } from './request-target.ts';
 import { buildRouteTable, type RouteDefinition, type RouteTable } from './route-table.ts';
 
@@ -12,7 +16,7 @@ export const defaultConnectTimeoutMs = 5_000;
 export const defaultRequestTimeoutMs = 60_000;
 
 /** A member of a cluster, with its URL taken apart once. */
-export interface UpstreamMember {
+export interface UpstreamMember extends Candidate {
   readonly cluster: string;
   readonly name: string;
   readonly url: string;
@@ -27,9 +31,34 @@ export interface UpstreamMember {
 }
 
 /** A member as one API reaches it: through the pool for that API's connect timeout. */
-export interface RouteTarget extends Candidate {
+export interface MemberTarget extends Candidate {
+  readonly kind: 'member';
   readonly member: UpstreamMember;
   readonly dispatcher: Dispatcher;
+  /** Set for a member of another zone, reached by failover: counts each attempt sent to it. */
+  readonly failovers: Increment | undefined;
+}
+
+/** Another zone's runtime tier, reached at its DTC URL when that zone has no usable member of ours. */
+export interface DtcTarget {
+  readonly kind: 'dtc';
+  readonly zone: string;
+  readonly state: DtcState;
+  /** The DTC URL's own path without trailing slash, put before the original request path. */
+  readonly pathPrefix: string;
+  /** `host[:port]` of the DTC URL: the Host sent only when the client sent none. */
+  readonly host: string;
+  readonly dispatcher: Dispatcher;
+  readonly failovers: Increment;
+}
+
+export type RouteTarget = MemberTarget | DtcTarget;
+
+/** One zone an API fails over to: the cluster's members there, else the zone's DTC URL. */
+export interface FailoverZone {
+  readonly zone: string;
+  readonly tiers: Tiers<MemberTarget>;
+  readonly dtc: DtcTarget | undefined;
 }
 
 /** Everything the proxy needs for one API, resolved at config time. */
@@ -46,8 +75,17 @@ export interface ApiRoute {
   readonly perTryTimeoutMs: number;
   /** Extra attempts after the first. */
   readonly retryAttempts: number;
-  readonly tiers: Tiers<RouteTarget>;
-  readonly memberCount: number;
+  /**
+   * The members requests go to while any is usable: those in the runtime's zone (or in
+   * no zone), or all of them when none is, by priority.
+   */
+  readonly local: Tiers<MemberTarget>;
+  /** The zones tried in order when no local member is usable; empty without failover. */
+  readonly failover: readonly FailoverZone[];
+  /** Every member of the cluster (all zones), for `healthy/total` in 503 bodies. */
+  readonly members: readonly UpstreamMember[];
+  /** The cluster's live state: retry budget. */
+  readonly clusterState: ClusterState;
   readonly balancer: BalancerState;
   readonly metrics: ApiMetrics;
 }
@@ -56,6 +94,8 @@ export interface ApiRoute {
 export interface ServingConfig {
   readonly revision: bigint;
   readonly routes: RouteTable<ApiRoute>;
+  /** By API name. */
+  readonly apis: ReadonlyMap<string, ApiRoute>;
 }
 
 export interface ServingBuildContext {
@@ -63,7 +103,7 @@ export interface ServingBuildContext {
   readonly zone: string;
   readonly maxRequestTimeoutMs: number;
   readonly dispatchers: DispatcherGeneration;
-  readonly members: MemberStatePlan;
+  readonly health: HealthPlan;
   readonly metrics: RuntimeMetrics;
 }
 
@@ -72,6 +112,7 @@ export type ServingBuild =
   | { readonly ok: false; readonly problems: readonly string[] };
 
 function upstreamMembers(name: string, cluster: Cluster, ctx: ServingBuildContext): UpstreamMember[] {
+  ctx.health.members.cluster(name);
   return cluster.members.map((member) => {
     const url = new URL(member.url);
     return {
@@ -83,19 +124,80 @@ function upstreamMembers(name: string, cluster: Cluster, ctx: ServingBuildContex
       host: url.host,
       zone: member.zone,
       priority: member.priority,
-      live: ctx.members.member(memberKey(name, member.name, member.url), member.controlPlaneHealth),
+      live: ctx.health.members.member({
+        cluster: name,
+        name: member.name,
+        url: member.url,
+        controlPlaneHealth: member.controlPlaneHealth,
+        healthCheck: member.healthCheck,
+      }),
     };
   });
 }
 
-function apiRoute(name: string, api: Api, members: readonly UpstreamMember[], ctx: ServingBuildContext): ApiRoute {
-  const basePath = normalizeBasePath(api.basePath);
-  const connectTimeoutMs = api.timeouts?.connectMs || defaultConnectTimeoutMs;
-  const targets = members.map((member) => ({
+function byPriority(target: MemberTarget): number {
+  return target.member.priority;
+}
+
+function dtcTarget(zone: string, dtcUrl: string, api: string, connectTimeoutMs: number, ctx: ServingBuildContext): DtcTarget {
+  const url = new URL(dtcUrl);
+  return {
+    kind: 'dtc',
+    zone,
+    state: ctx.health.dtc.target(zone, dtcUrl),
+    pathPrefix: url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname,
+    host: url.host,
+    dispatcher: ctx.dispatchers.get(url.origin, connectTimeoutMs),
+    failovers: failoverCounter(ctx.metrics, api, zone, 'dtc'),
+  };
+}
+
+interface Placement {
+  readonly local: readonly MemberTarget[];
+  readonly failover: readonly FailoverZone[];
+}
+
+/**
+ * Splits an API's members into the local set and its failover zones. A cluster with no
+ * member in the runtime's zone is all local: zones do not apply to it, and failover
+ * can only add DTC URLs.
+ */
+function placeTargets(
+  name: string,
+  api: Api,
+  members: readonly UpstreamMember[],
+  state: ResourceState,
+  ctx: ServingBuildContext,
+  connectTimeoutMs: number,
+): Placement {
+  const isLocal = (zone: string): boolean => zone === '' || zone === ctx.zone;
+  const zonesApply = members.some((m) => isLocal(m.zone));
+  const target = (member: UpstreamMember, failovers: Increment | undefined): MemberTarget => ({
+    kind: 'member',
     member,
     live: member.live,
     dispatcher: ctx.dispatchers.get(member.origin, connectTimeoutMs),
-  }));
+    failovers,
+  });
+  const local = members.filter((m) => !zonesApply || isLocal(m.zone)).map((m) => target(m, undefined));
+  const failover = failoverZoneOrder(api.failover, state.resources.zone, ctx.zone).map((zone): FailoverZone => {
+    const inZone = zonesApply ? members.filter((m) => m.zone === zone) : [];
+    const counter = inZone.length === 0 ? undefined : failoverCounter(ctx.metrics, name, zone, 'members');
+    const dtcUrl = state.resources.zone.get(zone)?.message.dtcUrl ?? '';
+    return {
+      zone,
+      tiers: groupTiers(inZone.map((m) => target(m, counter)), byPriority),
+      dtc: dtcUrl === '' ? undefined : dtcTarget(zone, dtcUrl, name, connectTimeoutMs, ctx),
+    };
+  });
+  return { local, failover };
+}
+
+function apiRoute(name: string, api: Api, members: readonly UpstreamMember[], state: ResourceState, ctx: ServingBuildContext): ApiRoute {
+  const basePath = normalizeBasePath(api.basePath);
+  const connectTimeoutMs = api.timeouts?.connectMs || defaultConnectTimeoutMs;
+  const { local, failover } = placeTargets(name, api, members, state, ctx, connectTimeoutMs);
+  ctx.health.members.use(api.cluster);
   return {
     name,
     basePath,
@@ -106,11 +208,10 @@ function apiRoute(name: string, api: Api, members: readonly UpstreamMember[], ct
     requestTimeoutMs: api.timeouts?.requestMs || Math.min(defaultRequestTimeoutMs, ctx.maxRequestTimeoutMs),
     perTryTimeoutMs: api.retries?.perTryTimeoutMs ?? 0,
     retryAttempts: api.retries?.attempts ?? 0,
-    tiers: groupTiers(targets, ({ member }) => ({
-      local: member.zone === '' || member.zone === ctx.zone,
-      priority: member.priority,
-    })),
-    memberCount: members.length,
+    local: groupTiers(local, byPriority),
+    failover,
+    members,
+    clusterState: ctx.health.members.cluster(api.cluster),
     balancer: { policy: api.lbPolicy, cursor: 0 },
     metrics: bindApiMetrics(ctx.metrics, name),
   };
@@ -125,6 +226,7 @@ export function buildServingConfig(state: ResourceState, ctx: ServingBuildContex
   const members = new Map<string, UpstreamMember[]>();
   for (const [name, entry] of state.resources.cluster) members.set(name, upstreamMembers(name, entry.message, ctx));
   const definitions: RouteDefinition<ApiRoute>[] = [];
+  const apis = new Map<string, ApiRoute>();
   const problems: string[] = [];
   for (const [name, { message: api }] of state.resources.api) {
     const clusterMembers = members.get(api.cluster);
@@ -132,16 +234,12 @@ export function buildServingConfig(state: ResourceState, ctx: ServingBuildContex
       problems.push(`api "${name}": cluster: "${api.cluster}" does not exist`);
       continue;
     }
-    definitions.push({
-      owner: name,
-      hosts: api.hosts,
-      basePath: api.basePath,
-      methods: api.methods,
-      target: apiRoute(name, api, clusterMembers, ctx),
-    });
+    const route = apiRoute(name, api, clusterMembers, state, ctx);
+    apis.set(name, route);
+    definitions.push({ owner: name, hosts: api.hosts, basePath: api.basePath, methods: api.methods, target: route });
   }
   if (problems.length > 0) return { ok: false, problems };
   const built = buildRouteTable(definitions);
   if (!built.ok) return built;
-  return { ok: true, config: { revision: state.revision, routes: built.table } };
+  return { ok: true, config: { revision: state.revision, routes: built.table, apis } };
 }

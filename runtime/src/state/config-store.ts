@@ -1,11 +1,13 @@
 import { CausewayError, kindByTypeUrl, type Logger, type ResourceKind } from '@causeway/shared';
 import type { DiscoveryResponse } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ConfigCache } from '../cache/config-cache.ts';
-import { forgetApiMetrics, type RuntimeMetrics } from '../metrics.ts';
+import type { MemberDescription, MemberReport } from '../health/member-states.ts';
+import type { OutlierSettings } from '../health/outlier.ts';
+import { UpstreamHealth } from '../health/upstream-health.ts';
+import { forgetApiMetrics, forgetFailoverMetrics, type RuntimeMetrics } from '../metrics.ts';
 import { buildServingConfig, type ServingConfig } from '../routing/serving-config.ts';
 import { emptyRouteTable } from '../routing/route-table.ts';
 import { Dispatchers } from '../upstreams/dispatchers.ts';
-import { memberKey, MemberStates, type MemberState } from '../upstreams/member-state.ts';
 import { decodeResponse } from './decode-response.ts';
 import { emptyResourceState, resourceVersions, type ResourceState, type ResourceUpdate } from './resource-state.ts';
 import { validateUpdate } from './validate.ts';
@@ -24,9 +26,14 @@ export interface ConfigStoreOptions {
   readonly log: Logger;
   readonly cache: ConfigCache | undefined;
   readonly now?: () => number;
+  /** Jitters health check intervals. */
+  readonly random?: () => number;
+  readonly outlier?: OutlierSettings;
+  /** Called after a member changes state (to send a health report soon). */
+  readonly onMemberChange?: () => void;
 }
 
-const emptyServing: ServingConfig = { revision: 0n, routes: emptyRouteTable() };
+const emptyServing: ServingConfig = { revision: 0n, routes: emptyRouteTable(), apis: new Map() };
 
 /**
  * The config in force. `apply()` is the one way in for controller updates: validate the
@@ -40,13 +47,22 @@ export class ConfigStore {
   private readonly options: ConfigStoreOptions;
   private readonly now: () => number;
   private readonly dispatchers = new Dispatchers();
-  private readonly memberStates = new MemberStates();
+  /** Member states, active checks and DTC targets; what requests report to. */
+  readonly health: UpstreamHealth;
   private readonly retiring = new Set<Promise<void>>();
   private readonly rejectedApis = new Map<string, string>();
 
   constructor(options: ConfigStoreOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.health = new UpstreamHealth({
+      log: options.log,
+      metrics: options.metrics,
+      random: options.random ?? Math.random,
+      now: this.now,
+      ...(options.outlier && { outlier: options.outlier }),
+      ...(options.onMemberChange && { onMemberChange: options.onMemberChange }),
+    });
   }
 
   get serving(): ServingConfig {
@@ -66,8 +82,14 @@ export class ConfigStore {
     return this.resourceState.revision;
   }
 
-  memberState(cluster: string, member: string, url: string): MemberState | undefined {
-    return this.memberStates.state(memberKey(cluster, member, url));
+  /** A member's state and why, for the /config dump. */
+  memberHealth(cluster: string, member: string, url: string): MemberDescription | undefined {
+    return this.health.members.describe(cluster, member, url);
+  }
+
+  /** What this runtime sees of every member of every cluster in use, for reports. */
+  memberReports(): MemberReport[] {
+    return this.health.members.reports();
   }
 
   /**
@@ -159,24 +181,32 @@ export class ConfigStore {
     }
     const changed = updates.some((u) => u.upserts.size > 0 || u.removals.length > 0) || base !== this.resourceState;
     if (!changed) {
-      this.swap(next, { revision: next.revision, routes: this.servingConfig.routes }, source);
+      this.swap(next, { ...this.servingConfig, revision: next.revision }, source);
       return undefined;
     }
     const generation = this.dispatchers.begin();
-    const plan = this.memberStates.plan(this.now());
-    const built = buildServingConfig(next, { ...this.options, dispatchers: generation, members: plan });
+    const plan = this.health.plan();
+    const built = buildServingConfig(next, { ...this.options, dispatchers: generation, health: plan });
     if (!built.ok) {
       this.track(this.dispatchers.abandon(generation));
       return built.problems.join('; ');
     }
-    const previousApis = this.resourceState.resources.api;
+    const previous = this.servingConfig;
     this.swap(next, built.config, source);
-    plan.commit();
+    this.health.commit(plan);
     this.track(this.dispatchers.commit(generation));
-    for (const name of previousApis.keys()) {
-      if (!next.resources.api.has(name)) forgetApiMetrics(this.options.metrics, name);
-    }
+    this.forgetMetrics(previous, built.config);
     return undefined;
+  }
+
+  /** Drops the series of APIs that are gone and of failover zones an API no longer uses. */
+  private forgetMetrics(previous: ServingConfig, current: ServingConfig): void {
+    for (const [name, route] of previous.apis) {
+      const zones = route.failover.map((f) => f.zone);
+      const now = current.apis.get(name);
+      if (now === undefined) forgetApiMetrics(this.options.metrics, name, zones);
+      else forgetFailoverMetrics(this.options.metrics, name, zones.filter((z) => !now.failover.some((f) => f.zone === z)));
+    }
   }
 
   private swap(state: ResourceState, serving: ServingConfig, source: ConfigSource): void {
@@ -193,8 +223,8 @@ export class ConfigStore {
     void closing.finally(() => this.retiring.delete(closing));
   }
 
-  /** Closes every upstream pool (after in-flight requests) and flushes the cache. */
+  /** Stops health checks, closes every upstream pool (after in-flight requests) and flushes the cache. */
   async close(): Promise<void> {
-    await Promise.all([this.dispatchers.close(), ...this.retiring, this.options.cache?.flush()]);
+    await Promise.all([this.health.close(), this.dispatchers.close(), ...this.retiring, this.options.cache?.flush()]);
   }
 }

@@ -84,6 +84,19 @@ describe('cluster rules', () => {
       'cluster "acme/pool/p": members[5].name: "" is empty',
     ]);
   });
+
+  it('accepts absolute health check paths and rejects others', () => {
+    const checks = cluster('acme/pool/p', [
+      { name: 'a', url: 'http://10.0.0.1', healthCheck: { path: '/health?full=1' } },
+      { name: 'b', url: 'http://10.0.0.2', healthCheck: { path: '' } },
+      { name: 'c', url: 'http://10.0.0.3', healthCheck: { path: 'health' } },
+      { name: 'd', url: 'http://10.0.0.4', healthCheck: { path: '/a b' } },
+    ]);
+    expect(validateCluster('acme/pool/p', checks)).toEqual([
+      `cluster "acme/pool/p": members[2].health_check.path: "health" is not an absolute path (starting with '/', no spaces or '#')`,
+      `cluster "acme/pool/p": members[3].health_check.path: "/a b" is not an absolute path (starting with '/', no spaces or '#')`,
+    ]);
+  });
 });
 
 describe('zone rules', () => {

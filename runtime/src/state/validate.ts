@@ -31,6 +31,8 @@ const methodPattern = /^[!#$%&'+.^_`|~0-9A-Z-]+$/;
  */
 const segmentPattern = /^(?:[A-Za-z0-9\-._~!$&'+,;=:@]|%[0-9A-Fa-f]{2})+$/;
 const maxBasePathLength = 1024;
+/** A health check path: absolute, printable ASCII without spaces or '#', query allowed. */
+const checkPathPattern = /^\/[!-"$-~]{0,1023}$/;
 
 function quote(value: string): string {
   return JSON.stringify(value);
@@ -105,6 +107,10 @@ export function validateCluster(name: string, cluster: Cluster): string[] {
     if (urlRule !== undefined) problems.push(`${at}.url: ${quote(member.url)} ${urlRule}`);
     if (MemberHealthSchema.value[member.controlPlaneHealth] === undefined) {
       problems.push(`${at}.control_plane_health: ${member.controlPlaneHealth} is not a known health value`);
+    }
+    const checkPath = member.healthCheck?.path ?? '';
+    if (checkPath !== '' && !checkPathPattern.test(checkPath)) {
+      problems.push(`${at}.health_check.path: ${quote(checkPath)} is not an absolute path (starting with '/', no spaces or '#')`);
     }
   });
   return problems;

@@ -26,6 +26,7 @@ export interface ApiInit {
   readonly timeouts?: { connectMs?: number; requestMs?: number };
   readonly retries?: { attempts?: number; perTryTimeoutMs?: number };
   readonly lbPolicy?: LbPolicy;
+  readonly failover?: { enabled: boolean; zones?: string[] };
 }
 
 export function api(name: string, init: ApiInit = {}): Api {
@@ -45,6 +46,13 @@ export interface MemberInit {
   readonly zone?: string;
   readonly priority?: number;
   readonly unhealthy?: boolean;
+  readonly healthCheck?: {
+    path?: string;
+    intervalMs?: number;
+    timeoutMs?: number;
+    healthyThreshold?: number;
+    unhealthyThreshold?: number;
+  };
 }
 
 export function cluster(name: string, members: readonly MemberInit[]): Cluster {
@@ -56,12 +64,13 @@ export function cluster(name: string, members: readonly MemberInit[]): Cluster {
       zone: m.zone ?? 'default',
       priority: m.priority ?? 0,
       controlPlaneHealth: m.unhealthy === true ? MemberHealth.UNHEALTHY : MemberHealth.HEALTHY,
+      ...(m.healthCheck && { healthCheck: m.healthCheck }),
     })),
   });
 }
 
-export function zone(name: string, dtcUrl = ''): Zone {
-  return create(ZoneSchema, { name, dtcUrl, failoverEligible: dtcUrl !== '' });
+export function zone(name: string, dtcUrl = '', init: { failoverEligible?: boolean; failoverPriority?: number } = {}): Zone {
+  return create(ZoneSchema, { name, dtcUrl, failoverEligible: dtcUrl !== '', ...init });
 }
 
 type MessageFor<K extends ResourceKind> = K extends 'api' ? Api : K extends 'cluster' ? Cluster : Zone;

@@ -9,18 +9,27 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>): Promise<Upstream> {
+/** An HTTP server on 127.0.0.1; `port` brings one back where a closed one was. */
+export async function startUpstream(handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>, port = 0): Promise<Upstream> {
   const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
     server,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
+    // Stops listening and destroys every connection, as a crashed gateway would leave things.
     close: () =>
       new Promise((resolve) => {
-        server.closeAllConnections();
+        if (!server.listening) {
+          resolve();
+          return;
+        }
         server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LbPolicy, MemberHealth } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import { groupTiers, pickCandidate, usableCount, type BalancerState } from './balancer.ts';
-import { MemberStates, type MemberLiveState } from './member-state.ts';
+import { LbPolicy } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import { groupTiers, hasUsable, pickCandidate, usableCount, type BalancerState } from './balancer.ts';
+import type { MemberLiveState } from './member-state.ts';
 
 interface TestMember {
   readonly name: string;
@@ -11,20 +11,21 @@ interface TestMember {
 }
 
 function members(specs: readonly { name: string; zone: string; priority?: number; unhealthy?: boolean }[]): TestMember[] {
-  const states = new MemberStates();
-  const plan = states.plan(1000);
-  const list = specs.map((s) => ({
+  return specs.map((s) => ({
     name: s.name,
     zone: s.zone,
     priority: s.priority ?? 0,
-    live: plan.member(s.name, s.unhealthy === true ? MemberHealth.UNHEALTHY : MemberHealth.HEALTHY),
+    live: {
+      key: s.name,
+      state: s.unhealthy === true ? { kind: 'unhealthy', since: 0, reason: 'down' } : { kind: 'healthy' },
+      activeRequests: 0,
+    },
   }));
-  plan.commit();
-  return list;
 }
 
-function tiersFor(list: readonly TestMember[], zone = 'eu-1') {
-  return groupTiers(list, (m) => ({ local: m.zone === '' || m.zone === zone, priority: m.priority }));
+/** Tiers of one zone's members (zone choice is target-choice's job). */
+function tiersFor(list: readonly TestMember[]) {
+  return groupTiers(list, (m) => m.priority);
 }
 
 const random = (): BalancerState => ({ policy: LbPolicy.RANDOM, cursor: 0 });
@@ -36,25 +37,6 @@ function sequence(...values: number[]): () => number {
 }
 
 describe('member choice', () => {
-  it('prefers the local zone and members without a zone', () => {
-    const tiers = tiersFor(members([
-      { name: 'remote', zone: 'eu-2' },
-      { name: 'local', zone: 'eu-1' },
-      { name: 'zoneless', zone: '' },
-    ]));
-    const seen = new Set<string>();
-    for (let i = 0; i < 50; i++) seen.add(pickCandidate(tiers, random(), [], 0, Math.random)?.name ?? '');
-    expect(seen).toEqual(new Set(['local', 'zoneless']));
-  });
-
-  it('goes to another zone only when no local member is usable', () => {
-    const tiers = tiersFor(members([
-      { name: 'remote', zone: 'eu-2' },
-      { name: 'local', zone: 'eu-1', unhealthy: true },
-    ]));
-    expect(pickCandidate(tiers, random(), [], 0, Math.random)?.name).toBe('remote');
-  });
-
   it('skips members the control plane marked unhealthy', () => {
     const list = members([
       { name: 'a', zone: 'eu-1', unhealthy: true },
@@ -63,13 +45,24 @@ describe('member choice', () => {
     ]);
     const tiers = tiersFor(list);
     for (let i = 0; i < 20; i++) expect(pickCandidate(tiers, random(), [], 0, Math.random)?.name).toBe('b');
-    expect(usableCount(tiers, 0)).toBe(1);
+    expect(usableCount(list, 0)).toBe(1);
+    expect(hasUsable(tiers, 0)).toBe(true);
   });
 
   it('finds nothing when every member is unhealthy', () => {
-    const tiers = tiersFor(members([{ name: 'a', zone: 'eu-1', unhealthy: true }, { name: 'b', zone: 'eu-2', unhealthy: true }]));
+    const list = members([{ name: 'a', zone: 'eu-1', unhealthy: true }, { name: 'b', zone: 'eu-1', priority: 1, unhealthy: true }]);
+    const tiers = tiersFor(list);
     expect(pickCandidate(tiers, random(), [], 0, Math.random)).toBeUndefined();
-    expect(usableCount(tiers, 0)).toBe(0);
+    expect(usableCount(list, 0)).toBe(0);
+    expect(hasUsable(tiers, 0)).toBe(false);
+  });
+
+  it('falls back to a higher priority only when the lower one has no usable member', () => {
+    const tiers = tiersFor(members([
+      { name: 'backup', zone: 'eu-1', priority: 1 },
+      { name: 'primary', zone: 'eu-1', priority: 0, unhealthy: true },
+    ]));
+    expect(pickCandidate(tiers, random(), [], 0, Math.random)?.name).toBe('backup');
   });
 
   it('spreads requests at random over the usable members', () => {
@@ -94,7 +87,7 @@ describe('member choice', () => {
   });
 
   it('never picks a member already tried', () => {
-    const list = members([{ name: 'a', zone: 'eu-1' }, { name: 'b', zone: 'eu-1' }, { name: 'c', zone: 'eu-2' }]);
+    const list = members([{ name: 'a', zone: 'eu-1' }, { name: 'b', zone: 'eu-1' }, { name: 'c', zone: 'eu-1', priority: 1 }]);
     const tiers = tiersFor(list);
     const tried = list.filter((m) => m.name === 'a');
     for (let i = 0; i < 20; i++) expect(pickCandidate(tiers, random(), tried, 0, Math.random)?.name).toBe('b');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errors } from 'undici';
-import { classifyUpstreamError } from './upstream-errors.ts';
+import { classifyUpstreamError, describeFailure } from './upstream-errors.ts';
 
 function systemError(code: string): Error {
   return Object.assign(new Error(`connect ${code}`), { code });
@@ -8,14 +8,18 @@ function systemError(code: string): Error {
 
 describe('upstream error classification', () => {
   it.each([
-    ['ECONNREFUSED', systemError('ECONNREFUSED')],
-    ['EHOSTUNREACH', systemError('EHOSTUNREACH')],
-    ['ENOTFOUND', systemError('ENOTFOUND')],
-    ['connect timeout', new errors.ConnectTimeoutError()],
-    ['closed pool', new errors.ClientClosedError()],
-    ['happy-eyeballs aggregate', new AggregateError([systemError('ECONNREFUSED'), systemError('ECONNREFUSED')])],
-  ])('%s: the request reached no one', (_name, error) => {
-    expect(classifyUpstreamError(error).code).toBe('upstream_unavailable');
+    ['ECONNREFUSED', systemError('ECONNREFUSED'), 'refused'],
+    ['ECONNRESET at connect', Object.assign(systemError('ECONNRESET'), { syscall: 'connect' }), 'refused'],
+    ['EHOSTUNREACH', systemError('EHOSTUNREACH'), 'connect'],
+    ['ENOTFOUND', systemError('ENOTFOUND'), 'connect'],
+    ['connect timeout', new errors.ConnectTimeoutError(), 'connect'],
+    ['closed pool', new errors.ClientClosedError(), 'local'],
+    ['happy-eyeballs aggregate', new AggregateError([systemError('ECONNREFUSED'), systemError('ECONNREFUSED')]), 'refused'],
+  ])('%s: the request reached no one (%s)', (_name, error, origin) => {
+    const classified = classifyUpstreamError(error);
+    expect(classified.code).toBe('upstream_unavailable');
+    expect(classified.unreached).toBe(true);
+    expect(classified.origin).toBe(origin);
   });
 
   it.each([
@@ -31,7 +35,20 @@ describe('upstream error classification', () => {
     ['no code', new Error('something')],
     ['not an error', 'boom'],
   ])('%s: upstream_reset', (_name, error) => {
-    expect(classifyUpstreamError(error).code).toBe('upstream_reset');
+    const classified = classifyUpstreamError(error);
+    expect(classified.code).toBe('upstream_reset');
+    expect(classified.origin).toBe('reset');
+    expect(classified.unreached).toBe(false);
+  });
+
+  it('describes failures by code and system call, never by message', () => {
+    expect(describeFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', syscall: 'connect' }))).toBe(
+      'connect ECONNREFUSED',
+    );
+    expect(describeFailure(new errors.ConnectTimeoutError())).toBe('connect timeout');
+    expect(describeFailure(new errors.SocketError('other side closed'))).toBe('connection closed');
+    expect(describeFailure(systemError('EPIPE'))).toBe('EPIPE');
+    expect(describeFailure('boom')).toBe('connection failed');
   });
 
   it('keeps the original error as the cause and maps to gateway statuses', () => {

@@ -28,7 +28,7 @@ async function controller(): Promise<FakeController> {
   return fake;
 }
 
-async function runtime(controllers: string): Promise<Runtime> {
+async function runtime(controllers: string, reportIntervalMs?: number): Promise<Runtime> {
   const config = loadRuntimeConfig({
     CAUSEWAY_LISTEN_ADDR: '127.0.0.1:0',
     CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
@@ -37,7 +37,7 @@ async function runtime(controllers: string): Promise<Runtime> {
     CAUSEWAY_NODE_ID: 'rt-1',
     CAUSEWAY_NODE_LABELS: 'tier=edge',
   });
-  const rt = createRuntime(config, { logger: silent, shutdownGraceMs: 200, ...fast });
+  const rt = createRuntime(config, { logger: silent, shutdownGraceMs: 200, ...fast, ...(reportIntervalMs !== undefined && { reportIntervalMs }) });
   await rt.start();
   cleanups.push(() => rt.close());
   return rt;
@@ -148,6 +148,40 @@ describe('xDS client', () => {
     stream.send(response('zone', 1, {}));
     await stream.next();
     expect(rt.status()).toMatchObject({ connected: true, controller: fake.address });
+  });
+
+  it('reports a member that died soon after its state changed, with the reason', async () => {
+    const fake = await controller();
+    const upstream = await startUpstream((_req, res) => res.end('ok'));
+    cleanups.push(() => upstream.close());
+    // The periodic report is far away: only the prompt report on a state change can arrive.
+    const rt = await runtime(fake.address, 60_000);
+    const stream = await fake.nextStream();
+    await subscriptions(stream);
+    const healthCheck = { path: '/health', intervalMs: 100, timeoutMs: 100, healthyThreshold: 1, unhealthyThreshold: 1 };
+    stream.send(response('cluster', 2, {
+      'acme/pool/main': cluster('acme/pool/main', [
+        { name: 'gw-1', url: upstream.url, zone: 'eu-1', healthCheck },
+        { name: 'gw-2', url: `http://127.0.0.1:${await closedPort()}`, zone: 'eu-1', healthCheck },
+      ]),
+    }));
+    await stream.next();
+    stream.send(response('api', 2, { 'acme/orders': api('acme/orders', { basePath: '/orders' }) }));
+    await stream.next();
+    const applied = performance.now();
+    // The reports sent on ACK come first; the member list fills once the API uses the cluster.
+    const deadline = new Promise<never>((_resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no report of the dead member within 2 s')), 2_000);
+      cleanups.push(() => clearTimeout(timer));
+    });
+    let report = await Promise.race([stream.nextReport(), deadline]);
+    while (report.report?.members.some((m) => !m.healthy) !== true) report = await Promise.race([stream.nextReport(), deadline]);
+    expect(performance.now() - applied).toBeLessThan(2_000);
+    expect(report.report?.members.map((m) => ({ cluster: m.cluster, member: m.member, healthy: m.healthy, reason: m.reason }))).toEqual([
+      { cluster: 'acme/pool/main', member: 'gw-1', healthy: true, reason: 'ok' },
+      { cluster: 'acme/pool/main', member: 'gw-2', healthy: false, reason: 'health check failed: connect ECONNREFUSED' },
+    ]);
+    expect(rt.status().connected).toBe(true);
   });
 
   it('logs clearly when the controller refuses its version', async () => {

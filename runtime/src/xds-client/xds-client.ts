@@ -26,6 +26,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { MemberReport } from '../health/member-states.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
 import type { ApplyOutcome } from '../state/config-store.ts';
 import { Backoff, defaultBackoff, type BackoffOptions } from './backoff.ts';
@@ -51,7 +52,12 @@ export interface ConfigTarget {
   apply(response: DiscoveryResponse): ApplyOutcome;
   versions(kind: ResourceKind): Record<string, string>;
   readonly revision: bigint;
+  /** What this runtime sees of every member of every cluster in use. */
+  memberReports(): MemberReport[];
 }
+
+/** A member state change is reported this soon (changes in between go in the same report). */
+export const healthReportDelayMs = 200;
 
 export interface NodeIdentity {
   readonly id: string;
@@ -105,6 +111,7 @@ export class XdsClient {
   /** Failed attempts since the last established stream, to log a streak once. */
   private failures = 0;
   private lastRefusal: string | undefined;
+  private healthReportTimer: NodeJS.Timeout | undefined;
 
   constructor(options: XdsClientOptions) {
     this.options = options;
@@ -127,9 +134,23 @@ export class XdsClient {
     this.connect();
   }
 
+  /**
+   * A member changed state: report within `healthReportDelayMs` (not on every change, so
+   * a burst of changes makes one report), besides the periodic report.
+   */
+  healthChanged(): void {
+    if (this.healthReportTimer !== undefined || this.session === undefined) return;
+    this.healthReportTimer = setTimeout(() => {
+      this.healthReportTimer = undefined;
+      if (this.session !== undefined) this.report(this.session);
+    }, healthReportDelayMs);
+    this.healthReportTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.healthReportTimer);
     const session = this.session;
     if (session !== undefined) {
       this.session = undefined;
@@ -227,11 +248,12 @@ export class XdsClient {
   private report(session: Session): void {
     if (this.session !== session) return;
     const appliedRevision = this.options.target.revision;
+    const members = this.options.target.memberReports();
     session.call.write(
       create(DiscoveryRequestSchema, {
         typeUrl: '',
         appliedRevision,
-        report: { appliedRevision, sentAt: timestampNow(), members: [] },
+        report: { appliedRevision, sentAt: timestampNow(), members },
       }),
     );
   }

@@ -1,0 +1,27 @@
+import type { Logger } from '@causeway/shared';
+import type { UpstreamObserver } from '../health/upstream-health.ts';
+
+export interface ExchangeDeps {
+  readonly log: Logger;
+  readonly random: () => number;
+  /** Wall clock, for member states (ejection deadlines). */
+  readonly now: () => number;
+  /** This runtime's zone, named in the hop header of requests forwarded to a DTC URL. */
+  readonly zone: string;
+  readonly upstreams: UpstreamObserver;
+}
+
+export interface ExchangeRequest {
+  readonly method: string;
+  readonly path: string;
+  /** `?...` or ''. */
+  readonly query: string;
+  readonly requestId: string;
+  readonly hasBody: boolean;
+  /** The client's Host header, sent on as is to a DTC URL. */
+  readonly host: string | undefined;
+  /** Forwarded here by another zone's runtime: served by local members only, never forwarded again. */
+  readonly hopped: boolean;
+  /** Headers to send, ending with `host`, ''; the value is set per attempt. */
+  readonly headers: string[];
+}
