@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@causeway/controller';
 
 const controllerMain = fileURLToPath(import.meta.resolve('@causeway/controller/main'));
 const runtimeMain = fileURLToPath(import.meta.resolve('@causeway/runtime/main'));
@@ -13,6 +12,10 @@ export const TOKEN = 'bench-admin-token-0123456789';
 export interface Proc {
   readonly child: ChildProcess;
   readonly name: string;
+  /** The last lines it printed. */
+  readonly tail: readonly string[];
+  /** The first lines it printed (start-up). */
+  readonly head: readonly string[];
   onLine(listener: (line: string) => void): void;
   stop(): Promise<void>;
 }
@@ -20,14 +23,21 @@ export interface Proc {
 export function startProcess(name: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
   const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const listeners: ((line: string) => void)[] = [];
+  const tail: string[] = [];
+  const head: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
+      if (head.length < 50) head.push(line);
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
       for (const listener of listeners) listener(line);
     });
   }
   return {
     child,
     name,
+    tail,
+    head,
     onLine: (listener) => void listeners.push(listener),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -35,6 +45,18 @@ export function startProcess(name: string, file: string, args: readonly string[]
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
+}
+
+/** The first JSON log line with this `msg`, parsed. */
+export async function logLine(proc: Proc, msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const line = proc.head.find((l) => l.includes(`"msg":"${msg}"`));
+    if (line !== undefined) return JSON.parse(line) as Record<string, unknown>;
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited:\n${proc.tail.join('\n')}`);
+    await sleep(20);
+  }
+  throw new Error(`${proc.name} did not log "${msg}" in ${timeoutMs} ms`);
 }
 
 export async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
@@ -57,21 +79,22 @@ export interface ControllerProc extends Proc {
   readonly xds: string;
 }
 
+/** Ports are picked by the OS and read back from the process's log. */
 export async function startController(id: string, databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ControllerProc> {
-  const [admin, xds] = [await freePort(), await freePort()];
   const proc = startProcess(id, controllerMain, [], {
     CAUSEWAY_DATABASE_URL: databaseUrl,
     CAUSEWAY_ADMIN_TOKEN: TOKEN,
-    CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${admin}`,
-    CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
+    CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0',
+    CAUSEWAY_XDS_ADDR: '127.0.0.1:0',
     CAUSEWAY_CONTROLLER_ID: id,
-    CAUSEWAY_LOG_LEVEL: 'warn',
+    CAUSEWAY_LOG_LEVEL: 'info',
     CAUSEWAY_DATABASE_POOL_SIZE: '20',
     ...env,
   });
-  const adminUrl = `http://127.0.0.1:${admin}`;
+  const ready = await logLine(proc, 'controller ready');
+  const adminUrl = `http://${String(ready.admin)}`;
   await waitHttp(`${adminUrl}/readyz`);
-  return Object.assign(proc, { adminUrl, xds: `127.0.0.1:${xds}` });
+  return Object.assign(proc, { adminUrl, xds: String(ready.xds) });
 }
 
 export interface RuntimeProc extends Proc {
@@ -81,13 +104,12 @@ export interface RuntimeProc extends Proc {
 
 /** A runtime whose `config applied` log lines (JSON, ms timestamps) are handed to `onApplied`. */
 export async function startRuntime(nodeId: string, controllers: string, onApplied?: (revision: number, at: number, type: string) => void): Promise<RuntimeProc> {
-  const [proxy, admin] = [await freePort(), await freePort()];
   const proc = startProcess(nodeId, runtimeMain, [], {
     CAUSEWAY_CONTROLLERS: controllers,
-    CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
-    CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${admin}`,
+    CAUSEWAY_LISTEN_ADDR: '127.0.0.1:0',
+    CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
     CAUSEWAY_NODE_ID: nodeId,
-    CAUSEWAY_LOG_LEVEL: onApplied === undefined ? 'warn' : 'info',
+    CAUSEWAY_LOG_LEVEL: 'info',
   });
   if (onApplied !== undefined) {
     proc.onLine((line) => {
@@ -96,7 +118,8 @@ export async function startRuntime(nodeId: string, controllers: string, onApplie
       onApplied(Number(entry.revision), Date.parse(entry.time), entry.type);
     });
   }
-  return Object.assign(proc, { proxyUrl: `http://127.0.0.1:${proxy}`, adminUrl: `http://127.0.0.1:${admin}` });
+  const started = await logLine(proc, 'runtime started');
+  return Object.assign(proc, { proxyUrl: `http://${String(started.proxy)}`, adminUrl: `http://${String(started.admin)}` });
 }
 
 export async function admin(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {

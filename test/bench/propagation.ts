@@ -37,9 +37,17 @@ try {
     runtimes.push(await startRuntime(`bench-rt-${i}`, i % 2 === 0 ? a.xds : b.xds, (revision, at, type) => type === 'api' && events.push({ revision, at })));
   }
   const caughtUp = async (revision: number): Promise<void> => {
-    while (!applied.every((events) => events.some((e) => e.revision >= revision))) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 120_000;
+    while (!applied.every((events) => events.some((e) => e.revision >= revision))) {
+      if (Date.now() > deadline) {
+        const behind = applied.flatMap((events, i) => (events.some((e) => e.revision >= revision) ? [] : [`bench-rt-${i}@${events.at(-1)?.revision ?? 0}`]));
+        const first = runtimes.find((r, i) => !applied[i]?.some((e) => e.revision >= revision));
+        throw new Error(`runtimes did not reach revision ${revision} in 120 s: ${behind.join(', ')}\n${first?.tail.join('\n') ?? ''}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   };
-  const latest = async (): Promise<number> => ((await admin(a.adminUrl, 'GET', '/v1/apis/api-0')).body as { metadata: { revision: number } }).metadata.revision;
+  const latest = async (): Promise<number> => ((await admin(a.adminUrl, 'GET', `/v1/apis/api-${APIS - 1}`)).body as { metadata: { revision: number } }).metadata.revision;
   await caughtUp(await latest());
 
   const change = async (i: number): Promise<{ revision: number; at: number }> => {

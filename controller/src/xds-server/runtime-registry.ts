@@ -9,9 +9,28 @@ export interface RuntimeIdentity {
   readonly version: string;
 }
 
+export interface MemberHealthReport {
+  readonly cluster: string;
+  readonly member: string;
+  readonly healthy: boolean;
+  readonly reason: string;
+}
+
+interface Progress {
+  applied: number;
+  acked: number;
+  apiAcked: number;
+}
+
+/** Frequent progress (ACKs, reports) is written in one statement per this period. */
+const FLUSH_INTERVAL_MS = 100;
+
 /**
- * Records in Postgres what the runtimes streaming from this replica do. Writes never
- * hold up a stream: a failed write is logged and counted, and the next one repairs it.
+ * Records in Postgres what the runtimes streaming from this replica do. Rare events
+ * (connect, disconnect, NACK) are written at once, in order per runtime; frequent ones
+ * (ACKs, reports, health) are merged and written for all runtimes together, so the
+ * cost per change does not grow by one write per runtime. Writes never hold up a
+ * stream: a failed one is logged and counted, and the next one repairs it.
  */
 export class RuntimeRegistry {
   private readonly sql: Sql;
@@ -19,6 +38,10 @@ export class RuntimeRegistry {
   private readonly log: Logger;
   private readonly metrics: ControllerMetrics;
   private readonly chains = new Map<string, Promise<void>>();
+  private progress = new Map<string, Progress>();
+  private health = new Map<string, readonly MemberHealthReport[]>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: { sql: Sql; controllerId: string; log: Logger; metrics: ControllerMetrics }) {
     this.sql = options.sql;
@@ -38,23 +61,29 @@ export class RuntimeRegistry {
   }
 
   acked(nodeId: string, revision: number): void {
-    this.run(nodeId, 'runtime_acked', () => this.sql`
-      UPDATE runtimes SET acked_revision = GREATEST(acked_revision, ${revision}),
-        applied_revision = GREATEST(applied_revision, ${revision}), last_seen_at = now()
-      WHERE node_id = ${nodeId}`);
+    this.merge(nodeId, { applied: revision, acked: revision, apiAcked: 0 });
+  }
+
+  /** Every API response up to `revision` was answered by this runtime. */
+  apiSettled(nodeId: string, revision: number): void {
+    this.merge(nodeId, { applied: 0, acked: 0, apiAcked: revision });
+  }
+
+  reported(nodeId: string, appliedRevision: number): void {
+    this.merge(nodeId, { applied: appliedRevision, acked: 0, apiAcked: 0 });
+  }
+
+  /** What the runtime's health checks see of each member (gateway) of its clusters. */
+  healthReported(nodeId: string, members: readonly MemberHealthReport[]): void {
+    if (members.length === 0) return;
+    this.health.set(nodeId, members);
+    this.scheduleFlush();
   }
 
   nacked(nodeId: string, revision: number, typeUrl: string, message: string): void {
     this.run(nodeId, 'runtime_nacked', () => this.sql`
       UPDATE runtimes SET last_nack_revision = ${revision}, last_nack_type = ${typeUrl}, last_nack_error = ${message},
         last_nack_at = now(), last_seen_at = now()
-      WHERE node_id = ${nodeId}`);
-  }
-
-  /** Every API response up to `revision` was answered by this runtime. */
-  apiSettled(nodeId: string, revision: number): void {
-    this.run(nodeId, 'runtime_api_settled', () => this.sql`
-      UPDATE runtimes SET api_acked_revision = GREATEST(api_acked_revision, ${revision}), last_seen_at = now()
       WHERE node_id = ${nodeId}`);
   }
 
@@ -66,35 +95,6 @@ export class RuntimeRegistry {
       SET version = excluded.version, error = excluded.error, at = now()`);
   }
 
-  /** What the runtime's health checks see of each member (gateway) of its clusters. */
-  healthReported(nodeId: string, members: readonly { cluster: string; member: string; healthy: boolean; reason: string }[]): void {
-    if (members.length === 0) return;
-    // Cluster names are "<org>/pool/<name>" or "<org>/gateway/<name>"; members are gateways.
-    const seen = new Map<string, { org: string; gateway: string; healthy: boolean; reason: string }>();
-    for (const m of members) {
-      const org = m.cluster.slice(0, m.cluster.indexOf('/'));
-      const key = `${org}/${m.member}`;
-      const previous = seen.get(key);
-      // A gateway in two clusters counts as healthy if either check passes.
-      if (previous === undefined || (!previous.healthy && m.healthy)) seen.set(key, { org, gateway: m.member, healthy: m.healthy, reason: m.reason.slice(0, 500) });
-    }
-    const rows = [...seen.values()];
-    this.run(nodeId, 'runtime_health_reported', () => this.sql`
-      INSERT INTO gateway_health_reports (org_id, gateway_name, node_id, healthy, reason, checked_at)
-      SELECT r.org_id, r.gateway_name, ${nodeId}, r.healthy, r.reason, now()
-      FROM jsonb_to_recordset(${this.sql.json(rows.map((r) => ({ org_id: r.org, gateway_name: r.gateway, healthy: r.healthy, reason: r.reason })))})
-           AS r(org_id text, gateway_name text, healthy boolean, reason text)
-      JOIN gateways g ON g.org_id = r.org_id AND g.name = r.gateway_name
-      ON CONFLICT (org_id, gateway_name, node_id) DO UPDATE
-      SET healthy = excluded.healthy, reason = excluded.reason, checked_at = excluded.checked_at`);
-  }
-
-  reported(nodeId: string, appliedRevision: number): void {
-    this.run(nodeId, 'runtime_reported', () => this.sql`
-      UPDATE runtimes SET applied_revision = GREATEST(applied_revision, ${appliedRevision}), last_seen_at = now()
-      WHERE node_id = ${nodeId}`);
-  }
-
   disconnected(nodeId: string, connectedAt: Date): void {
     // Only if no newer stream of the same runtime (on any replica) took over meanwhile.
     this.run(nodeId, 'runtime_disconnected', () => this.sql`
@@ -102,26 +102,100 @@ export class RuntimeRegistry {
       WHERE node_id = ${nodeId} AND controller_id = ${this.controllerId} AND connected_at = ${connectedAt}`);
   }
 
+  /** Resolves when every write made so far is done (used on shutdown). */
+  async flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.writeBatches();
+    await Promise.all(this.chains.values());
+  }
+
+  private merge(nodeId: string, update: Progress): void {
+    const current = this.progress.get(nodeId);
+    if (current === undefined) this.progress.set(nodeId, update);
+    else {
+      current.applied = Math.max(current.applied, update.applied);
+      current.acked = Math.max(current.acked, update.acked);
+      current.apiAcked = Math.max(current.apiAcked, update.apiAcked);
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.writeBatches();
+    }, FLUSH_INTERVAL_MS);
+  }
+
+  /** One statement for all runtimes' progress, one for their health; after their earlier writes. */
+  private writeBatches(): Promise<void> {
+    const progress = this.progress;
+    const health = this.health;
+    this.progress = new Map();
+    this.health = new Map();
+    this.flushing = this.flushing.then(async () => {
+      await Promise.all([...progress.keys(), ...health.keys()].map((node) => this.chains.get(node)));
+      await Promise.all([this.writeProgress(progress), this.writeHealth(health)]);
+    });
+    return this.flushing;
+  }
+
+  private async writeProgress(progress: ReadonlyMap<string, Progress>): Promise<void> {
+    if (progress.size === 0) return;
+    const rows = [...progress].map(([node_id, p]) => ({ node_id, applied: p.applied, acked: p.acked, api_acked: p.apiAcked }));
+    await this.sql`
+      UPDATE runtimes r SET applied_revision = GREATEST(r.applied_revision, p.applied),
+        acked_revision = GREATEST(r.acked_revision, p.acked),
+        api_acked_revision = GREATEST(r.api_acked_revision, p.api_acked), last_seen_at = now()
+      FROM jsonb_to_recordset(${this.sql.json(rows)}) AS p(node_id text, applied bigint, acked bigint, api_acked bigint)
+      WHERE r.node_id = p.node_id`.catch((error: unknown) => this.failed('runtime_progress', error));
+  }
+
+  private async writeHealth(health: ReadonlyMap<string, readonly MemberHealthReport[]>): Promise<void> {
+    const rows = [...health].flatMap(([nodeId, members]) => healthRows(nodeId, members));
+    if (rows.length === 0) return;
+    await this.sql`
+      INSERT INTO gateway_health_reports (org_id, gateway_name, node_id, healthy, reason, checked_at)
+      SELECT r.org_id, r.gateway_name, r.node_id, r.healthy, r.reason, now()
+      FROM jsonb_to_recordset(${this.sql.json(rows)}) AS r(org_id text, gateway_name text, node_id text, healthy boolean, reason text)
+      JOIN gateways g ON g.org_id = r.org_id AND g.name = r.gateway_name
+      ON CONFLICT (org_id, gateway_name, node_id) DO UPDATE
+      SET healthy = excluded.healthy, reason = excluded.reason, checked_at = excluded.checked_at`.catch((error: unknown) => this.failed('runtime_health', error));
+  }
+
+  private failed(operation: string, error: unknown): void {
+    this.metrics.databaseErrors.inc({ operation });
+    this.log.warn({ err: error, operation }, 'recording runtime state failed');
+  }
+
   /** Writes of one runtime run one after another, in the order they were made. */
   private run(nodeId: string, operation: string, query: () => PromiseLike<unknown>): void {
     const previous = this.chains.get(nodeId) ?? Promise.resolve();
-    const next = previous
-      .then(query)
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.metrics.databaseErrors.inc({ operation });
-          this.log.warn({ err: error, operation, node: nodeId }, 'recording runtime state failed');
-        },
-      );
+    const next = previous.then(query).then(
+      () => undefined,
+      (error: unknown) => this.failed(operation, error),
+    );
     this.chains.set(nodeId, next);
     void next.then(() => {
       if (this.chains.get(nodeId) === next) this.chains.delete(nodeId);
     });
   }
+}
 
-  /** Resolves when every write made so far is done (used on shutdown). */
-  async flush(): Promise<void> {
-    await Promise.all(this.chains.values());
+/**
+ * Cluster names are "<org>/pool/<name>" or "<org>/gateway/<name>"; members are gateways.
+ * A gateway in two clusters counts as healthy if either check passes.
+ */
+function healthRows(nodeId: string, members: readonly MemberHealthReport[]) {
+  const rows = new Map<string, { org_id: string; gateway_name: string; node_id: string; healthy: boolean; reason: string }>();
+  for (const m of members) {
+    const org = m.cluster.slice(0, m.cluster.indexOf('/'));
+    const key = `${org}/${m.member}`;
+    const previous = rows.get(key);
+    if (previous === undefined || (!previous.healthy && m.healthy)) {
+      rows.set(key, { org_id: org, gateway_name: m.member, node_id: nodeId, healthy: m.healthy, reason: m.reason.slice(0, 500) });
+    }
   }
+  return [...rows.values()];
 }

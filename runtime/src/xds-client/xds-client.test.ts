@@ -76,13 +76,15 @@ describe('xDS client', () => {
     const clusterAck = await stream.next();
     expect(clusterAck).toMatchObject({ typeUrl: typeUrls.cluster, responseNonce: clusterResponse.nonce, appliedRevision: 4n });
     expect(clusterAck.errorDetail).toBeUndefined();
-    const report = await stream.nextReport();
-    expect(report.report?.appliedRevision).toBe(4n);
-    expect(report.report?.sentAt).toBeDefined();
 
     const apiResponse = response('api', 4, { 'acme/orders': api('acme/orders', { basePath: '/orders' }) });
     stream.send(apiResponse);
     expect(await stream.next()).toMatchObject({ typeUrl: typeUrls.api, responseNonce: apiResponse.nonce, appliedRevision: 4n });
+    // The cluster is now in use: its members are news, so a report follows the ACK.
+    const report = await stream.nextReport();
+    expect(report.report?.appliedRevision).toBe(4n);
+    expect(report.report?.sentAt).toBeDefined();
+    expect(report.report?.members.map((m) => `${m.cluster}:${m.member}`)).toEqual(['acme/pool/main:gw']);
     expect(await get(rt, '/orders/1')).toBe(200);
 
     const bad = response('api', 5, { 'acme/bad': api('acme/bad', { basePath: '/bad', cluster: 'acme/pool/none' }) });

@@ -138,6 +138,9 @@ export class XdsClient {
    * A member changed state: report within `healthReportDelayMs` (not on every change, so
    * a burst of changes makes one report), besides the periodic report.
    */
+  /** The (cluster, member) pairs of the last report, to tell when they change. */
+  private reportedMembers = '';
+
   healthChanged(): void {
     if (this.healthReportTimer !== undefined || this.session === undefined) return;
     this.healthReportTimer = setTimeout(() => {
@@ -228,7 +231,9 @@ export class XdsClient {
         { ...fields, revision: outcome.revision.toString(), upserts: outcome.upserts, removals: outcome.removals },
         'config applied',
       );
-      this.report(session);
+      // The ACK carries the applied revision; a report follows only when the members in
+      // use changed (their health is then news), not after every apply.
+      if (this.memberSignature() !== this.reportedMembers) this.report(session);
       return;
     }
     session.call.write(
@@ -245,10 +250,15 @@ export class XdsClient {
     );
   }
 
+  private memberSignature(members: readonly MemberReport[] = this.options.target.memberReports()): string {
+    return members.map((m) => `${m.cluster}\u0000${m.member}`).join('\u0001');
+  }
+
   private report(session: Session): void {
     if (this.session !== session) return;
     const appliedRevision = this.options.target.revision;
     const members = this.options.target.memberReports();
+    this.reportedMembers = this.memberSignature(members);
     session.call.write(
       create(DiscoveryRequestSchema, {
         typeUrl: '',

@@ -56,7 +56,7 @@ describe('pools, health and failover', () => {
     const afterKill = load.sent;
     await eventually(() => expect(load.sent).toBeGreaterThan(afterKill + 400));
     const result = await load.stop();
-    expect(result.failed, JSON.stringify([...result.statuses])).toBe(0);
+    expect(result.failed, `${JSON.stringify([...result.statuses])}\n${stack.tails()}`).toBe(0);
 
     // The pool shows the dead member within 10 s.
     const pool = await eventually(async () => {

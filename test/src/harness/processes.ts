@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@causeway/controller';
 import { eventually } from './eventually.ts';
 
 const controllerMain = fileURLToPath(import.meta.resolve('@causeway/controller/main'));
@@ -25,6 +24,18 @@ export class ManagedProcess {
       if (stream !== null) createInterface({ input: stream }).on('line', (line) => this.output.push(line));
     }
     this.exited = once(this.child, 'exit');
+  }
+
+  /** The first JSON log line with this `msg`, parsed (waits for it). */
+  async logLine(msg: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+    return eventually(() => {
+      if (!this.running) throw new Error(`${this.name} exited (code ${this.child.exitCode})\n${this.tail()}`);
+      for (const line of this.output) {
+        if (!line.includes(`"msg":"${msg}"`)) continue;
+        return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+      }
+      throw new Error(`${this.name} has not logged "${msg}"`);
+    }, { timeoutMs, message: () => this.tail() });
   }
 
   get running(): boolean {
@@ -82,27 +93,29 @@ export interface UpstreamProcess extends ManagedProcess {
 export class Stack {
   readonly processes: ManagedProcess[] = [];
 
+  /** A controller on ports the OS picks (read back from its log), ready when this resolves. */
   async controller(options: { databaseUrl: string; id?: string; env?: NodeJS.ProcessEnv }): Promise<ControllerProcess> {
-    const [adminPort, xdsPort] = [await freePort(), await freePort()];
     const id = options.id ?? `controller-${this.processes.length + 1}`;
     const proc = new ManagedProcess(id, controllerMain, [], {
       CAUSEWAY_DATABASE_URL: options.databaseUrl,
       CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN,
-      CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${adminPort}`,
-      CAUSEWAY_XDS_ADDR: `127.0.0.1:${xdsPort}`,
+      CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0',
+      CAUSEWAY_XDS_ADDR: '127.0.0.1:0',
       CAUSEWAY_CONTROLLER_ID: id,
       CAUSEWAY_LOG_LEVEL: 'info',
       ...options.env,
     });
     this.processes.push(proc);
-    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    const ready = await proc.logLine('controller ready');
+    const adminUrl = `http://${String(ready.admin)}`;
     await waitHttp(`${adminUrl}/readyz`, proc);
-    return Object.assign(proc, { adminUrl, xdsAddress: `127.0.0.1:${xdsPort}`, id });
+    return Object.assign(proc, { adminUrl, xdsAddress: String(ready.xds), id });
   }
 
+  /** A runtime on the given ports, or on ports the OS picks (read back from its log). */
   async runtime(options: { controllers: readonly string[]; nodeId?: string; zone?: string; env?: NodeJS.ProcessEnv; ports?: { proxy: number; admin: number } }): Promise<RuntimeProcess> {
-    const proxyPort = options.ports?.proxy ?? (await freePort());
-    const adminPort = options.ports?.admin ?? (await freePort());
+    const proxyPort = options.ports?.proxy ?? 0;
+    const adminPort = options.ports?.admin ?? 0;
     const nodeId = options.nodeId ?? `runtime-${this.processes.length + 1}`;
     const proc = new ManagedProcess(nodeId, runtimeMain, [], {
       CAUSEWAY_CONTROLLERS: options.controllers.join(','),
@@ -114,15 +127,17 @@ export class Stack {
       ...options.env,
     });
     this.processes.push(proc);
-    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    const started = await proc.logLine('runtime started');
+    const adminUrl = `http://${String(started.admin)}`;
     await waitHttp(`${adminUrl}/healthz`, proc);
-    return Object.assign(proc, { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, nodeId });
+    return Object.assign(proc, { proxyUrl: `http://${String(started.proxy)}`, adminUrl, nodeId });
   }
 
+  /** A sample upstream on `port` (to bring one back where it was), or on one the OS picks. */
   async upstream(name: string, port?: number): Promise<UpstreamProcess> {
-    const p = port ?? (await freePort());
-    const proc = new ManagedProcess(name, sampleUpstream, [name, String(p)], {});
+    const proc = new ManagedProcess(name, sampleUpstream, [name, String(port ?? 0)], {});
     this.processes.push(proc);
+    const p = Number((await proc.logLine('sample upstream listening')).port);
     const url = `http://127.0.0.1:${p}`;
     await waitHttp(`${url}/`, proc);
     return Object.assign(proc, { url, port: p });
