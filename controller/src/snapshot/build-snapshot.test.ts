@@ -61,6 +61,22 @@ describe('buildSnapshot', () => {
     expect(next.resources.cluster.get('default/gateway/gw-a')).toBe(first.resources.cluster.get('default/gateway/gw-a'));
   });
 
+  it('lists what changed since the snapshot it was built on', () => {
+    const first = buildSnapshot(model);
+    const movedB = record<'Gateway'>({ kind: 'Gateway', metadata: { name: 'gw-b' }, spec: { url: 'http://10.0.0.3:80' } }, 7);
+    const next = buildSnapshot(
+      applyEntities(model, 7, [
+        { kind: 'Gateway', org: 'default', name: 'gw-b', record: movedB },
+        { kind: 'Api', org: 'default', name: 'users', record: undefined },
+      ]),
+      first,
+    );
+    expect(next.base?.revision).toBe(6);
+    expect([...(next.base?.changed.cluster ?? [])].sort()).toEqual(['default/gateway/gw-a', 'default/pool/pool']);
+    expect([...(next.base?.changed.api ?? [])]).toEqual(['default/users']);
+    expect([...(next.base?.changed.zone ?? [])]).toEqual([]);
+  });
+
   it('reports an API whose cluster is missing as inconsistent', () => {
     const broken = applyEntities(model, 7, [{ kind: 'GatewayPool', org: 'default', name: 'pool', record: undefined }]);
     expect(checkSnapshot(buildSnapshot(broken), broken)).toEqual([

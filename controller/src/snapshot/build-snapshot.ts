@@ -24,12 +24,25 @@ export type ResourceSet = ReadonlyMap<string, SnapshotEntry>;
 export interface Snapshot {
   readonly revision: number;
   readonly resources: Readonly<Record<ResourceKind, ResourceSet>>;
+  /**
+   * What differs from the snapshot this one was built on: the names added, changed or
+   * removed per type. A stream that held exactly `base.revision` needs to look at these
+   * names only, not at every resource.
+   */
+  readonly base?: { readonly revision: number; readonly changed: Readonly<Record<ResourceKind, ReadonlySet<string>>> };
 }
 
 export const emptySnapshot: Snapshot = {
   revision: 0,
   resources: { cluster: new Map(), zone: new Map(), api: new Map() },
 };
+
+function changedNames(previous: ResourceSet, next: ResourceSet): Set<string> {
+  const changed = new Set<string>();
+  for (const [name, entry] of next) if (previous.get(name) !== entry) changed.add(name);
+  for (const name of previous.keys()) if (!next.has(name)) changed.add(name);
+  return changed;
+}
 
 const lbPolicies = {
   random: LbPolicy.RANDOM,
@@ -154,7 +167,13 @@ export function buildSnapshot(model: Model, previous: Snapshot = emptySnapshot):
     const z = zoneEntry(zone, previous.resources.zone);
     zones.set(z.name, z);
   }
-  return { revision: model.revision, resources: { cluster: clusters, zone: zones, api: apis } };
+  const resources = { cluster: clusters, zone: zones, api: apis };
+  const changed = {
+    cluster: changedNames(previous.resources.cluster, clusters),
+    zone: changedNames(previous.resources.zone, zones),
+    api: changedNames(previous.resources.api, apis),
+  };
+  return { revision: model.revision, resources, base: { revision: previous.revision, changed } };
 }
 
 /** Problems that must stop a snapshot from being pushed: an API whose cluster is missing. */

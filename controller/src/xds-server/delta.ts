@@ -20,3 +20,18 @@ export function computeDelta(known: ReadonlyMap<string, string>, desired: Resour
   }
   return { upserts, removals };
 }
+
+/** The same, looking only at `names` (what changed since a snapshot the runtime fully holds). */
+export function computeDeltaOf(known: ReadonlyMap<string, string>, desired: ResourceSet, names: ReadonlySet<string>): Delta {
+  const upserts: SnapshotEntry[] = [];
+  const removals: string[] = [];
+  for (const name of names) {
+    const entry = desired.get(name);
+    if (entry === undefined) {
+      if (known.has(name)) removals.push(name);
+    } else if (known.get(name) !== entry.version) {
+      upserts.push(entry);
+    }
+  }
+  return { upserts, removals };
+}

@@ -18,7 +18,7 @@ import {
 } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot, SnapshotEntry } from '../snapshot/build-snapshot.ts';
-import { computeDelta, type Delta } from './delta.ts';
+import { computeDelta, computeDeltaOf, type Delta } from './delta.ts';
 import type { RuntimeIdentity, RuntimeRegistry } from './runtime-registry.ts';
 
 /** Large syncs are split so that no message comes near gRPC's 4 MiB default limit. */
@@ -70,6 +70,8 @@ export class StreamSession {
   /** Versions a runtime rejected, per type: not resent until they change. */
   private readonly rejectedVersions = new Map<ResourceKind, Map<string, string>>();
   private removalsDue = false;
+  /** The snapshot revision whose resources this runtime was last sent in full (adds and updates). */
+  private syncedRevision: number | undefined;
   /** Highest revision of an answered API response of this stream. */
   private answeredApiRevision = 0;
   private closed = false;
@@ -130,6 +132,7 @@ export class StreamSession {
 
   private subscribe(kind: ResourceKind, request: DiscoveryRequest): void {
     this.known.set(kind, new Map(Object.entries(request.initialResourceVersions)));
+    this.syncedRevision = undefined;
     this.push();
   }
 
@@ -158,6 +161,8 @@ export class StreamSession {
     this.log.warn({ type: kind, revision: pending.revision, resources: pending.previous.size, error: message }, 'runtime rejected config (NACK)');
     this.ctx.registry.nacked(nodeId, pending.revision, typeUrls[kind], message);
     const known = this.known.get(kind);
+    // What the runtime holds now differs from what was sent: compare in full next time.
+    this.syncedRevision = undefined;
     if (pending.previous.size > 1 && known !== undefined) {
       // The runtime kept what it had. Resend these one by one, so that only the bad
       // one stays out and the others are not held back by it.
@@ -217,13 +222,15 @@ export class StreamSession {
     }
     // Adds and updates first, in dependency order (clusters, zones, APIs), with API removals.
     let apiSent = false;
+    const incremental = snapshot.base !== undefined && this.syncedRevision === snapshot.base.revision && this.isolate.size === 0;
     for (const kind of addOrder) {
-      const delta = this.delta(kind, snapshot);
+      const delta = this.delta(kind, snapshot, incremental);
       const removals = kind === 'api' ? delta.removals : [];
       if (kind === 'api') apiSent = delta.upserts.length + removals.length > 0;
       this.send(kind, snapshot.revision, delta.upserts, removals);
     }
     this.isolate.clear();
+    this.syncedRevision = snapshot.revision;
     this.removalsDue = true;
     // Nothing new for APIs: once nothing is outstanding the runtime holds this snapshot's APIs.
     if (!apiSent) this.apiAnswered(snapshot.revision);
@@ -243,8 +250,17 @@ export class StreamSession {
     }
   }
 
-  private delta(kind: ResourceKind, snapshot: Snapshot): Delta {
-    const delta = computeDelta(this.known.get(kind) ?? new Map(), snapshot.resources[kind]);
+  /**
+   * What the runtime lacks of `snapshot`. When it held exactly the snapshot this one was
+   * built on, only the names that changed are looked at (cost of the change, not of the
+   * whole config); otherwise every resource is compared.
+   */
+  private delta(kind: ResourceKind, snapshot: Snapshot, incremental = false): Delta {
+    const known = this.known.get(kind) ?? new Map<string, string>();
+    const delta =
+      incremental && snapshot.base !== undefined
+        ? computeDeltaOf(known, snapshot.resources[kind], snapshot.base.changed[kind])
+        : computeDelta(known, snapshot.resources[kind]);
     const rejected = this.rejectedVersions.get(kind);
     if (rejected === undefined || rejected.size === 0) return delta;
     // A rejected version is not sent again; a newer one is.
