@@ -72,7 +72,8 @@ describe('gateway pool health', () => {
           total: 3,
         },
       });
-      expect(answer.ms).toBeLessThan(100);
+      // No connect (5 s) or request timeout is waited out; the bound leaves room for a busy machine.
+      expect(answer.ms).toBeLessThan(1_000);
     }
 
     // gw-2 comes back on its port: its active check brings traffic back, no config change.

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '@causeway/controller';
+import { startDatabaseProcess } from '../harness/database-process.ts';
 import { eventually } from '../harness/eventually.ts';
 import { call } from '../harness/http.ts';
 import { Stack } from '../harness/processes.ts';
@@ -23,7 +23,7 @@ describe('faults around the control plane', () => {
 
   it('serves a change committed right after PostgreSQL restarts under the controllers', async () => {
     // A PostgreSQL of its own, so that restarting it disturbs no other test.
-    const database: EmbeddedDatabase = await startEmbeddedDatabase();
+    const database = await startDatabaseProcess();
     cleanups.push(() => database.stop());
     const [a, b] = await Promise.all([
       stack.controller({ databaseUrl: database.url, id: 'replica-a' }),
@@ -46,7 +46,7 @@ describe('faults around the control plane', () => {
   });
 
   it('starts a runtime from its cached config when no controller answers', async () => {
-    const database = await startEmbeddedDatabase();
+    const database = await startDatabaseProcess();
     cleanups.push(() => database.stop());
     const cacheDir = await mkdtemp(join(tmpdir(), 'causeway-cache-'));
     cleanups.push(() => rm(cacheDir, { recursive: true, force: true }));

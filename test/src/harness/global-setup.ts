@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '@causeway/controller';
+import { startDatabaseProcess, type DatabaseProcess } from './database-process.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -7,7 +7,7 @@ declare module 'vitest' {
   }
 }
 
-let database: EmbeddedDatabase | undefined;
+let database: DatabaseProcess | undefined;
 
 /**
  * One PostgreSQL for the whole run: the one named by CAUSEWAY_DATABASE_URL, or an
@@ -16,7 +16,7 @@ let database: EmbeddedDatabase | undefined;
 export async function setup(project: TestProject): Promise<void> {
   let url = process.env.CAUSEWAY_DATABASE_URL;
   if (url === undefined || url === '') {
-    database = await startEmbeddedDatabase();
+    database = await startDatabaseProcess();
     url = database.url;
   }
   project.provide('databaseUrl', url);
