@@ -142,7 +142,7 @@ export interface Increment {
   inc(): void;
 }
 
-/** One API's metric series, bound once per config build so the hot path skips label lookups. */
+/** One API's metric series, bound once per API so the hot path skips label lookups. */
 export interface ApiMetrics {
   /** By status class: index 0 is 1xx, 4 is 5xx. */
   readonly requests: readonly Increment[];
@@ -152,16 +152,52 @@ export interface ApiMetrics {
   readonly retryBudgetExhausted: Increment;
 }
 
+/**
+ * Binds each group of series on first use and keeps it: a config with thousands of APIs
+ * costs no label binding for those that get no traffic (or no retries).
+ */
+class LazyApiMetrics implements ApiMetrics {
+  private readonly metrics: RuntimeMetrics;
+  private readonly api: string;
+  private boundRequests: readonly Increment[] | undefined;
+  private boundDuration: { observe(seconds: number): void } | undefined;
+  private boundRetries: Readonly<Record<RetryReason, Increment>> | undefined;
+  private boundNoHealthy: Increment | undefined;
+  private boundBudget: Increment | undefined;
+
+  constructor(metrics: RuntimeMetrics, api: string) {
+    this.metrics = metrics;
+    this.api = api;
+  }
+
+  get requests(): readonly Increment[] {
+    return (this.boundRequests ??= codeClasses.map((codeClass) => this.metrics.requests.labels(this.api, codeClass)));
+  }
+
+  get upstreamDuration(): { observe(seconds: number): void } {
+    return (this.boundDuration ??= this.metrics.upstreamDuration.labels(this.api));
+  }
+
+  get retries(): Readonly<Record<RetryReason, Increment>> {
+    if (this.boundRetries === undefined) {
+      const retries = {} as Record<RetryReason, Increment>;
+      for (const reason of retryReasons) retries[reason] = this.metrics.retries.labels(this.api, reason);
+      this.boundRetries = retries;
+    }
+    return this.boundRetries;
+  }
+
+  get noHealthyUpstream(): Increment {
+    return (this.boundNoHealthy ??= this.metrics.noHealthyUpstream.labels(this.api));
+  }
+
+  get retryBudgetExhausted(): Increment {
+    return (this.boundBudget ??= this.metrics.retryBudgetExhausted.labels(this.api));
+  }
+}
+
 export function bindApiMetrics(metrics: RuntimeMetrics, api: string): ApiMetrics {
-  const retries = {} as Record<RetryReason, Increment>;
-  for (const reason of retryReasons) retries[reason] = metrics.retries.labels(api, reason);
-  return {
-    requests: codeClasses.map((codeClass) => metrics.requests.labels(api, codeClass)),
-    upstreamDuration: metrics.upstreamDuration.labels(api),
-    retries,
-    noHealthyUpstream: metrics.noHealthyUpstream.labels(api),
-    retryBudgetExhausted: metrics.retryBudgetExhausted.labels(api),
-  };
+  return new LazyApiMetrics(metrics, api);
 }
 
 /** Counts one answered request by its status class. */

@@ -40,22 +40,43 @@ function dtcKey(zone: string, url: string): string {
   return `${zone}\n${url}`;
 }
 
-/** The DTC targets a config build uses; nothing changes until committed. */
-export class DtcPlan {
-  private readonly current: ReadonlyMap<string, DtcState>;
-  readonly targets = new Map<string, DtcState>();
+interface HeldTarget {
+  readonly state: DtcState;
+  /** Failover zones of the APIs in force that lead to it. */
+  users: number;
+}
 
-  constructor(current: ReadonlyMap<string, DtcState>) {
+/**
+ * The changes a config build makes to the DTC targets in use: each `target` is one more
+ * user, each `release` one fewer. Nothing changes until committed.
+ */
+export class DtcPlan {
+  private readonly current: ReadonlyMap<string, HeldTarget>;
+  /** A complete plan: every target in force loses its users first, so it keeps only what the build uses. */
+  readonly complete: boolean;
+  readonly targets = new Map<string, DtcState>();
+  /** Users gained (positive) or lost (negative) by target key. */
+  readonly delta = new Map<string, number>();
+
+  constructor(current: ReadonlyMap<string, HeldTarget>, complete: boolean) {
     this.current = current;
+    this.complete = complete;
   }
 
   /** The state of a zone's DTC URL, kept across builds while zone and URL stay the same. */
   target(zone: string, url: string): DtcState {
     const key = dtcKey(zone, url);
-    let state = this.targets.get(key) ?? this.current.get(key);
+    let state = this.targets.get(key) ?? this.current.get(key)?.state;
     if (state === undefined) state = new DtcState(zone, url);
     this.targets.set(key, state);
+    this.delta.set(key, (this.delta.get(key) ?? 0) + 1);
     return state;
+  }
+
+  /** One user fewer for a target (a failover zone of an API being replaced). */
+  release(target: DtcState): void {
+    const key = dtcKey(target.zone, target.url);
+    this.delta.set(key, (this.delta.get(key) ?? 0) - 1);
   }
 }
 
@@ -71,36 +92,70 @@ export interface DtcStatesOptions {
  */
 export class DtcStates {
   private readonly options: DtcStatesOptions;
-  private targets: ReadonlyMap<string, DtcState> = new Map();
+  private readonly targets = new Map<string, HeldTarget>();
 
   constructor(options: DtcStatesOptions) {
     this.options = options;
   }
 
+  /** A plan that replaces every target: those it does not use are dropped on commit. */
   plan(): DtcPlan {
-    return new DtcPlan(this.targets);
+    return new DtcPlan(this.targets, true);
   }
 
-  commit(plan: DtcPlan): void {
-    const zones = new Set([...plan.targets.values()].map((t) => t.zone));
-    for (const target of this.targets.values()) {
-      if (!zones.has(target.zone)) this.options.metrics.dtcHealthy.remove(target.zone);
+  /** A plan that adds and releases users of the targets in force. */
+  changes(): DtcPlan {
+    return new DtcPlan(this.targets, false);
+  }
+
+  /** Makes a plan current; returns the check jobs it starts (a job) or stops (undefined), by id. */
+  commit(plan: DtcPlan): Map<string, CheckJob | undefined> {
+    if (plan.complete) for (const held of this.targets.values()) held.users = 0;
+    const touched = plan.complete ? [...this.targets.keys()] : [];
+    for (const [key, delta] of plan.delta) {
+      const state = plan.targets.get(key);
+      if (state !== undefined && !this.targets.has(key)) this.targets.set(key, { state, users: 0 });
+      const held = this.targets.get(key);
+      if (held !== undefined) held.users += delta;
+      touched.push(key);
     }
-    this.targets = plan.targets;
-    for (const target of this.targets.values()) this.options.metrics.dtcHealthy.labels(target.zone).set(target.healthy ? 1 : 0);
+    const jobs = new Map<string, CheckJob | undefined>();
+    const dropped = new Set<string>();
+    for (const key of new Set(touched)) {
+      const held = this.targets.get(key);
+      if (held === undefined) continue;
+      if (held.users > 0) {
+        jobs.set(`dtc\n${key}`, this.checkJob(held.state));
+        this.options.metrics.dtcHealthy.labels(held.state.zone).set(held.state.healthy ? 1 : 0);
+        continue;
+      }
+      this.targets.delete(key);
+      jobs.set(`dtc\n${key}`, undefined);
+      dropped.add(held.state.zone);
+    }
+    for (const zone of dropped) if (!this.inUse(zone)) this.options.metrics.dtcHealthy.remove(zone);
+    return jobs;
   }
 
+  private inUse(zone: string): boolean {
+    for (const held of this.targets.values()) if (held.state.zone === zone) return true;
+    return false;
+  }
+
+  private checkJob(target: DtcState): CheckJob {
+    return {
+      url: target.checkUrl,
+      intervalMs: dtcCheckIntervalMs,
+      timeoutMs: dtcCheckTimeoutMs,
+      signature: target.checkUrl,
+      onResult: (passed, reason) => this.checkResult(target, passed, reason),
+    };
+  }
+
+  /** Every check job of the targets in use, by id. */
   checkJobs(): Map<string, CheckJob> {
     const jobs = new Map<string, CheckJob>();
-    for (const [key, target] of this.targets) {
-      jobs.set(`dtc\n${key}`, {
-        url: target.checkUrl,
-        intervalMs: dtcCheckIntervalMs,
-        timeoutMs: dtcCheckTimeoutMs,
-        signature: target.checkUrl,
-        onResult: (passed, reason) => this.checkResult(target, passed, reason),
-      });
-    }
+    for (const [key, held] of this.targets) jobs.set(`dtc\n${key}`, this.checkJob(held.state));
     return jobs;
   }
 
@@ -121,7 +176,7 @@ export class DtcStates {
 
   private changed(target: DtcState, wasHealthy: boolean): void {
     if (target.healthy) target.reason = 'ok';
-    if (target.healthy === wasHealthy || this.targets.get(dtcKey(target.zone, target.url)) !== target) return;
+    if (target.healthy === wasHealthy || this.targets.get(dtcKey(target.zone, target.url))?.state !== target) return;
     const fields = { zone: target.zone, url: target.url, from: wasHealthy ? 'healthy' : 'unhealthy', to: target.healthy ? 'healthy' : 'unhealthy', reason: target.reason };
     if (target.healthy) this.options.log.info(fields, 'DTC target state changed');
     else this.options.log.warn(fields, 'DTC target state changed');
@@ -130,8 +185,8 @@ export class DtcStates {
 
   /** For the /config dump. */
   describe(zone: string): { readonly url: string; readonly healthy: boolean; readonly reason: string } | undefined {
-    for (const target of this.targets.values()) {
-      if (target.zone === zone) return { url: target.url, healthy: target.healthy, reason: target.reason };
+    for (const { state } of this.targets.values()) {
+      if (state.zone === zone) return { url: state.url, healthy: state.healthy, reason: state.reason };
     }
     return undefined;
   }

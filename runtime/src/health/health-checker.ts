@@ -55,19 +55,28 @@ export class HealthChecker {
 
   /** Makes `jobs` (by id) the set of running checks: starts new ones, stops gone or changed ones. */
   sync(jobs: ReadonlyMap<string, CheckJob>): void {
+    const changes = new Map<string, CheckJob | undefined>(jobs);
+    for (const id of this.running.keys()) if (!jobs.has(id)) changes.set(id, undefined);
+    this.update(changes);
+  }
+
+  /**
+   * Changes some checks, by id: a job starts (or keeps running when its signature is
+   * the same), undefined stops. Checks not named keep running.
+   */
+  update(changes: ReadonlyMap<string, CheckJob | undefined>): void {
     if (this.closed) return;
-    for (const [id, running] of this.running) {
-      const job = jobs.get(id);
-      if (job === undefined || job.signature !== running.job.signature) {
+    for (const [id, job] of changes) {
+      const running = this.running.get(id);
+      if (running !== undefined && job?.signature === running.job.signature) continue;
+      if (running !== undefined) {
         this.stop(running);
         this.running.delete(id);
       }
-    }
-    for (const [id, job] of jobs) {
-      if (this.running.has(id)) continue;
-      const running: Running = { job, timer: undefined, abort: undefined, stopped: false };
-      this.running.set(id, running);
-      this.schedule(running, this.options.random() * Math.min(job.intervalMs, maxInitialDelayMs));
+      if (job === undefined) continue;
+      const started: Running = { job, timer: undefined, abort: undefined, stopped: false };
+      this.running.set(id, started);
+      this.schedule(started, this.options.random() * Math.min(job.intervalMs, maxInitialDelayMs));
     }
   }
 

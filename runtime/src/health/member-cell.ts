@@ -75,6 +75,8 @@ export class MemberCell implements MemberLiveState {
   state: MemberState = healthyState;
   activeRequests = 0;
   controlPlaneDown = false;
+  /** The member's `health_check` as configured; it runs (as `check`) while the cluster is in use. */
+  declaredCheck: HealthCheck | undefined = undefined;
   check: CheckState | undefined = undefined;
   /** Outlier detection: failed attempts in a row on real traffic, and the last one's description. */
   consecutiveFailures = 0;

@@ -43,41 +43,68 @@ export interface MemberStatesOptions {
   readonly onChange?: () => void;
 }
 
-/** The members and clusters a config build wants; nothing changes until `commit()`. */
+interface PlannedCluster {
+  readonly state: ClusterState;
+  /** By member key, in declaration order. */
+  readonly members: Map<string, { readonly cell: MemberCell; readonly definition: MemberDefinition }>;
+}
+
+/**
+ * The members and clusters a config build declares; nothing changes until `commit()`.
+ * A complete plan declares everything (clusters it does not declare are dropped, and
+ * only those it `use`s are in use); a plan of changes declares the clusters that change
+ * (every member of each), those it removes, and those whose use changes.
+ */
 export class MemberStatePlan {
   private readonly owner: MemberStates;
-  readonly members = new Map<string, { readonly cell: MemberCell; readonly definition: MemberDefinition }>();
-  readonly clusters = new Map<string, { readonly state: ClusterState; readonly cells: MemberCell[] }>();
-  readonly used = new Set<string>();
+  readonly complete: boolean;
+  readonly clusters = new Map<string, PlannedCluster>();
+  readonly removed = new Set<string>();
+  /** Whether a cluster is in use after the plan (complete plan: those not named are not). */
+  readonly usage = new Map<string, boolean>();
 
-  constructor(owner: MemberStates) {
+  constructor(owner: MemberStates, complete: boolean) {
     this.owner = owner;
+    this.complete = complete;
   }
 
-  /** The live state of a cluster (kept across builds by name). */
+  /** Declares a cluster (its members follow); its live state is kept across builds by name. */
   cluster(name: string): ClusterState {
+    return this.plannedCluster(name).state;
+  }
+
+  private plannedCluster(name: string): PlannedCluster {
     let planned = this.clusters.get(name);
     if (planned === undefined) {
-      planned = { state: this.owner.clusterState(name) ?? new ClusterState(name), cells: [] };
+      planned = { state: this.owner.clusterState(name) ?? new ClusterState(name), members: new Map() };
       this.clusters.set(name, planned);
     }
-    return planned.state;
+    return planned;
   }
 
-  /** Marks a cluster as used by an API: its members are checked and reported. */
-  use(name: string): void {
-    this.used.add(name);
+  /** The live state of a cluster as the plan leaves it, without declaring it. */
+  clusterState(name: string): ClusterState | undefined {
+    return this.clusters.get(name)?.state ?? (this.removed.has(name) ? undefined : this.owner.clusterState(name));
   }
 
-  /** The live state of a member in the config being built (kept across builds by cluster, name and URL). */
+  /** Marks whether an API routes to a cluster: its members are checked and reported only then. */
+  use(name: string, inUse = true): void {
+    this.usage.set(name, inUse);
+  }
+
+  /** Drops a cluster and its members (plan of changes). */
+  remove(name: string): void {
+    this.removed.add(name);
+  }
+
+  /** Declares a member; its live state is kept across builds by cluster, name and URL. */
   member(definition: MemberDefinition): MemberLiveState {
     const key = memberKey(definition.cluster, definition.name, definition.url);
-    const planned = this.members.get(key);
-    if (planned !== undefined) return planned.cell;
-    const cluster = this.cluster(definition.cluster);
-    const cell = this.owner.cell(key) ?? new MemberCell(key, cluster, definition.name, definition.url);
-    this.members.set(key, { cell, definition });
-    this.clusters.get(definition.cluster)?.cells.push(cell);
+    const planned = this.plannedCluster(definition.cluster);
+    const declared = planned.members.get(key);
+    if (declared !== undefined) return declared.cell;
+    const cell = this.owner.cell(key) ?? new MemberCell(key, planned.state, definition.name, definition.url);
+    planned.members.set(key, { cell, definition });
     return cell;
   }
 }
@@ -89,15 +116,21 @@ export class MemberStatePlan {
  */
 export class MemberStates {
   private readonly options: MemberStatesOptions;
-  private cells = new Map<string, MemberCell>();
-  private clusters = new Map<string, ClusterState>();
+  private readonly cells = new Map<string, MemberCell>();
+  private readonly clusters = new Map<string, ClusterState>();
 
   constructor(options: MemberStatesOptions) {
     this.options = options;
   }
 
+  /** A plan that declares every cluster and member: what it leaves out is dropped. */
   plan(): MemberStatePlan {
-    return new MemberStatePlan(this);
+    return new MemberStatePlan(this, true);
+  }
+
+  /** A plan of the clusters that change; the others stay as they are. */
+  changes(): MemberStatePlan {
+    return new MemberStatePlan(this, false);
   }
 
   cell(key: string): MemberCell | undefined {
@@ -112,41 +145,85 @@ export class MemberStates {
     return this.cells.get(key)?.state;
   }
 
-  /** Makes a plan current: forgets what it does not contain, applies the control plane and check settings. */
-  commit(plan: MemberStatePlan): void {
+  /**
+   * Makes a plan current: drops what it removes, applies the control plane's verdict and
+   * check settings of the clusters it touches. Returns the active checks of the members
+   * it touched (undefined: none, or the member is gone), by member key.
+   */
+  commit(plan: MemberStatePlan): Map<string, CheckJob | undefined> {
     const now = this.options.now();
-    for (const [key, cell] of this.cells) if (!plan.members.has(key)) clearTimeout(cell.ejectionTimer);
-    for (const name of this.clusters.keys()) if (!plan.clusters.has(name)) forgetClusterMetrics(this.options.metrics, name);
-    this.cells = new Map([...plan.members].map(([key, { cell }]) => [key, cell]));
-    this.clusters = new Map([...plan.clusters].map(([name, { state }]) => [name, state]));
-    for (const [name, { state, cells }] of plan.clusters) {
-      state.members = cells;
-      state.inUse = plan.used.has(name);
+    const jobs = new Map<string, CheckJob | undefined>();
+    const removed = plan.complete ? [...this.clusters.keys()].filter((name) => !plan.clusters.has(name)) : plan.removed;
+    for (const name of removed) this.dropCluster(name, jobs);
+    for (const [name, planned] of plan.clusters) this.replaceMembers(name, planned, jobs);
+    const touched = new Set([...plan.clusters.keys(), ...plan.usage.keys()]);
+    for (const name of touched) {
+      const cluster = this.clusters.get(name);
+      if (cluster === undefined) continue;
+      cluster.inUse = plan.usage.get(name) ?? (plan.complete ? false : cluster.inUse);
+      for (const cell of cluster.members) {
+        this.configure(cell, now);
+        jobs.set(cell.key, this.checkJob(cell));
+      }
+      this.updateGauges(cluster, now);
     }
-    for (const { cell, definition } of plan.members.values()) {
+    return jobs;
+  }
+
+  private dropCluster(name: string, jobs: Map<string, CheckJob | undefined>): void {
+    const cluster = this.clusters.get(name);
+    if (cluster === undefined) return;
+    for (const cell of cluster.members) this.dropCell(cell, jobs);
+    this.clusters.delete(name);
+    forgetClusterMetrics(this.options.metrics, name);
+  }
+
+  private dropCell(cell: MemberCell, jobs: Map<string, CheckJob | undefined>): void {
+    clearTimeout(cell.ejectionTimer);
+    this.cells.delete(cell.key);
+    jobs.set(cell.key, undefined);
+  }
+
+  private replaceMembers(name: string, planned: PlannedCluster, jobs: Map<string, CheckJob | undefined>): void {
+    for (const cell of this.clusters.get(name)?.members ?? []) if (!planned.members.has(cell.key)) this.dropCell(cell, jobs);
+    const cells: MemberCell[] = [];
+    for (const { cell, definition } of planned.members.values()) {
       cell.controlPlaneDown = definition.controlPlaneHealth === MemberHealth.UNHEALTHY;
-      const settings = cell.cluster.inUse ? healthCheckSettings(definition.healthCheck) : undefined;
-      const check = settings === undefined ? undefined : newCheckState(cell.url, settings);
-      if (check?.signature !== cell.check?.signature) cell.check = check;
-      this.transition(cell, now, 'config changed');
+      cell.declaredCheck = definition.healthCheck;
+      this.cells.set(cell.key, cell);
+      cells.push(cell);
     }
-    for (const cluster of this.clusters.values()) this.updateGauges(cluster, now);
+    planned.state.members = cells;
+    this.clusters.set(name, planned.state);
+  }
+
+  /** Applies a member's check settings (members of clusters in use only) and derives its state. */
+  private configure(cell: MemberCell, now: number): void {
+    const settings = cell.cluster.inUse ? healthCheckSettings(cell.declaredCheck) : undefined;
+    const check = settings === undefined ? undefined : newCheckState(cell.url, settings);
+    if (check?.signature !== cell.check?.signature) cell.check = check;
+    this.transition(cell, now, 'config changed');
+  }
+
+  private checkJob(cell: MemberCell): CheckJob | undefined {
+    const check = cell.check;
+    if (check === undefined) return undefined;
+    const { signature } = check;
+    return {
+      url: check.url,
+      intervalMs: check.settings.intervalMs,
+      timeoutMs: check.settings.timeoutMs,
+      signature,
+      onResult: (passed, reason) => this.checkResult(cell, signature, passed, reason),
+    };
   }
 
   /** The active checks the members in force need, by member key. */
   checkJobs(): Map<string, CheckJob> {
     const jobs = new Map<string, CheckJob>();
     for (const cell of this.cells.values()) {
-      const check = cell.check;
-      if (check === undefined) continue;
-      const { signature } = check;
-      jobs.set(cell.key, {
-        url: check.url,
-        intervalMs: check.settings.intervalMs,
-        timeoutMs: check.settings.timeoutMs,
-        signature,
-        onResult: (passed, reason) => this.checkResult(cell, signature, passed, reason),
-      });
+      const job = this.checkJob(cell);
+      if (job !== undefined) jobs.set(cell.key, job);
     }
     return jobs;
   }

@@ -52,15 +52,20 @@ export class UpstreamHealth implements UpstreamObserver {
     this.checker = new HealthChecker({ log, random: options.random });
   }
 
+  /** A plan that declares every cluster, member and DTC target in use. */
   plan(): HealthPlan {
     return { members: this.members.plan(), dtc: this.dtc.plan() };
   }
 
-  /** Makes a plan current and starts, restarts or stops active checks to match. */
+  /** A plan of what one config update changes; the rest stays as it is. */
+  changes(): HealthPlan {
+    return { members: this.members.changes(), dtc: this.dtc.changes() };
+  }
+
+  /** Makes a plan current and starts, restarts or stops the active checks of what it touched. */
   commit(plan: HealthPlan): void {
-    this.members.commit(plan.members);
-    this.dtc.commit(plan.dtc);
-    this.checker.sync(new Map([...this.members.checkJobs(), ...this.dtc.checkJobs()]));
+    this.checker.update(this.members.commit(plan.members));
+    this.checker.update(this.dtc.commit(plan.dtc));
   }
 
   memberSucceeded(member: MemberLiveState): void {

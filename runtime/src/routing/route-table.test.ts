@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import FindMyWay from 'find-my-way';
+import { describe, expect, it, vi } from 'vitest';
 import { buildRouteTable, malformedPath, type RouteDefinition, type RouteTable } from './route-table.ts';
 
 type Def = Omit<RouteDefinition<string>, 'target' | 'hosts' | 'methods'> & { hosts?: string[]; methods?: string[] };
@@ -130,5 +131,117 @@ describe('route table', () => {
       { owner: 'd', hosts: [], basePath: '/orders', methods: ['POST'], target: 4 },
     ]);
     expect(built.ok).toBe(true);
+  });
+});
+
+describe('route table changes', () => {
+  type Change = { removals?: string[]; upserts?: Def[] };
+
+  function change(routes: RouteTable<string>, { removals = [], upserts = [] }: Change): void {
+    const routeChange = { removals, upserts: upserts.map((d) => ({ hosts: [], methods: [], ...d, target: d.owner })) };
+    const problems = routes.conflicts(routeChange);
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+    routes.apply(routeChange);
+  }
+
+  it('moves an API whose base path changes: the old path finds nothing, the new one the API', () => {
+    const routes = table({ owner: 'orders', basePath: '/orders' }, { owner: 'users', basePath: '/users' });
+    change(routes, { upserts: [{ owner: 'orders', basePath: '/v2/orders' }] });
+    expect(routes.lookup('GET', '', '/orders/1')).toBeUndefined();
+    expect(routes.lookup('GET', '', '/v2/orders/1')).toBe('orders');
+    expect(routes.lookup('GET', '', '/v2')).toBeUndefined();
+    expect(routes.lookup('GET', '', '/users/1')).toBe('users');
+  });
+
+  it('keeps host precedence and longest prefix as hosts are added to and removed from an API', () => {
+    const routes = table({ owner: 'any-orders', basePath: '/orders' }, { owner: 'root', basePath: '/' });
+    change(routes, { upserts: [{ owner: 'root', basePath: '/', hosts: ['a.com'] }] });
+    // A host-specific '/' now beats the host-less '/orders' on its host, and only there.
+    expect(routes.lookup('GET', 'a.com', '/orders/1')).toBe('root');
+    expect(routes.lookup('GET', 'b.com', '/orders/1')).toBe('any-orders');
+    expect(routes.lookup('GET', 'b.com', '/other')).toBeUndefined();
+    change(routes, { upserts: [{ owner: 'a-orders', basePath: '/orders/items', hosts: ['a.com'] }] });
+    expect(routes.lookup('GET', 'a.com', '/orders/items/7')).toBe('a-orders');
+    expect(routes.lookup('GET', 'a.com', '/orders/1')).toBe('root');
+    // Back to host-less: a.com falls back to the host-less routes again.
+    change(routes, { upserts: [{ owner: 'root', basePath: '/' }], removals: ['a-orders'] });
+    expect(routes.lookup('GET', 'a.com', '/orders/1')).toBe('any-orders');
+    expect(routes.lookup('GET', 'a.com', '/orders/items/7')).toBe('any-orders');
+    expect(routes.lookup('GET', 'a.com', '/other')).toBe('root');
+  });
+
+  it('follows a change of methods, falling back to a shorter base path that takes the method', () => {
+    const routes = table({ owner: 'orders', basePath: '/orders', methods: ['GET'] }, { owner: 'root', basePath: '/', methods: ['POST'] });
+    expect(routes.lookup('POST', '', '/orders/1')).toBe('root');
+    change(routes, { upserts: [{ owner: 'orders', basePath: '/orders', methods: ['POST'] }] });
+    expect(routes.lookup('POST', '', '/orders/1')).toBe('orders');
+    expect(routes.lookup('GET', '', '/orders/1')).toBeUndefined();
+    change(routes, { upserts: [{ owner: 'orders', basePath: '/orders' }] });
+    expect(routes.lookup('DELETE', '', '/orders/1')).toBe('orders');
+  });
+
+  it('lets two APIs swap base paths in one change', () => {
+    const routes = table({ owner: 'a', basePath: '/x' }, { owner: 'b', basePath: '/y' });
+    change(routes, { upserts: [{ owner: 'a', basePath: '/y' }, { owner: 'b', basePath: '/x' }] });
+    expect(routes.lookup('GET', '', '/x/1')).toBe('b');
+    expect(routes.lookup('GET', '', '/y/1')).toBe('a');
+  });
+
+  it('checks a change against the routes that stay and among its own APIs', () => {
+    const routes = table({ owner: 'a', basePath: '/orders', hosts: ['a.com'] }, { owner: 'b', basePath: '/users' });
+    expect(
+      routes.conflicts({
+        removals: ['b'],
+        upserts: [
+          { owner: 'c', hosts: ['a.com'], basePath: '/orders/', methods: ['GET'], target: 'c' },
+          { owner: 'd', hosts: [], basePath: '/users', methods: [], target: 'd' },
+          { owner: 'e', hosts: [], basePath: '/users', methods: ['PUT'], target: 'e' },
+        ],
+      }),
+    ).toEqual([
+      'api "c": route GET a.com /orders is already served by api "a"',
+      'api "e": route PUT (any host) /users is already served by api "d"',
+    ]);
+    // The API being replaced does not conflict with itself, nor a removed one with its successor.
+    expect(routes.conflicts({ removals: ['b'], upserts: [{ owner: 'a', hosts: ['a.com'], basePath: '/orders', methods: [], target: 'a' }, { owner: 'f', hosts: [], basePath: '/users', methods: [], target: 'f' }] })).toEqual([]);
+    expect(routes.lookup('GET', 'a.com', '/orders')).toBe('a'); // conflicts() changes nothing
+  });
+
+  it('answers from the host-less routes for a path whose host-specific API moved away', () => {
+    const routes = table({ owner: 'a-orders', basePath: '/orders', hosts: ['a.com'] }, { owner: 'a-users', basePath: '/users', hosts: ['a.com'] }, { owner: 'any', basePath: '/' });
+    change(routes, { upserts: [{ owner: 'a-orders', basePath: '/v2/orders', hosts: ['a.com'] }] });
+    expect(routes.lookup('GET', 'a.com', '/orders/1')).toBe('any');
+    expect(routes.lookup('GET', 'a.com', '/v2/orders/1')).toBe('a-orders');
+    expect(routes.lookup('GET', 'a.com', '/users')).toBe('a-users');
+  });
+
+  it('keeps lookups right while routes churn past router compaction', () => {
+    const registrations = vi.spyOn(FindMyWay.prototype, 'on');
+    const routes = table();
+    const live = new Map<string, string>();
+    for (let i = 0; i < 300; i++) {
+      const owner = `api-${i % 40}`;
+      const basePath = `/p${i}/v${i % 3}`;
+      change(routes, { upserts: [{ owner, basePath, ...(i % 2 === 0 ? { hosts: ['a.com'] } : {}) }] });
+      live.set(owner, basePath);
+    }
+    for (let i = 0; i < 300; i++) {
+      const owner = [...live].find(([, path]) => path === `/p${i}/v${i % 3}`)?.[0];
+      expect(routes.lookup('GET', i % 2 === 0 ? 'a.com' : '', `/p${i}/v${i % 3}/x`)).toBe(owner);
+    }
+    // 300 routes added, 2 registrations each; more means routers were rebuilt without vacated nodes.
+    expect(registrations.mock.calls.length).toBeGreaterThan(600);
+    registrations.mockRestore();
+    change(routes, { removals: [...live.keys()] });
+    expect(routes.lookup('GET', 'a.com', '/p299/v2')).toBeUndefined();
+    expect(routes.lookup('GET', '', '/p299/v2')).toBeUndefined();
+  });
+
+  it('serves more than 31 hosts on the same base path (find-my-way allows 31 constrained routes per path)', () => {
+    const defs = Array.from({ length: 40 }, (_, i) => ({ owner: `tenant-${i}`, basePath: '/', hosts: [`t${i}.example.com`] }));
+    const routes = table(...defs);
+    expect(routes.lookup('GET', 't0.example.com', '/x')).toBe('tenant-0');
+    expect(routes.lookup('GET', 't39.example.com', '/')).toBe('tenant-39');
+    expect(routes.lookup('GET', 'other.example.com', '/')).toBeUndefined();
   });
 });

@@ -1,5 +1,7 @@
-import FindMyWay from 'find-my-way';
 import { normalizeBasePath } from './request-target.ts';
+import { hasTargets, malformedPath, RouteTree, type RouteNode } from './route-tree.ts';
+
+export { malformedPath } from './route-tree.ts';
 
 /** One API's routes: every host × its base path × its methods lead to `target`. */
 export interface RouteDefinition<T> {
@@ -13,171 +15,196 @@ export interface RouteDefinition<T> {
   readonly target: T;
 }
 
-/** What the router stores per (host, base path): the targets by method. */
-interface RouteNode<T> {
-  readonly basePath: string;
-  readonly byMethod: Map<string, T>;
-  readonly ownerByMethod: Map<string, string>;
-  anyMethod: T | undefined;
-  anyMethodOwner: string | undefined;
-  /** The node of the next shorter base path on the same host, tried when no method matches here. */
-  parent: RouteNode<T> | undefined;
+/** What one config update does to the routes: owners whose routes go, definitions that replace or add routes. */
+export interface RouteChange<T> {
+  readonly removals: readonly string[];
+  readonly upserts: readonly RouteDefinition<T>[];
 }
-
-type Router = ReturnType<typeof FindMyWay>;
-
-/** Returned by `lookup` for a path with broken percent-encoding. */
-export const malformedPath: unique symbol = Symbol('malformed path');
 
 export type RouteTableBuild<T> =
   | { readonly ok: true; readonly table: RouteTable<T> }
   | { readonly ok: false; readonly problems: readonly string[] };
 
-/*
- * Why two find-my-way routers and a method map per node, rather than one router with
- * `host` constraints and one tree per method:
- * - find-my-way matches the path first and only then the constraints of that node, so a
- *   host-less `/orders` would beat a host-specific `/` for `a.com/orders/1`. We want the
- *   host-specific API to win (as Kong and Envoy virtual hosts do), so host-specific
- *   routes live in their own router, asked first; the host-less router is the fallback.
- * - find-my-way keeps one tree per method; an API with no method list would have to be
- *   registered in all 35 of them (`all()`), measured at 3 s and 650 MB for 5,000 APIs.
- *   Instead each (host, base path) is registered once, under a carrier method, and the
- *   node maps methods to APIs. When no API at the longest prefix takes the method, the
- *   node's parent (next shorter base path on the same host) is tried, so longest-prefix
- *   holds per method, as a per-method tree would give.
- */
-const carrierMethod = 'GET';
-
-function unusedHandler(): void {}
-
-function noQuery(): Record<string, string> {
-  return {};
+/** A definition with its base path normalized, hosts ('' = any host) and methods deduplicated. */
+interface Routes<T> {
+  readonly owner: string;
+  readonly hosts: readonly string[];
+  readonly basePath: string;
+  readonly methods: readonly string[];
+  readonly target: T;
 }
 
-function newRouter(): Router {
-  // onBadUrl makes find() return a result with a null store for malformed
-  // percent-encoding, telling it apart from "no route".
-  return FindMyWay({ querystringParser: noQuery, onBadUrl: unusedHandler });
+/** Who serves what at one (host, base path), while checking a change for conflicts. */
+interface Claims {
+  any: string | undefined;
+  byMethod: Map<string, string> | undefined;
 }
 
-/** find-my-way reads ':' as a parameter; '::' is a literal colon. */
-function routePattern(basePath: string): string {
-  return basePath.replaceAll(':', '::');
+const anyHost: readonly string[] = [''];
+
+function unique(values: readonly string[]): readonly string[] {
+  return values.length < 2 ? values : [...new Set(values)];
 }
 
-function parentPath(basePath: string): string {
-  const slash = basePath.lastIndexOf('/');
-  return slash <= 0 ? '/' : basePath.slice(0, slash);
+function normalize<T>(definition: RouteDefinition<T>): Routes<T> {
+  return {
+    owner: definition.owner,
+    hosts: definition.hosts.length === 0 ? anyHost : unique(definition.hosts),
+    basePath: normalizeBasePath(definition.basePath),
+    methods: unique(definition.methods),
+    target: definition.target,
+  };
 }
 
 function describe(method: string | undefined, host: string, basePath: string): string {
   return `route ${method ?? '(every method)'} ${host === '' ? '(any host)' : host} ${basePath}`;
 }
 
-class Builder<T> {
-  readonly problems: string[] = [];
-  /** host ('' = any host) → base path → node */
-  readonly nodes = new Map<string, Map<string, RouteNode<T>>>();
-
-  add(definition: RouteDefinition<T>): void {
-    const basePath = normalizeBasePath(definition.basePath);
-    const hosts = definition.hosts.length === 0 ? [''] : [...new Set(definition.hosts)];
-    const methods = [...new Set(definition.methods)];
-    for (const host of hosts) {
-      const node = this.node(host, basePath);
-      const clash = (method: string | undefined, other: string): void => {
-        this.problems.push(`api "${definition.owner}": ${describe(method, host, basePath)} is already served by api "${other}"`);
-      };
-      if (methods.length === 0) {
-        if (node.anyMethodOwner !== undefined) clash(undefined, node.anyMethodOwner);
-        for (const [method, owner] of node.ownerByMethod) clash(method, owner);
-        node.anyMethod = definition.target;
-        node.anyMethodOwner = definition.owner;
-        continue;
-      }
-      for (const method of methods) {
-        const other = node.ownerByMethod.get(method) ?? node.anyMethodOwner;
-        if (other !== undefined) clash(method, other);
-        node.byMethod.set(method, definition.target);
-        node.ownerByMethod.set(method, definition.owner);
-      }
-    }
-  }
-
-  private node(host: string, basePath: string): RouteNode<T> {
-    let byPath = this.nodes.get(host);
-    if (byPath === undefined) {
-      byPath = new Map();
-      this.nodes.set(host, byPath);
-    }
-    let node = byPath.get(basePath);
-    if (node === undefined) {
-      node = { basePath, byMethod: new Map(), ownerByMethod: new Map(), anyMethod: undefined, anyMethodOwner: undefined, parent: undefined };
-      byPath.set(basePath, node);
-    }
-    return node;
-  }
-
-  link(): void {
-    for (const byPath of this.nodes.values()) {
-      for (const node of byPath.values()) {
-        let path = node.basePath;
-        while (path !== '/' && node.parent === undefined) {
-          path = parentPath(path);
-          node.parent = byPath.get(path);
-        }
-      }
-    }
-  }
-}
-
-/**
- * Builds the lookup structure for a set of APIs, or lists every conflict: two APIs
- * serving the same method on the same host and base path.
- */
-export function buildRouteTable<T>(definitions: readonly RouteDefinition<T>[]): RouteTableBuild<T> {
-  const builder = new Builder<T>();
-  for (const definition of definitions) builder.add(definition);
-  if (builder.problems.length > 0) return { ok: false, problems: builder.problems };
-  builder.link();
-  return { ok: true, table: new RouteTable(builder.nodes) };
-}
-
-export function emptyRouteTable<T>(): RouteTable<T> {
-  return new RouteTable(new Map());
-}
-
 function resolve<T>(start: RouteNode<T>, method: string): T | undefined {
   for (let node: RouteNode<T> | undefined = start; node !== undefined; node = node.parent) {
-    const target = node.byMethod.get(method) ?? node.anyMethod;
+    const target = node.byMethod?.get(method)?.target ?? node.anyMethod;
     if (target !== undefined) return target;
   }
   return undefined;
 }
 
+/*
+ * Why a find-my-way router per host and a method map per node, rather than one router with
+ * `host` constraints and one tree per method:
+ * - find-my-way matches the path first and only then the constraints of that node, so a
+ *   host-less `/orders` would beat a host-specific `/` for `a.com/orders/1`. We want the
+ *   host-specific API to win (as Kong and Envoy virtual hosts do), so each host's routes
+ *   live in a router of their own, asked first; the host-less router is the fallback.
+ * - find-my-way keeps one tree per method; an API with no method list would have to be
+ *   registered in all 35 of them (`all()`), measured at 3 s and 650 MB for 5,000 APIs.
+ *   Instead each (host, base path) is registered once, under a carrier method, and the
+ *   node maps methods to APIs. When no API at the longest prefix takes the method, the
+ *   node's parent (next shorter base path on the same host) is tried, so longest-prefix
+ *   holds per method, as a per-method tree would give.
+ *
+ * The table is changed in place by `apply()`, synchronously: a request sees it before or
+ * after a change, never during one, and keeps the target it resolved (targets are
+ * replaced, never mutated).
+ */
 export class RouteTable<T> {
-  private readonly hosted: Router | undefined;
-  private readonly anyHost: Router | undefined;
-  private readonly hosts: ReadonlySet<string>;
-  /** Reused for every lookup: find() is synchronous and keeps no reference to it. */
-  private readonly constraint = { host: '' };
+  /** By host: a router per host, without find-my-way constraints (31 hosts per path at most, a matcher compiled per route). */
+  private readonly hosted = new Map<string, RouteTree<T>>();
+  private readonly anyHost = new RouteTree<T>();
+  private readonly byOwner = new Map<string, Routes<T>>();
+  private readonly prepared = new WeakMap<RouteChange<T>, readonly Routes<T>[]>();
 
-  constructor(nodes: ReadonlyMap<string, ReadonlyMap<string, RouteNode<T>>>) {
-    let hosted: Router | undefined;
-    let anyHost: Router | undefined;
-    for (const [host, byPath] of nodes) {
-      const router = host === '' ? (anyHost ??= newRouter()) : (hosted ??= newRouter());
-      const options = host === '' ? {} : { constraints: { host } };
-      for (const node of byPath.values()) {
-        const pattern = routePattern(node.basePath);
-        router.on(carrierMethod, pattern, options, unusedHandler, node);
-        router.on(carrierMethod, pattern === '/' ? '/*' : `${pattern}/*`, options, unusedHandler, node);
+  private tree(host: string): RouteTree<T> | undefined {
+    return host === '' ? this.anyHost : this.hosted.get(host);
+  }
+
+  private ensureTree(host: string): RouteTree<T> {
+    let tree = this.tree(host);
+    if (tree === undefined) {
+      tree = new RouteTree<T>();
+      this.hosted.set(host, tree);
+    }
+    return tree;
+  }
+
+  /**
+   * The conflicts a change would create (pure): two APIs serving the same method on the
+   * same host and base path, the changed API named first.
+   */
+  conflicts(change: RouteChange<T>): string[] {
+    const replaced = new Set(change.removals);
+    for (const definition of change.upserts) replaced.add(definition.owner);
+    const claims = new Map<string, Map<string, Claims>>();
+    const problems: string[] = [];
+    for (const routes of this.normalized(change)) {
+      for (const host of routes.hosts) {
+        let byPath = claims.get(host);
+        if (byPath === undefined) {
+          byPath = new Map();
+          claims.set(host, byPath);
+        }
+        let held = byPath.get(routes.basePath);
+        if (held === undefined) {
+          held = this.claims(host, routes.basePath, replaced);
+          byPath.set(routes.basePath, held);
+        }
+        claim(held, routes, host, problems);
       }
     }
-    this.hosted = hosted;
-    this.anyHost = anyHost;
-    this.hosts = new Set([...nodes.keys()].filter((host) => host !== ''));
+    return problems;
+  }
+
+  /** The upserts of a change, normalized once for `conflicts` and `apply`. */
+  private normalized(change: RouteChange<T>): readonly Routes<T>[] {
+    let routes = this.prepared.get(change);
+    if (routes === undefined) {
+      routes = change.upserts.map(normalize);
+      this.prepared.set(change, routes);
+    }
+    return routes;
+  }
+
+  /** The current owners at a host and base path, leaving out those a change replaces. */
+  private claims(host: string, basePath: string, replaced: ReadonlySet<string>): Claims {
+    const node = this.tree(host)?.node(basePath);
+    const held: Claims = { any: undefined, byMethod: undefined };
+    if (node === undefined) return held;
+    if (node.anyMethodOwner !== undefined && !replaced.has(node.anyMethodOwner)) held.any = node.anyMethodOwner;
+    for (const [method, { owner }] of node.byMethod ?? []) {
+      if (!replaced.has(owner)) (held.byMethod ??= new Map()).set(method, owner);
+    }
+    return held;
+  }
+
+  /**
+   * Makes a change, which must have no conflicts (see `conflicts`). Only the nodes of
+   * the routes it names are touched; an API whose hosts, base path and methods stay the
+   * same only has its target replaced.
+   */
+  apply(change: RouteChange<T>): void {
+    const touched = new Set<string>();
+    for (const owner of change.removals) this.remove(owner, touched);
+    for (const definition of change.upserts) this.remove(definition.owner, touched);
+    for (const routes of this.normalized(change)) this.add(routes, touched);
+    for (const host of touched) {
+      const tree = this.tree(host);
+      if (tree === undefined) continue;
+      if (host !== '' && tree.live === 0) this.hosted.delete(host);
+      else tree.compactIfWorthIt();
+    }
+  }
+
+  private remove(owner: string, touched: Set<string>): void {
+    const routes = this.byOwner.get(owner);
+    if (routes === undefined) return;
+    this.byOwner.delete(owner);
+    for (const host of routes.hosts) {
+      touched.add(host);
+      const tree = this.tree(host);
+      const node = tree?.node(routes.basePath);
+      if (tree === undefined || node === undefined || !hasTargets(node)) continue;
+      if (node.anyMethodOwner === owner) {
+        node.anyMethod = undefined;
+        node.anyMethodOwner = undefined;
+      }
+      for (const method of routes.methods) if (node.byMethod?.get(method)?.owner === owner) node.byMethod.delete(method);
+      if (!hasTargets(node)) tree.emptied(node);
+    }
+  }
+
+  private add(routes: Routes<T>, touched: Set<string>): void {
+    this.byOwner.set(routes.owner, routes);
+    for (const host of routes.hosts) {
+      touched.add(host);
+      const tree = this.ensureTree(host);
+      const node = tree.ensure(routes.basePath);
+      const wasEmpty = !hasTargets(node);
+      if (routes.methods.length === 0) {
+        node.anyMethod = routes.target;
+        node.anyMethodOwner = routes.owner;
+      }
+      for (const method of routes.methods) (node.byMethod ??= new Map()).set(method, { owner: routes.owner, target: routes.target });
+      if (wasEmpty) tree.filled(node);
+    }
   }
 
   /**
@@ -186,19 +213,51 @@ export class RouteTable<T> {
    * `path` must not carry the query.
    */
   lookup(method: string, host: string, path: string): T | undefined | typeof malformedPath {
-    if (this.hosted !== undefined && this.hosts.has(host)) {
-      this.constraint.host = host;
-      const found = this.hosted.find(carrierMethod, path, this.constraint);
-      if (found !== null) {
-        if (found.store === null) return malformedPath;
-        const target = resolve(found.store as RouteNode<T>, method);
+    const hosted = host === '' ? undefined : this.hosted.get(host);
+    if (hosted !== undefined) {
+      const found = hosted.find(path);
+      if (found === malformedPath) return malformedPath;
+      if (found !== undefined) {
+        const target = resolve(found, method);
         if (target !== undefined) return target;
       }
     }
-    if (this.anyHost === undefined) return undefined;
-    const found = this.anyHost.find(carrierMethod, path);
-    if (found === null) return undefined;
-    if (found.store === null) return malformedPath;
-    return resolve(found.store as RouteNode<T>, method);
+    const found = this.anyHost.find(path);
+    if (found === undefined || found === malformedPath) return found;
+    return resolve(found, method);
   }
+}
+
+function claim<T>(held: Claims, routes: Routes<T>, host: string, problems: string[]): void {
+  const clash = (method: string | undefined, other: string): void => {
+    problems.push(`api "${routes.owner}": ${describe(method, host, routes.basePath)} is already served by api "${other}"`);
+  };
+  if (routes.methods.length === 0) {
+    if (held.any !== undefined) clash(undefined, held.any);
+    for (const [method, owner] of held.byMethod ?? []) clash(method, owner);
+    held.any = routes.owner;
+    return;
+  }
+  for (const method of routes.methods) {
+    const other = held.byMethod?.get(method) ?? held.any;
+    if (other !== undefined) clash(method, other);
+    (held.byMethod ??= new Map()).set(method, routes.owner);
+  }
+}
+
+/**
+ * Builds the lookup structure for a set of APIs, or lists every conflict: two APIs
+ * serving the same method on the same host and base path.
+ */
+export function buildRouteTable<T>(definitions: readonly RouteDefinition<T>[]): RouteTableBuild<T> {
+  const table = new RouteTable<T>();
+  const change = { removals: [], upserts: definitions };
+  const problems = table.conflicts(change);
+  if (problems.length > 0) return { ok: false, problems };
+  table.apply(change);
+  return { ok: true, table };
+}
+
+export function emptyRouteTable<T>(): RouteTable<T> {
+  return new RouteTable<T>();
 }

@@ -4,13 +4,15 @@ import type { ConfigCache } from '../cache/config-cache.ts';
 import type { MemberDescription, MemberReport } from '../health/member-states.ts';
 import type { OutlierSettings } from '../health/outlier.ts';
 import { UpstreamHealth } from '../health/upstream-health.ts';
-import { forgetApiMetrics, forgetFailoverMetrics, type RuntimeMetrics } from '../metrics.ts';
-import { buildServingConfig, type ServingConfig } from '../routing/serving-config.ts';
-import { emptyRouteTable } from '../routing/route-table.ts';
+import type { RuntimeMetrics } from '../metrics.ts';
+import type { ServingConfig } from '../routing/serving-config.ts';
+import { ServingState } from '../routing/serving-state.ts';
 import { Dispatchers } from '../upstreams/dispatchers.ts';
 import { decodeResponse } from './decode-response.ts';
-import { emptyResourceState, resourceVersions, type ResourceState, type ResourceUpdate } from './resource-state.ts';
-import { validateUpdate } from './validate.ts';
+import { LiveResources } from './live-resources.ts';
+import { PendingState } from './pending-state.ts';
+import { resourceVersions, type ResourceState, type ResourceUpdate } from './resource-state.ts';
+import { updateProblems } from './validate.ts';
 
 /** Where the config in force came from. */
 export type ConfigSource = 'none' | 'cache' | 'controller';
@@ -33,16 +35,15 @@ export interface ConfigStoreOptions {
   readonly onMemberChange?: () => void;
 }
 
-const emptyServing: ServingConfig = { revision: 0n, routes: emptyRouteTable(), apis: new Map() };
-
 /**
  * The config in force. `apply()` is the one way in for controller updates: validate the
- * whole update against the state it would produce, build the new serving config, swap
- * one reference. Requests read `serving` once and finish on what they read.
+ * update against the state it would produce (through indexes, touching only what it
+ * changes), build what it changes, then change resources, routes, health and pools in
+ * one synchronous step. Requests read `serving` once and finish on what they read.
  */
 export class ConfigStore {
-  private servingConfig: ServingConfig = emptyServing;
-  private resourceState: ResourceState = emptyResourceState;
+  private readonly resources = new LiveResources();
+  private readonly servingState = new ServingState();
   private configSource: ConfigSource = 'none';
   private readonly options: ConfigStoreOptions;
   private readonly now: () => number;
@@ -66,11 +67,12 @@ export class ConfigStore {
   }
 
   get serving(): ServingConfig {
-    return this.servingConfig;
+    return this.servingState.config;
   }
 
+  /** The resources in force (changed in place by each update: read synchronously). */
   get state(): ResourceState {
-    return this.resourceState;
+    return this.resources;
   }
 
   get source(): ConfigSource {
@@ -79,7 +81,7 @@ export class ConfigStore {
 
   /** The highest revision applied (0 before any config). */
   get revision(): bigint {
-    return this.resourceState.revision;
+    return this.resources.revision;
   }
 
   /** A member's state and why, for the /config dump. */
@@ -103,7 +105,7 @@ export class ConfigStore {
   }
 
   versions(kind: ResourceKind): Record<string, string> {
-    return resourceVersions(this.resourceState, kind);
+    return resourceVersions(this.resources, kind);
   }
 
   /**
@@ -119,8 +121,8 @@ export class ConfigStore {
 
   private applyResponse(kind: ResourceKind | undefined, response: DiscoveryResponse): ApplyOutcome {
     if (kind === undefined) return { ok: false, kind, message: `unknown type_url "${response.typeUrl}"` };
-    if (response.revision < this.resourceState.revision) {
-      return { ok: false, kind, message: `stale revision ${response.revision}, already at ${this.resourceState.revision}` };
+    if (response.revision < this.resources.revision) {
+      return { ok: false, kind, message: `stale revision ${response.revision}, already at ${this.resources.revision}` };
     }
     let update: ResourceUpdate;
     try {
@@ -131,11 +133,12 @@ export class ConfigStore {
     const problem = this.install([update], 'controller');
     if (update.kind === 'api') this.noteApiOutcome(update, problem);
     if (problem !== undefined) return { ok: false, kind, message: problem };
-    return { ok: true, kind, revision: this.resourceState.revision, upserts: update.upserts.size, removals: update.removals.length };
+    return { ok: true, kind, revision: this.resources.revision, upserts: update.upserts.size, removals: update.removals.length };
   }
 
   /** Remembers why API updates were rejected, until those APIs change again. */
   private noteApiOutcome(update: ResourceUpdate & { kind: 'api' }, problem: string | undefined): void {
+    if (problem === undefined && this.rejectedApis.size === 0) return;
     for (const name of update.upserts.keys()) {
       if (problem === undefined) this.rejectedApis.delete(name);
       else this.rejectedApis.set(name, problem);
@@ -144,18 +147,20 @@ export class ConfigStore {
   }
 
   /**
-   * Serves a state read from the cache, checked with the same rules as controller
-   * updates (the limits may have changed since it was written). Returns the problem, if any.
+   * Serves a state read from the cache (in place of what is held), checked with the same
+   * rules as controller updates (the limits may have changed since it was written).
+   * Returns the problem, if any.
    */
   restore(state: ResourceState): string | undefined {
     const { revision, resources } = state;
+    const gone = (kind: ResourceKind): string[] => [...this.resources.resources[kind].keys()].filter((name) => !resources[kind].has(name));
     // In dependency order (addOrder): clusters and zones before the APIs that use them.
     const updates: ResourceUpdate[] = [
-      { kind: 'cluster', revision, upserts: resources.cluster, removals: [] },
-      { kind: 'zone', revision, upserts: resources.zone, removals: [] },
-      { kind: 'api', revision, upserts: resources.api, removals: [] },
+      { kind: 'cluster', revision, upserts: resources.cluster, removals: gone('cluster') },
+      { kind: 'zone', revision, upserts: resources.zone, removals: gone('zone') },
+      { kind: 'api', revision, upserts: resources.api, removals: gone('api') },
     ];
-    return this.install(updates, 'cache', emptyResourceState);
+    return this.install(updates, 'cache');
   }
 
   /** Reads the cache file, if configured, and serves it; false when there was nothing usable. */
@@ -172,50 +177,35 @@ export class ConfigStore {
     return true;
   }
 
-  private install(updates: readonly ResourceUpdate[], source: ConfigSource, base = this.resourceState): string | undefined {
-    let next = base;
-    for (const update of updates) {
-      const checked = validateUpdate(next, update, this.options, this.rejectedApis);
-      if (!checked.ok) return checked.problems.join('; ');
-      next = checked.state;
+  /** Validates updates (one per kind at most), then applies them together; returns the problem, if any. */
+  private install(updates: readonly ResourceUpdate[], source: ConfigSource): string | undefined {
+    const held = this.resources;
+    const problems = updateProblems(held, held.index, updates, this.options, this.rejectedApis);
+    if (problems.length > 0) return problems.join('; ');
+    const revision = updates.reduce((max, u) => (u.revision > max ? u.revision : max), held.revision);
+    const dispatchers = this.dispatchers.change();
+    const health = this.health.changes();
+    const ctx = { ...this.options, dispatchers, health };
+    const planned = this.servingState.plan(new PendingState(held, updates), held.index.scope(updates), revision, ctx);
+    if (!planned.ok) {
+      this.track(this.dispatchers.abandon(dispatchers));
+      return planned.problems.join('; ');
     }
-    const changed = updates.some((u) => u.upserts.size > 0 || u.removals.length > 0) || base !== this.resourceState;
-    if (!changed) {
-      this.swap(next, { ...this.servingConfig, revision: next.revision }, source);
-      return undefined;
-    }
-    const generation = this.dispatchers.begin();
-    const plan = this.health.plan();
-    const built = buildServingConfig(next, { ...this.options, dispatchers: generation, health: plan });
-    if (!built.ok) {
-      this.track(this.dispatchers.abandon(generation));
-      return built.problems.join('; ');
-    }
-    const previous = this.servingConfig;
-    this.swap(next, built.config, source);
-    this.health.commit(plan);
-    this.track(this.dispatchers.commit(generation));
-    this.forgetMetrics(previous, built.config);
+    // From here on, one synchronous step: no request sees a half-applied update.
+    for (const update of updates) held.apply(update);
+    this.servingState.commit(planned.plan, ctx);
+    this.health.commit(health);
+    this.track(this.dispatchers.commit(dispatchers));
+    this.adopt(source);
     return undefined;
   }
 
-  /** Drops the series of APIs that are gone and of failover zones an API no longer uses. */
-  private forgetMetrics(previous: ServingConfig, current: ServingConfig): void {
-    for (const [name, route] of previous.apis) {
-      const zones = route.failover.map((f) => f.zone);
-      const now = current.apis.get(name);
-      if (now === undefined) forgetApiMetrics(this.options.metrics, name, zones);
-      else forgetFailoverMetrics(this.options.metrics, name, zones.filter((z) => !now.failover.some((f) => f.zone === z)));
-    }
-  }
-
-  private swap(state: ResourceState, serving: ServingConfig, source: ConfigSource): void {
-    this.servingConfig = serving;
-    this.resourceState = state;
+  private adopt(source: ConfigSource): void {
     this.configSource = source;
-    this.options.metrics.appliedRevision.set(Number(state.revision));
+    this.options.metrics.appliedRevision.set(Number(this.resources.revision));
     this.options.metrics.servingFromCache.set(source === 'cache' ? 1 : 0);
-    if (source === 'controller') this.options.cache?.save(state);
+    // The cache writes the state in force when it gets to it (newer updates included).
+    if (source === 'controller') this.options.cache?.save(this.resources);
   }
 
   private track(closing: Promise<void>): void {

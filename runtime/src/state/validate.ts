@@ -5,6 +5,8 @@ import {
   type Cluster,
   type Zone,
 } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import { PendingState } from './pending-state.ts';
+import { ResourceIndex } from './resource-index.ts';
 import { mergeUpdate, type ResourceState, type ResourceUpdate } from './resource-state.ts';
 
 export interface ValidationLimits {
@@ -138,28 +140,50 @@ function resourceProblems(update: ResourceUpdate, limits: ValidationLimits): str
   return problems;
 }
 
-/** References that the state after the update would break. */
-function referenceProblems(update: ResourceUpdate, next: ResourceState, rejected: RejectedApis): string[] {
+/**
+ * References that the updates would break, found through the index: an API's cluster
+ * must exist, and a cluster an API keeps using cannot be removed.
+ */
+function referenceProblems(update: ResourceUpdate, next: PendingState, index: ResourceIndex, rejected: RejectedApis): string[] {
   const problems: string[] = [];
   if (update.kind === 'api') {
     for (const [name, entry] of update.upserts) {
       const cluster = entry.message.cluster;
-      if (cluster !== '' && !next.resources.cluster.has(cluster)) {
+      if (cluster !== '' && next.get('cluster', cluster) === undefined) {
         problems.push(`api ${quote(name)}: cluster: ${quote(cluster)} does not exist`);
       }
     }
   }
-  if (update.kind === 'cluster' && update.removals.length > 0) {
-    const removed = new Set(update.removals);
-    for (const [name, entry] of next.resources.api) {
-      if (!removed.has(entry.message.cluster)) continue;
-      const cause = rejected.get(name);
-      problems.push(
-        `cluster ${quote(entry.message.cluster)}: cannot be removed while api ${quote(name)} uses it` +
-          (cause === undefined ? '' : ` (its update was rejected: ${cause})`),
-      );
+  if (update.kind === 'cluster') {
+    for (const cluster of update.removals) {
+      for (const name of index.apisUsing(cluster)) {
+        if (next.get('api', name)?.cluster !== cluster) continue;
+        const cause = rejected.get(name);
+        problems.push(
+          `cluster ${quote(cluster)}: cannot be removed while api ${quote(name)} uses it` +
+            (cause === undefined ? '' : ` (its update was rejected: ${cause})`),
+        );
+      }
     }
   }
+  return problems;
+}
+
+/**
+ * Checks updates (at most one per kind, applied together) against the resources held
+ * and their index: every changed resource's own rules, then the references the updates
+ * touch. Costs what the updates change, not what is held.
+ */
+export function updateProblems(
+  held: ResourceState,
+  index: ResourceIndex,
+  updates: readonly ResourceUpdate[],
+  limits: ValidationLimits,
+  rejected: RejectedApis = new Map(),
+): string[] {
+  const problems = updates.flatMap((update) => resourceProblems(update, limits));
+  const next = new PendingState(held, updates);
+  for (const update of updates) problems.push(...referenceProblems(update, next, index, rejected));
   return problems;
 }
 
@@ -173,8 +197,6 @@ export function validateUpdate(
   limits: ValidationLimits,
   rejected: RejectedApis = new Map(),
 ): ValidationResult {
-  const problems = resourceProblems(update, limits);
-  const state = mergeUpdate(current, update);
-  problems.push(...referenceProblems(update, state, rejected));
-  return problems.length === 0 ? { ok: true, state } : { ok: false, problems };
+  const problems = updateProblems(current, ResourceIndex.of(current), [update], limits, rejected);
+  return problems.length === 0 ? { ok: true, state: mergeUpdate(current, update) } : { ok: false, problems };
 }

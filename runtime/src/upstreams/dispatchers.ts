@@ -1,56 +1,92 @@
 import { Pool } from 'undici';
 
-function dispatcherKey(origin: string, connectTimeoutMs: number): string {
+/** A pool per member origin and connect timeout (a pool setting, hence part of the key). */
+export function dispatcherKey(origin: string, connectTimeoutMs: number): string {
   return `${origin} ${connectTimeoutMs}`;
 }
 
+interface LivePool {
+  readonly pool: Pool;
+  /** Targets of the config in force that use it. */
+  users: number;
+}
+
 /**
- * The keep-alive connection pools one config build uses. Pools of the config in force
- * are reused (a config update does not drop warm connections); new ones are created
- * lazily by undici, so an abandoned generation costs nothing to throw away.
+ * The changes one config build makes to the pools: each `get` is one more user of a
+ * pool, each `release` one fewer. Pools of the config in force are reused (a config
+ * update does not drop warm connections); new ones are created lazily by undici, so an
+ * abandoned generation costs nothing to throw away.
  */
 export class DispatcherGeneration {
-  private readonly live: ReadonlyMap<string, Pool>;
-  readonly used = new Map<string, Pool>();
-  readonly created: Pool[] = [];
+  private readonly live: ReadonlyMap<string, LivePool>;
+  /** A complete generation: every pool in force loses its users first, so it keeps only what the build gets. */
+  readonly complete: boolean;
+  readonly created = new Map<string, Pool>();
+  /** Users gained (positive) or lost (negative) by pool key. */
+  readonly delta = new Map<string, number>();
 
-  constructor(live: ReadonlyMap<string, Pool>) {
+  constructor(live: ReadonlyMap<string, LivePool>, complete: boolean) {
     this.live = live;
+    this.complete = complete;
   }
 
-  /** The pool for a member origin; the connect timeout is a pool setting, hence the key. */
-  get(origin: string, connectTimeoutMs: number): Pool {
-    const key = dispatcherKey(origin, connectTimeoutMs);
-    let pool = this.used.get(key) ?? this.live.get(key);
+  /** The pool for a member origin, with one more user. */
+  get(origin: string, connectTimeoutMs: number, key = dispatcherKey(origin, connectTimeoutMs)): Pool {
+    this.delta.set(key, (this.delta.get(key) ?? 0) + 1);
+    let pool = this.created.get(key) ?? this.live.get(key)?.pool;
     if (pool === undefined) {
       pool = new Pool(origin, { connect: { timeout: connectTimeoutMs } });
-      this.created.push(pool);
+      this.created.set(key, pool);
     }
-    this.used.set(key, pool);
     return pool;
+  }
+
+  /** One user fewer for the pool of `key` (a target of a config being replaced). */
+  release(key: string): void {
+    this.delta.set(key, (this.delta.get(key) ?? 0) - 1);
   }
 }
 
-/** Every undici pool of the runtime, one per member origin and connect timeout. */
+/** Every undici pool of the runtime, one per member origin and connect timeout, with its number of users. */
 export class Dispatchers {
-  private live: ReadonlyMap<string, Pool> = new Map();
+  private readonly live = new Map<string, LivePool>();
 
+  /** A generation that replaces every pool user: what it does not get is closed on commit. */
   begin(): DispatcherGeneration {
-    return new DispatcherGeneration(this.live);
+    return new DispatcherGeneration(this.live, true);
+  }
+
+  /** A generation that adds and releases users of the pools in force. */
+  change(): DispatcherGeneration {
+    return new DispatcherGeneration(this.live, false);
   }
 
   /**
-   * Makes a generation current. Pools it no longer uses are closed gracefully: requests
-   * still running on the previous config finish first.
+   * Makes a generation current. Pools left without users are closed gracefully:
+   * requests still running on the previous config finish first.
    */
   commit(generation: DispatcherGeneration): Promise<void> {
-    const retired = [...this.live].filter(([key]) => !generation.used.has(key)).map(([, pool]) => pool);
-    this.live = generation.used;
+    if (generation.complete) for (const entry of this.live.values()) entry.users = 0;
+    const touched = generation.complete ? [...this.live.keys()] : [];
+    for (const [key, delta] of generation.delta) {
+      const pool = generation.created.get(key);
+      if (pool !== undefined) this.live.set(key, { pool, users: 0 });
+      const entry = this.live.get(key);
+      if (entry !== undefined) entry.users += delta;
+      touched.push(key);
+    }
+    const retired: Pool[] = [];
+    for (const key of touched) {
+      const entry = this.live.get(key);
+      if (entry === undefined || entry.users > 0) continue;
+      this.live.delete(key);
+      retired.push(entry.pool);
+    }
     return closeAll(retired);
   }
 
   abandon(generation: DispatcherGeneration): Promise<void> {
-    return closeAll(generation.created);
+    return closeAll([...generation.created.values()]);
   }
 
   get size(): number {
@@ -58,8 +94,8 @@ export class Dispatchers {
   }
 
   close(): Promise<void> {
-    const pools = [...this.live.values()];
-    this.live = new Map();
+    const pools = [...this.live.values()].map((entry) => entry.pool);
+    this.live.clear();
     return closeAll(pools);
   }
 }

@@ -1,0 +1,216 @@
+import type { Dispatcher } from 'undici';
+import type { Api } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import type { DtcState } from '../health/dtc-states.ts';
+import { bindApiMetrics, forgetApiMetrics, forgetFailoverMetrics, type RuntimeMetrics } from '../metrics.ts';
+import type { PendingState } from '../state/pending-state.ts';
+import type { UpdateScope } from '../state/resource-index.ts';
+import type { ResourceMap } from '../state/resource-state.ts';
+import { dispatcherKey } from '../upstreams/dispatchers.ts';
+import { apiRoute, upstreamMembers, type ApiRouteContext } from './api-route.ts';
+import { RouteTable, type RouteChange, type RouteDefinition } from './route-table.ts';
+import type { ApiRoute, ServingBuildContext, ServingConfig, UpstreamMember } from './serving-config.ts';
+
+/** One API as served, with the pool users its route added (released when it is replaced). */
+export interface ServedApi {
+  readonly route: ApiRoute;
+  readonly definition: RouteDefinition<ApiRoute>;
+  readonly pools: readonly string[];
+}
+
+/** What one update changes in the serving structures; nothing changes until `commit()`. */
+export interface ServingPlan {
+  readonly revision: bigint;
+  /** Rebuilt clusters' members; undefined: the cluster is removed. */
+  readonly members: Map<string, readonly UpstreamMember[] | undefined>;
+  /** Rebuilt APIs; undefined: the API is removed. */
+  readonly apis: Map<string, ServedApi | undefined>;
+  /** How many APIs each cluster gains (or loses). */
+  readonly apisPerCluster: Map<string, number>;
+  /** Set once the APIs are built. */
+  routes: RouteChange<ApiRoute>;
+}
+
+export type ServingPlanResult = { readonly ok: true; readonly plan: ServingPlan } | { readonly ok: false; readonly problems: readonly string[] };
+
+const noRoutes: RouteChange<ApiRoute> = { removals: [], upserts: [] };
+
+/** What building the routes of one plan needs; `pools` collects the pool keys of the API being built. */
+class PlanContext implements ApiRouteContext {
+  readonly build: ServingBuildContext;
+  readonly zone: string;
+  readonly maxRequestTimeoutMs: number;
+  readonly zones: ResourceMap<'zone'>;
+  readonly metrics: RuntimeMetrics;
+  pools: string[] = [];
+
+  constructor(next: PendingState, build: ServingBuildContext) {
+    this.build = build;
+    this.zone = build.zone;
+    this.maxRequestTimeoutMs = build.maxRequestTimeoutMs;
+    this.zones = next.zones;
+    this.metrics = build.metrics;
+  }
+
+  pool(origin: string, connectTimeoutMs: number): Dispatcher {
+    const key = dispatcherKey(origin, connectTimeoutMs);
+    this.pools.push(key);
+    return this.build.dispatchers.get(origin, connectTimeoutMs, key);
+  }
+
+  dtc(zone: string, url: string): DtcState {
+    return this.build.health.dtc.target(zone, url);
+  }
+}
+
+function routeChange(plan: ServingPlan): RouteChange<ApiRoute> {
+  const removals: string[] = [];
+  const upserts: RouteDefinition<ApiRoute>[] = [];
+  for (const [name, served] of plan.apis) {
+    if (served === undefined) removals.push(name);
+    else upserts.push(served.definition);
+  }
+  return { removals, upserts };
+}
+
+function failoverZones(route: ApiRoute): string[] {
+  return route.failover.map((f) => f.zone);
+}
+
+/**
+ * The serving structures (routes, per-API routes, cluster members), changed by what
+ * each update touches: unchanged APIs keep their route objects and route registrations,
+ * and every API keeps its metric series. `plan()` builds what changes and checks route
+ * conflicts without changing anything; `commit()` swaps it in, synchronously, so a
+ * request sees the config before or after an update, never in between.
+ */
+export class ServingState {
+  private readonly routes = new RouteTable<ApiRoute>();
+  private readonly served = new Map<string, ServedApi>();
+  private readonly routesByName = new Map<string, ApiRoute>();
+  private readonly members = new Map<string, readonly UpstreamMember[]>();
+  /** APIs routing to each cluster: a cluster is in use (checked, reported) while it has any. */
+  private readonly apisPerCluster = new Map<string, number>();
+  private current: ServingConfig = { revision: 0n, routes: this.routes, apis: this.routesByName };
+
+  /** What requests are served with: its routes and APIs change in place on commit. */
+  get config(): ServingConfig {
+    return this.current;
+  }
+
+  /**
+   * Builds what `scope` changes from the pending state, declaring members, pool and DTC
+   * users to the plans in `ctx`. Fails on route conflicts (and on an API whose cluster
+   * is missing, which validation already rules out).
+   */
+  plan(next: PendingState, scope: UpdateScope, revision: bigint, ctx: ServingBuildContext): ServingPlanResult {
+    const plan: ServingPlan = { revision, members: new Map(), apis: new Map(), apisPerCluster: new Map(), routes: noRoutes };
+    for (const name of scope.clusters.remove) {
+      ctx.health.members.remove(name);
+      plan.members.set(name, undefined);
+    }
+    for (const name of scope.clusters.rebuild) {
+      const cluster = next.get('cluster', name);
+      if (cluster !== undefined) plan.members.set(name, upstreamMembers(name, cluster, ctx.health.members));
+    }
+    const problems = this.planApis(plan, next, scope, ctx);
+    if (problems.length > 0) return { ok: false, problems };
+    plan.routes = routeChange(plan);
+    const conflicts = this.routes.conflicts(plan.routes);
+    if (conflicts.length > 0) return { ok: false, problems: conflicts };
+    this.planUsage(plan, ctx);
+    return { ok: true, plan };
+  }
+
+  private planApis(plan: ServingPlan, next: PendingState, scope: UpdateScope, ctx: ServingBuildContext): string[] {
+    const problems: string[] = [];
+    const routeContext = new PlanContext(next, ctx);
+    for (const name of scope.apis.remove) {
+      const previous = this.served.get(name);
+      if (previous !== undefined) this.release(previous, ctx);
+      plan.apis.set(name, undefined);
+    }
+    for (const name of scope.apis.rebuild) {
+      const api = next.get('api', name);
+      if (api === undefined) continue;
+      const previous = this.served.get(name);
+      if (previous !== undefined) this.release(previous, ctx);
+      const served = this.build(name, api, plan, routeContext);
+      if (served === undefined) problems.push(`api "${name}": cluster: "${api.cluster}" does not exist`);
+      else plan.apis.set(name, served);
+    }
+    return problems;
+  }
+
+  private build(name: string, api: Api, plan: ServingPlan, ctx: PlanContext): ServedApi | undefined {
+    const members = plan.members.has(api.cluster) ? plan.members.get(api.cluster) : this.members.get(api.cluster);
+    const clusterState = ctx.build.health.members.clusterState(api.cluster);
+    if (members === undefined || clusterState === undefined) return undefined;
+    // Bound once per API (prom-client label lookups), kept while the API exists.
+    const metrics = this.served.get(name)?.route.metrics ?? bindApiMetrics(ctx.metrics, name);
+    const pools: string[] = [];
+    ctx.pools = pools;
+    const route = apiRoute(name, api, members, clusterState, metrics, ctx);
+    const definition = { owner: name, hosts: api.hosts, basePath: api.basePath, methods: api.methods, target: route };
+    return { route, definition, pools };
+  }
+
+  /** The pools and DTC targets a route being replaced no longer uses. */
+  private release(served: ServedApi, ctx: ServingBuildContext): void {
+    for (const key of served.pools) ctx.dispatchers.release(key);
+    for (const zone of served.route.failover) if (zone.dtc !== undefined) ctx.health.dtc.release(zone.dtc.state);
+  }
+
+  /** Declares the clusters that gain their first API or lose their last one. */
+  private planUsage(plan: ServingPlan, ctx: ServingBuildContext): void {
+    this.countClusters(plan);
+    for (const [cluster, change] of plan.apisPerCluster) {
+      if (change === 0) continue;
+      const before = this.apisPerCluster.get(cluster) ?? 0;
+      if (before === 0 || before + change === 0) ctx.health.members.use(cluster, before + change > 0);
+    }
+  }
+
+  /** How many APIs each cluster gains (or loses) with a plan. */
+  private countClusters(plan: ServingPlan): void {
+    const delta = plan.apisPerCluster;
+    for (const [name, served] of plan.apis) {
+      const before = this.served.get(name)?.route.cluster;
+      const after = served?.route.cluster;
+      if (before === after) continue;
+      if (before !== undefined) delta.set(before, (delta.get(before) ?? 0) - 1);
+      if (after !== undefined) delta.set(after, (delta.get(after) ?? 0) + 1);
+    }
+  }
+
+  /** Swaps a plan in; the caller commits the health and pool plans in the same synchronous step. */
+  commit(plan: ServingPlan, ctx: Pick<ServingBuildContext, 'metrics'>): void {
+    for (const [name, members] of plan.members) {
+      if (members === undefined) this.members.delete(name);
+      else this.members.set(name, members);
+    }
+    for (const [cluster, change] of plan.apisPerCluster) {
+      const count = (this.apisPerCluster.get(cluster) ?? 0) + change;
+      if (count > 0) this.apisPerCluster.set(cluster, count);
+      else this.apisPerCluster.delete(cluster);
+    }
+    for (const [name, served] of plan.apis) this.replace(name, served, ctx);
+    this.routes.apply(plan.routes);
+    this.current = { revision: plan.revision, routes: this.routes, apis: this.routesByName };
+  }
+
+  private replace(name: string, served: ServedApi | undefined, ctx: Pick<ServingBuildContext, 'metrics'>): void {
+    const previous = this.served.get(name);
+    if (served === undefined) {
+      this.served.delete(name);
+      this.routesByName.delete(name);
+      if (previous === undefined) return;
+      forgetApiMetrics(ctx.metrics, name, failoverZones(previous.route));
+      return;
+    }
+    this.served.set(name, served);
+    this.routesByName.set(name, served.route);
+    if (previous === undefined) return;
+    const zones = new Set(failoverZones(served.route));
+    forgetFailoverMetrics(ctx.metrics, name, failoverZones(previous.route).filter((zone) => !zones.has(zone)));
+  }
+}
