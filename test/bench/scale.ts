@@ -80,7 +80,7 @@ try {
     ]),
   ].join('\n');
   console.log(output);
-  await writeSection('scale', 'npm run bench:scale', output);
+  await writeSection('scale', process.env.BENCH_RUNTIMES === undefined ? 'npm run bench:scale' : `BENCH_RUNTIMES=${RUNTIMES} npm run bench:scale`, output);
 } finally {
   await Promise.all(runtimes.map((r) => r.stop()));
   await stopController?.();
