@@ -152,13 +152,6 @@ export class DtcStates {
     };
   }
 
-  /** Every check job of the targets in use, by id. */
-  checkJobs(): Map<string, CheckJob> {
-    const jobs = new Map<string, CheckJob>();
-    for (const [key, held] of this.targets) jobs.set(`dtc\n${key}`, this.checkJob(held.state));
-    return jobs;
-  }
-
   checkResult(target: DtcState, passed: boolean, reason: string): void {
     const wasHealthy = target.healthy;
     target.counter = recordCheck(target.counter, passed, dtcCheckThresholds);

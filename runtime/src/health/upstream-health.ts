@@ -3,7 +3,8 @@ import type { RuntimeMetrics } from '../metrics.ts';
 import type { MemberLiveState } from '../upstreams/member-state.ts';
 import { DtcStates, type DtcPlan, type DtcState } from './dtc-states.ts';
 import { HealthChecker } from './health-checker.ts';
-import { MemberStates, type MemberStatePlan } from './member-states.ts';
+import type { MemberStatePlan } from './member-state-plan.ts';
+import { MemberStates } from './member-states.ts';
 import { defaultOutlierSettings, type OutlierSettings } from './outlier.ts';
 
 /** What the outcome of each attempt on real traffic tells upstream health (outlier detection). */

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Api, Cluster } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { DtcState } from '../health/dtc-states.ts';
 import type { ClusterState } from '../health/member-cell.ts';
-import type { MemberStatePlan } from '../health/member-states.ts';
+import type { MemberStatePlan } from '../health/member-state-plan.ts';
 import { failoverCounter, type ApiMetrics, type Increment, type RuntimeMetrics } from '../metrics.ts';
 import type { ResourceMap } from '../state/resource-state.ts';
 import { groupTiers } from '../upstreams/balancer.ts';

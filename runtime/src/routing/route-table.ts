@@ -187,7 +187,7 @@ export class RouteTable<T> {
         node.anyMethodOwner = undefined;
       }
       for (const method of routes.methods) if (node.byMethod?.get(method)?.owner === owner) node.byMethod.delete(method);
-      if (!hasTargets(node)) tree.emptied(node);
+      if (!hasTargets(node)) tree.emptied();
     }
   }
 
@@ -256,8 +256,4 @@ export function buildRouteTable<T>(definitions: readonly RouteDefinition<T>[]): 
   if (problems.length > 0) return { ok: false, problems };
   table.apply(change);
   return { ok: true, table };
-}
-
-export function emptyRouteTable<T>(): RouteTable<T> {
-  return new RouteTable<T>();
 }

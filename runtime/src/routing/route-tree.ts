@@ -112,7 +112,7 @@ export class RouteTree<T> {
   }
 
   /** A node lost its last target: it stays in the router until the next compaction. */
-  emptied(_node: RouteNode<T>): void {
+  emptied(): void {
     this.vacant++;
   }
 
@@ -148,11 +148,6 @@ export class RouteTree<T> {
     if (found === null) return undefined;
     if (found.store === null) return malformedPath;
     return found.store as RouteNode<T>;
-  }
-
-  /** For tests: nodes in the router, and how many of them have no targets. */
-  get stats(): { readonly registered: number; readonly vacant: number; readonly nodes: number } {
-    return { registered: this.registered, vacant: this.vacant, nodes: this.nodes.size };
   }
 }
 
