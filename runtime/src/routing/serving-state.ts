@@ -62,6 +62,15 @@ class PlanContext implements ApiRouteContext {
   }
 }
 
+/** Members that routes see the same way: name, URL, zone and priority, in order (their live states are kept by name and URL). */
+function sameMembers(a: readonly UpstreamMember[], b: readonly UpstreamMember[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((m, i) => {
+    const other = b[i];
+    return other !== undefined && m.name === other.name && m.url === other.url && m.zone === other.zone && m.priority === other.priority;
+  });
+}
+
 function routeChange(plan: ServingPlan): RouteChange<ApiRoute> {
   const removals: string[] = [];
   const upserts: RouteDefinition<ApiRoute>[] = [];
@@ -108,11 +117,18 @@ export class ServingState {
       ctx.health.members.remove(name);
       plan.members.set(name, undefined);
     }
+    const rebuild = new Set(scope.apis.rebuild);
     for (const name of scope.clusters.rebuild) {
       const cluster = next.get('cluster', name);
-      if (cluster !== undefined) plan.members.set(name, upstreamMembers(name, cluster, ctx.health.members));
+      if (cluster === undefined) continue;
+      const members = upstreamMembers(name, cluster, ctx.health.members);
+      const previous = this.members.get(name);
+      // Same members (a change of health or checks only): routes keep theirs, which share the live states.
+      if (previous !== undefined && sameMembers(previous, members)) continue;
+      plan.members.set(name, members);
+      for (const api of scope.apisUsing(name)) if (!scope.apis.remove.has(api)) rebuild.add(api);
     }
-    const problems = this.planApis(plan, next, scope, ctx);
+    const problems = this.planApis(plan, next, scope.apis.remove, rebuild, ctx);
     if (problems.length > 0) return { ok: false, problems };
     plan.routes = routeChange(plan);
     const conflicts = this.routes.conflicts(plan.routes);
@@ -121,15 +137,15 @@ export class ServingState {
     return { ok: true, plan };
   }
 
-  private planApis(plan: ServingPlan, next: PendingState, scope: UpdateScope, ctx: ServingBuildContext): string[] {
+  private planApis(plan: ServingPlan, next: PendingState, remove: Iterable<string>, rebuild: Iterable<string>, ctx: ServingBuildContext): string[] {
     const problems: string[] = [];
     const routeContext = new PlanContext(next, ctx);
-    for (const name of scope.apis.remove) {
+    for (const name of remove) {
       const previous = this.served.get(name);
       if (previous !== undefined) this.release(previous, ctx);
       plan.apis.set(name, undefined);
     }
-    for (const name of scope.apis.rebuild) {
+    for (const name of rebuild) {
       const api = next.get('api', name);
       if (api === undefined) continue;
       const previous = this.served.get(name);

@@ -158,6 +158,23 @@ describe('applying config changes', () => {
     expect(store.memberHealth('acme/pool/other', 'gw-3', 'http://127.0.0.1:3')).toBeUndefined();
   });
 
+  it('a change of member health alone keeps the routes of the APIs using the cluster', () => {
+    const store = loaded(50);
+    const before = store.serving.apis.get('acme/api-1');
+    const down = cluster('acme/pool/main', [
+      { name: 'gw-1', url: 'http://127.0.0.1:1', zone: 'eu-1', unhealthy: true },
+      { name: 'gw-2', url: 'http://127.0.0.1:2', zone: 'eu-2' },
+    ]);
+    expect(store.apply(response('cluster', 2, { 'acme/pool/main': down })).ok).toBe(true);
+    const after = route(store, 'GET', '', '/api-1');
+    expect(after).toBe(before);
+    expect(after?.members[0]?.live.state).toMatchObject({ kind: 'unhealthy', reason: 'marked unhealthy by the control plane' });
+    // A new member URL is a new member: the routes are rebuilt with it.
+    const moved = cluster('acme/pool/main', [{ name: 'gw-1', url: 'http://127.0.0.1:7', zone: 'eu-1' }]);
+    expect(store.apply(response('cluster', 3, { 'acme/pool/main': moved })).ok).toBe(true);
+    expect(route(store, 'GET', '', '/api-1')?.members.map((m) => [m.url, m.live.state.kind])).toEqual([['http://127.0.0.1:7', 'healthy']]);
+  });
+
   it('rebuilds only failover-enabled APIs when a zone changes', () => {
     const store = loaded(3);
     const plain = store.serving.apis.get('acme/api-1');

@@ -3,12 +3,14 @@ import type { ResourceState, ResourceUpdate } from './resource-state.ts';
 
 /**
  * What an update touches: the clusters it changes or removes, and the APIs whose served
- * form it changes (those it changes itself, those using a changed cluster, those failing
- * over to a changed zone) or removes.
+ * form it changes (those it changes itself, those failing over to a changed zone) or
+ * removes. The APIs using a changed cluster are rebuilt too when its members change in a
+ * way routes see (not for a change of health alone): `apisUsing` names them.
  */
 export interface UpdateScope {
   readonly clusters: { readonly rebuild: ReadonlySet<string>; readonly remove: ReadonlySet<string> };
   readonly apis: { readonly rebuild: ReadonlySet<string>; readonly remove: ReadonlySet<string> };
+  apisUsing(cluster: string): Iterable<string>;
 }
 
 const none: ReadonlySet<string> = new Set();
@@ -80,7 +82,6 @@ export class ResourceIndex {
         case 'cluster':
           for (const name of changed) clusters.rebuild.add(name);
           for (const name of update.removals) clusters.remove.add(name);
-          for (const name of changed) for (const api of this.apisUsing(name)) apis.rebuild.add(api);
           break;
         case 'zone':
           for (const name of [...changed, ...update.removals]) for (const api of this.apisFailingOverTo(name)) apis.rebuild.add(api);
@@ -92,6 +93,6 @@ export class ResourceIndex {
       }
     }
     for (const name of apis.remove) apis.rebuild.delete(name);
-    return { clusters, apis };
+    return { clusters, apis, apisUsing: (cluster) => this.apisUsing(cluster) };
   }
 }
