@@ -51,6 +51,7 @@ export function createController(config: ControllerConfig, overrides: Controller
     maxConnectionAgeMs: config.xdsMaxConnectionAgeMs,
     requestCatchUp: () => void follower.requestCatchUp('manual'),
     committedAt: (revision) => follower.committedAt(revision),
+    databaseRevision: () => follower.databaseRevision,
   });
   const deployer = new Deployer({ sql, store, controllerId: config.controllerId, log: childLogger(log, 'deployment') });
   // The chores lock lives on a connection of its own, so that losing it is noticed.

@@ -16,7 +16,7 @@ export function createControllerMetrics() {
     snapshotBuilds: new Counter({ name: 'causeway_controller_snapshot_builds_total', help: 'Snapshots built, by result', labelNames: ['result'] as const, registers }),
     snapshotRevision: new Gauge({ name: 'causeway_controller_snapshot_revision', help: 'Revision of the snapshot being served', registers }),
     connectedRuntimes: new Gauge({ name: 'causeway_controller_connected_runtimes', help: 'Runtimes streaming from this replica', registers }),
-    pushes: new Counter({ name: 'causeway_controller_xds_responses_total', help: 'xDS responses sent, by resource type', labelNames: ['type'] as const, registers }),
+    pushes: new Counter({ name: 'causeway_controller_xds_responses_total', help: 'xDS responses sent, by resource type (progress: an empty response saying nothing changed for the runtime up to its revision)', labelNames: ['type'] as const, registers }),
     pushBytes: new Counter({ name: 'causeway_controller_xds_response_bytes_total', help: 'Bytes of xDS resources sent, by resource type', labelNames: ['type'] as const, registers }),
     acks: new Counter({ name: 'causeway_controller_xds_acks_total', help: 'ACKs received, by resource type', labelNames: ['type'] as const, registers }),
     nacks: new Counter({ name: 'causeway_controller_xds_nacks_total', help: 'NACKs received, by resource type', labelNames: ['type'] as const, registers }),

@@ -26,6 +26,7 @@ export interface RuntimeMetrics {
   readonly dtcHealthy: Gauge<'zone'>;
   readonly configApplies: Counter<'type' | 'result'>;
   readonly appliedRevision: Gauge;
+  readonly replicationLag: Gauge;
   readonly controllerConnected: Gauge;
   readonly servingFromCache: Gauge;
   readonly xdsReconnects: Counter;
@@ -118,6 +119,11 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     appliedRevision: new Gauge({
       name: 'causeway_runtime_applied_revision',
       help: 'The highest config revision applied.',
+      registers,
+    }),
+    replicationLag: new Gauge({
+      name: 'causeway_runtime_replication_lag_revisions',
+      help: 'The newest revision the controller knew to be committed in the database, minus the revision applied here.',
       registers,
     }),
     controllerConnected: new Gauge({

@@ -44,6 +44,7 @@ export interface ModelUpdate {
 export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
   private current: Model = emptyModel;
   private loaded = false;
+  private newestRevision = 0;
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +66,11 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
 
   get model(): Model {
     return this.current;
+  }
+
+  /** The newest revision known to be committed: read from the database or announced by a notification. */
+  get databaseRevision(): number {
+    return Math.max(this.newestRevision, this.current.revision);
   }
 
   committedAt(revision: number): number | undefined {
@@ -99,6 +105,7 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
           if (payload === this.probePayload) this.probeAnswered = true;
           return;
         }
+        this.noteRevision(Number(payload));
         void this.requestCatchUp('notify');
       },
       () => {
@@ -175,6 +182,12 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     this.emit('update', update);
   }
 
+  private noteRevision(revision: number): void {
+    if (!Number.isSafeInteger(revision) || revision <= this.newestRevision) return;
+    this.newestRevision = revision;
+    this.options.metrics.databaseRevision.set(revision);
+  }
+
   private rememberCommitTimes(rows: readonly { revision: number; changed_at: Date }[]): void {
     for (const row of rows) this.commitTimes.set(row.revision, row.changed_at.getTime());
     for (const revision of this.commitTimes.keys()) {
@@ -187,7 +200,7 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     const [state] = await tx<{ revision: number; pruned_through: number }[]>`SELECT revision, pruned_through FROM config_state`;
     if (state === undefined) throw new Error('config_state row is missing');
     const applied = this.current.revision;
-    this.options.metrics.databaseRevision.set(state.revision);
+    this.noteRevision(state.revision);
     this.options.metrics.replicationLag.set(Math.max(state.revision - applied, 0));
     if (this.loaded && state.revision <= applied) return undefined;
     if (!this.loaded || state.pruned_through > applied) {

@@ -34,6 +34,8 @@ export interface SessionContext {
   committedAt(revision: number): number | undefined;
   /** Asks the change follower to read the log now (a runtime is ahead of us). */
   requestCatchUp(): void;
+  /** The newest revision known to be committed in the database (told to runtimes for their lag). */
+  databaseRevision(): number;
 }
 
 interface Pending {
@@ -74,6 +76,8 @@ export class StreamSession {
   private syncedRevision: number | undefined;
   /** Highest revision of an answered API response of this stream. */
   private answeredApiRevision = 0;
+  /** Highest revision this stream has sent a response of. */
+  private sentRevision = 0;
   private closed = false;
   private log: Logger;
 
@@ -234,6 +238,9 @@ export class StreamSession {
     this.removalsDue = true;
     // Nothing new for APIs: once nothing is outstanding the runtime holds this snapshot's APIs.
     if (!apiSent) this.apiAnswered(snapshot.revision);
+    // Nothing at all for this runtime: an empty response tells it that it is up to date at
+    // this revision, so its applied revision (and lag) does not stay behind.
+    if (this.sentRevision < snapshot.revision) this.sendProgress(snapshot.revision);
   }
 
   /**
@@ -270,6 +277,7 @@ export class StreamSession {
   private send(kind: ResourceKind, revision: number, upserts: readonly SnapshotEntry[], removals: readonly string[]): void {
     const known = this.known.get(kind);
     if (known === undefined || (upserts.length === 0 && removals.length === 0)) return;
+    if (revision > this.sentRevision) this.sentRevision = revision;
     const size = this.isolate.has(kind) ? 1 : MAX_RESOURCES_PER_RESPONSE;
     const batches: { upserts: readonly SnapshotEntry[]; removals: readonly string[] }[] = [];
     for (let i = 0; i < upserts.length; i += size) batches.push({ upserts: upserts.slice(i, i + size), removals: [] });
@@ -292,12 +300,30 @@ export class StreamSession {
           removedResources: [...batch.removals],
           nonce,
           controllerId: this.ctx.controllerId,
+          databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
         }),
       );
       this.ctx.metrics.pushes.inc({ type: kind });
       this.ctx.metrics.pushBytes.inc({ type: kind }, batch.upserts.reduce((n, e) => n + e.resource.value.byteLength, 0));
     }
     this.log.debug({ type: kind, revision, upserts: upserts.length, removals: removals.length }, 'resources sent');
+  }
+
+  /** An API response without resources: acknowledged like any other, it changes nothing but the revision. */
+  private sendProgress(revision: number): void {
+    this.sentRevision = revision;
+    const nonce = (++this.nonceCounter).toString(36);
+    this.pending.set(nonce, { kind: 'api', revision, previous: new Map(), sent: new Map(), sentAt: Date.now() });
+    this.call.write(
+      create(DiscoveryResponseSchema, {
+        revision: BigInt(revision),
+        typeUrl: typeUrls.api,
+        nonce,
+        controllerId: this.ctx.controllerId,
+        databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
+      }),
+    );
+    this.ctx.metrics.pushes.inc({ type: 'progress' });
   }
 
   private fail(error: CausewayError): void {

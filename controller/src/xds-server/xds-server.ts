@@ -21,6 +21,7 @@ export interface XdsServerOptions {
   readonly maxConnectionAgeMs: number;
   readonly requestCatchUp: () => void;
   readonly committedAt: (revision: number) => number | undefined;
+  readonly databaseRevision: () => number;
 }
 
 /** The gRPC discovery service: one StreamSession per connected runtime. */
@@ -99,6 +100,7 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
         currentSnapshot: () => this.snapshot,
         requestCatchUp: this.options.requestCatchUp,
         committedAt: this.options.committedAt,
+        databaseRevision: this.options.databaseRevision,
       },
       (event) => this.emit('event', event),
     );

@@ -8,6 +8,7 @@ import { createRuntime, type Runtime } from '../runtime.ts';
 import { ConfigStore } from '../state/config-store.ts';
 import { FakeController, type FakeStream } from '../testing/fake-controller.ts';
 import { api, cluster, response } from '../testing/resources.ts';
+import { metricValue } from '../testing/runtime-harness.ts';
 import { closedPort, startUpstream } from '../testing/servers.ts';
 import { XdsClient } from './xds-client.ts';
 
@@ -104,6 +105,31 @@ describe('xDS client', () => {
     expect((await stream.next()).errorDetail?.message).toBe('stale revision 3, already at 4');
     expect(await get(rt, '/orders/1')).toBe(200);
     expect(rt.status()).toMatchObject({ revision: 4n, source: 'controller', connected: true, controller: fake.address });
+  });
+
+  it('shows its replication lag from the revision the controller says is committed, and an empty response brings it to that revision', async () => {
+    const fake = await controller();
+    const upstream = await startUpstream((_req, res) => res.end('ok'));
+    cleanups.push(() => upstream.close());
+    const rt = await runtime(fake.address);
+    const stream = await fake.nextStream();
+    await subscriptions(stream);
+
+    stream.send({ ...response('cluster', 4, { 'acme/pool/main': cluster('acme/pool/main', [{ name: 'gw', url: upstream.url, zone: 'eu-1' }]) }), databaseRevision: 9n });
+    expect((await stream.next()).appliedRevision).toBe(4n);
+    stream.send({ ...response('api', 4, { 'acme/orders': api('acme/orders', { basePath: '/orders' }) }), databaseRevision: 9n });
+    expect((await stream.next()).appliedRevision).toBe(4n);
+    expect(await metricValue(rt, 'replicationLag')).toBe(5);
+
+    // Revisions 5 to 9 changed nothing this runtime holds: the controller says so with an empty response.
+    const progress = { ...response('api', 9, {}), databaseRevision: 9n };
+    stream.send(progress);
+    const ack = await stream.next();
+    expect(ack).toMatchObject({ typeUrl: typeUrls.api, responseNonce: progress.nonce, appliedRevision: 9n });
+    expect(ack.errorDetail).toBeUndefined();
+    expect(await metricValue(rt, 'replicationLag')).toBe(0);
+    expect(await metricValue(rt, 'appliedRevision')).toBe(9);
+    expect(await get(rt, '/orders/1')).toBe(200);
   });
 
   it('reconnects after the stream ends and sends the versions it holds', async () => {

@@ -111,6 +111,8 @@ export class XdsClient {
   /** Failed attempts since the last established stream, to log a streak once. */
   private failures = 0;
   private lastRefusal: string | undefined;
+  /** The newest revision a controller said was committed in the database. */
+  private databaseRevision = 0n;
   private healthReportTimer: NodeJS.Timeout | undefined;
 
   constructor(options: XdsClientOptions) {
@@ -224,6 +226,8 @@ export class XdsClient {
     this.establish(session);
     const outcome = this.options.target.apply(response);
     const revision = this.options.target.revision;
+    if (response.databaseRevision > this.databaseRevision) this.databaseRevision = response.databaseRevision;
+    this.options.metrics.replicationLag.set(this.databaseRevision > revision ? Number(this.databaseRevision - revision) : 0);
     const fields = { controller: session.controller, controllerId: response.controllerId, type: outcome.kind ?? response.typeUrl };
     if (outcome.ok) {
       session.call.write(create(DiscoveryRequestSchema, { typeUrl: response.typeUrl, responseNonce: response.nonce, appliedRevision: revision }));

@@ -42,6 +42,18 @@ describe('replicas in sync', () => {
     await eventually(async () => expect(await upstreamOf(runtime, '/orders/1')).toBe('upstream-1'), { message: () => stack.tails() });
     const controllers = await call(b.adminUrl, 'GET', '/v1/controllers');
     expect(controllers.body.items.map((c: { id: string }) => c.id).sort()).toEqual(['replica-a', 'replica-b']);
+
+    // A change no runtime holds (a gateway no API uses) still moves the runtime's applied
+    // revision: it is in sync, and its replication lag says 0.
+    const unused = await call(a.adminUrl, 'PUT', '/v1/gateways/unused', { spec: { url: upstream.url } });
+    const committed: number = unused.body.metadata.revision;
+    await eventually(async () => {
+      const metrics = (await call(runtime.adminUrl, 'GET', '/metrics', undefined, { token: null })).text;
+      expect(metrics).toMatch(new RegExp(`causeway_runtime_applied_revision ${committed}\\b`));
+      expect(metrics).toMatch(/causeway_runtime_replication_lag_revisions 0\b/);
+      const runtimes = await call(b.adminUrl, 'GET', '/v1/runtimes');
+      expect(runtimes.body.items).toMatchObject([{ nodeId: runtime.nodeId, appliedRevision: committed }]);
+    }, { message: () => stack.tails() });
   });
 
   it('loses no request when the replica a runtime streams from is killed, and the other replica sends what changed meanwhile', async () => {

@@ -204,6 +204,16 @@ export declare type DiscoveryResponse = Message<"causeway.discovery.v1.Discovery
    * @generated from field: string controller_id = 6;
    */
   controllerId: string;
+
+  /**
+   * The newest revision the controller knew to be committed in the database when it sent
+   * this response (at least `revision`); the runtime's replication lag is this minus the
+   * revision it applied. A response with no resources and no removals only tells the
+   * runtime that nothing it holds changed up to `revision`.
+   *
+   * @generated from field: uint64 database_revision = 7;
+   */
+  databaseRevision: bigint;
 };
 
 /**
