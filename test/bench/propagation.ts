@@ -13,6 +13,7 @@ const RUNTIMES = Number(process.env.BENCH_RUNTIMES ?? 50);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 500);
 const RATE_PER_S = Number(process.env.BENCH_RATE ?? 20);
 const APIS = 50;
+const BURST_WRITERS = 16;
 
 interface Applied {
   revision: number;
@@ -55,6 +56,8 @@ try {
     return { revision: (response.body as { metadata: { revision: number } }).metadata.revision, at: Date.now() };
   };
   const bytes = async (): Promise<number> => (await metricSum(a.adminUrl, 'causeway_controller_xds_response_bytes_total')) + (await metricSum(b.adminUrl, 'causeway_controller_xds_response_bytes_total'));
+  const apiResponses = async (): Promise<number> =>
+    (await metricSum(a.adminUrl, 'causeway_controller_xds_responses_total{type="api"}')) + (await metricSum(b.adminUrl, 'causeway_controller_xds_responses_total{type="api"}'));
 
   const measure = async (commits: { revision: number; at: number }[]) => {
     await caughtUp(Math.max(...commits.map((c) => c.revision)));
@@ -72,12 +75,21 @@ try {
   let offset = 0;
   const phase = async (name: string, run: () => Promise<{ revision: number; at: number }[]>) => {
     const before = await bytes();
+    const responsesBefore = await apiResponses();
+    const startedAt = Date.now();
     const commits = await run();
+    const seconds = (Date.now() - startedAt) / 1000;
     const result = await measure(commits);
     const sent = (await bytes()) - before;
-    return { name, ...result, bytesPerChangePerRuntime: sent / commits.length / RUNTIMES };
+    const responses = (await apiResponses()) - responsesBefore;
+    return {
+      name: `${name}: ${commits.length} changes in ${seconds.toFixed(1)} s (${Math.round(commits.length / seconds)}/s)`,
+      ...result,
+      bytesPerChangePerRuntime: sent / commits.length / RUNTIMES,
+      responsesPerRuntime: responses / RUNTIMES,
+    };
   };
-  const steady = await phase(`steady ${RATE_PER_S}/s`, async () => {
+  const steady = await phase('steady', async () => {
     const commits: { revision: number; at: number }[] = [];
     const start = Date.now();
     for (let i = 0; i < CHANGES; i++) {
@@ -87,9 +99,9 @@ try {
     }
     return commits;
   });
-  const burst = await phase('burst', async () => {
+  const burst = await phase(`burst (${BURST_WRITERS} writers)`, async () => {
     const commits: { revision: number; at: number }[] = [];
-    await pool(Array.from({ length: CHANGES }, (_, i) => i), 16, async () => void commits.push(await change(offset++)));
+    await pool(Array.from({ length: CHANGES }, (_, i) => i), BURST_WRITERS, async () => void commits.push(await change(offset++)));
     return commits;
   });
 
@@ -109,14 +121,17 @@ try {
   await notifier.end();
 
   const rows = [steady, burst].flatMap((p) => [
-    [p.name, 'same replica', p.same.length, percentile(p.same, 50), percentile(p.same, 99), Math.round(p.bytesPerChangePerRuntime)],
-    [p.name, 'cross replica', p.cross.length, percentile(p.cross, 50), percentile(p.cross, 99), Math.round(p.bytesPerChangePerRuntime)],
+    [p.name, 'same replica', p.same.length, percentile(p.same, 50), percentile(p.same, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime)],
+    [p.name, 'cross replica', p.cross.length, percentile(p.cross, 50), percentile(p.cross, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime)],
   ]);
-  rows.push(['reference', 'PostgreSQL NOTIFY → LISTEN', notifyLatencies.length, percentile(notifyLatencies, 50), percentile(notifyLatencies, 99), '-']);
+  rows.push(['reference', 'PostgreSQL NOTIFY → LISTEN', notifyLatencies.length, percentile(notifyLatencies, 50), percentile(notifyLatencies, 99), '-', '-']);
   const output = [
     `${RUNTIMES} runtimes (half on each of 2 replicas), ${APIS} APIs, ${CHANGES} changes per phase, each through replica A.`,
     '',
-    table(['phase', 'runtimes', 'samples', 'commit→served p50 (ms)', 'p99 (ms)', 'bytes pushed per change per runtime'], rows),
+    table(['phase', 'runtimes', 'samples', 'commit→served p50 (ms)', 'p99 (ms)', 'bytes pushed per change per runtime', 'API responses per runtime'], rows),
+    '',
+    'Served: the runtime logged that it applied a revision at or after the change. API responses per runtime: how many',
+    'pushes carried the phase\'s changes to each runtime (fewer than changes when a burst is coalesced).',
   ].join('\n');
   console.log(output);
   await writeSection('propagation', 'npm run bench:propagation', output);

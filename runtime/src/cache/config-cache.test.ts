@@ -39,6 +39,14 @@ function sampleState(): ResourceState {
   });
 }
 
+async function eventuallyRevision(cache: ConfigCache, revision: bigint): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await cache.load().catch(() => undefined))?.revision !== revision) {
+    if (Date.now() > deadline) throw new Error(`the cache did not reach revision ${revision}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('config cache', () => {
   it('round-trips every resource with its version and the revision', async () => {
     const cache = new ConfigCache(join(dir, 'nested'), log);
@@ -59,6 +67,34 @@ describe('config cache', () => {
     await cache.flush();
     expect(await readdir(dir)).toEqual([cacheFileName]);
     expect((await cache.load())?.revision).toBe(0n);
+  });
+
+  it('writes a burst of changes once at once and once more after the interval, with the newest state', async () => {
+    const cache = new ConfigCache(dir, log, 300);
+    const first = sampleState();
+    cache.save(first);
+    await eventuallyRevision(cache, 42n);
+    const second = mergeUpdate(first, { kind: 'api', revision: 43n, upserts: new Map(), removals: ['acme/orders'] });
+    const third = mergeUpdate(second, { kind: 'zone', revision: 44n, upserts: new Map(), removals: ['eu-1'] });
+    cache.save(second);
+    cache.save(third);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Still inside the interval: the file holds the first write.
+    expect((await cache.load())?.revision).toBe(42n);
+    await eventuallyRevision(cache, 44n);
+    const loaded = await cache.load();
+    expect(loaded?.resources.api.size).toBe(0);
+    expect(loaded?.resources.zone.size).toBe(0);
+    expect(loaded?.resources.cluster.get('acme/pool/p')).toEqual(third.resources.cluster.get('acme/pool/p'));
+  });
+
+  it('flush writes what waits for the interval at once', async () => {
+    const cache = new ConfigCache(dir, log, 60_000);
+    cache.save(emptyResourceState);
+    await cache.flush();
+    cache.save(sampleState());
+    await cache.flush();
+    expect((await cache.load())?.revision).toBe(42n);
   });
 
   it('has nothing to load before the first write', async () => {

@@ -21,20 +21,31 @@ interface CacheFile {
   readonly resources: Readonly<Record<ResourceKind, readonly CachedEntry[]>>;
 }
 
+/**
+ * The JSON of each entry, kept as long as the entry is held: entries are immutable and
+ * an update replaces only those it changes, so a write serializes only what changed
+ * since the last one.
+ */
+const entryJsonCache = new WeakMap<object, { readonly name: string; readonly json: string }>();
+
+function entryJson<K extends ResourceKind>(kind: K, name: string, entry: ResourceEntry<K>): string {
+  const cached = entryJsonCache.get(entry);
+  if (cached?.name === name) return cached.json;
+  const json = JSON.stringify({ name, version: entry.version, message: toJson(schemaByKind[kind], entry.message) } satisfies CachedEntry);
+  entryJsonCache.set(entry, { name, json });
+  return json;
+}
+
+/** The cache file's text (a CacheFile), built from per-entry JSON. */
 export function serializeState(state: ResourceState, savedAt: Date): string {
-  const entries = <K extends ResourceKind>(kind: K): CachedEntry[] =>
-    [...state.resources[kind]].map(([name, entry]) => ({
-      name,
-      version: entry.version,
-      message: toJson(schemaByKind[kind], entry.message),
-    }));
-  const file: CacheFile = {
-    format,
-    revision: state.revision.toString(),
-    savedAt: savedAt.toISOString(),
-    resources: { cluster: entries('cluster'), zone: entries('zone'), api: entries('api') },
+  const entries = <K extends ResourceKind>(kind: K): string => {
+    const parts: string[] = [];
+    for (const [name, entry] of state.resources[kind]) parts.push(entryJson(kind, name, entry));
+    return `[${parts.join(',')}]`;
   };
-  return JSON.stringify(file);
+  const head = { format, revision: state.revision.toString(), savedAt: savedAt.toISOString() } satisfies Omit<CacheFile, 'resources'>;
+  const resources = `{"cluster":${entries('cluster')},"zone":${entries('zone')},"api":${entries('api')}}`;
+  return `${JSON.stringify(head).slice(0, -1)},"resources":${resources}}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -70,21 +81,30 @@ export function parseState(text: string): ResourceState {
   return { revision: BigInt(raw.revision), resources: maps };
 }
 
+/** Writes follow each other at least this far apart by default (a burst of changes is one write). */
+export const defaultCacheWriteIntervalMs = 1_000;
+
 /**
  * The last applied config on disk. Writes are atomic (temporary file, fsync, rename)
- * and serialized; when several are queued only the newest is written.
+ * and serialized, at most one per `minIntervalMs`; only the newest queued state is
+ * written. The file can thus be up to that interval behind the config in force, which
+ * the controller makes up for when the runtime reconnects (it sends the difference).
  */
 export class ConfigCache {
   readonly file: string;
   private readonly dir: string;
   private readonly log: Pick<Logger, 'warn'>;
+  private readonly minIntervalMs: number;
   private pending: ResourceState | undefined;
   private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
 
-  constructor(dir: string, log: Pick<Logger, 'warn'>) {
+  constructor(dir: string, log: Pick<Logger, 'warn'>, minIntervalMs = defaultCacheWriteIntervalMs) {
     this.dir = dir;
     this.file = join(dir, cacheFileName);
     this.log = log;
+    this.minIntervalMs = minIntervalMs;
   }
 
   /** The cached state, or undefined when there is none or it is unreadable (logged). */
@@ -107,22 +127,44 @@ export class ConfigCache {
 
   save(state: ResourceState): void {
     this.pending = state;
-    this.writing ??= this.drain();
+    this.schedule();
   }
 
-  /** Resolves once every queued write is on disk (or failed and was logged). */
+  /** Writes what is queued now, without waiting for the interval; resolves once it is on disk (or failed and was logged). */
   async flush(): Promise<void> {
-    while (this.writing !== undefined) await this.writing;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.writing !== undefined || this.pending !== undefined) {
+      this.writing ??= this.drain();
+      await this.writing;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.writing !== undefined || this.timer !== undefined || this.pending === undefined) return;
+    const wait = this.lastWriteAt + this.minIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.writing = this.drain();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, wait);
+    this.timer.unref();
   }
 
   private async drain(): Promise<void> {
+    const state = this.pending;
+    this.pending = undefined;
     try {
-      for (let state = this.pending; state !== undefined; state = this.pending) {
-        this.pending = undefined;
-        await this.write(state);
-      }
+      if (state !== undefined) await this.write(state);
     } finally {
+      this.lastWriteAt = Date.now();
       this.writing = undefined;
+      this.schedule();
     }
   }
 

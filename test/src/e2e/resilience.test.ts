@@ -57,7 +57,7 @@ describe('faults around the control plane', () => {
     const env = { CAUSEWAY_CACHE_DIR: cacheDir };
     const first = await stack.runtime({ controllers: [controller.xdsAddress], nodeId: 'cached', env });
     await eventually(async () => expect((await call(first.proxyUrl, 'GET', '/orders/', undefined, { token: null })).body?.upstream).toBe('upstream-1'));
-    // The cache is written right after each apply; wait until it holds the API.
+    // The cache is written soon after an apply; wait until it holds the API.
     await eventually(async () => expect(await readFile(join(cacheDir, 'runtime-config.json'), 'utf8')).toContain('default/orders'));
     await first.kill();
     await controller.kill();
