@@ -62,6 +62,16 @@ export function openApiDocument() {
     security: [{ bearer: [] }],
     paths: {
       ...Object.assign({}, ...(Object.keys(pluralOf) as Kind[]).map(resourcePaths)),
+      '/v1/apply': {
+        post: {
+          summary: 'Create or replace many resources as one write (one revision, all or nothing)',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Document' } } } } } },
+          },
+          responses: { 200: { description: 'Per item: created, updated or unchanged; the revision (null when nothing changed)' }, 400: errorResponse, 409: errorResponse },
+        },
+      },
       '/v1/runtimes': { get: { summary: 'Runtimes, where they stream from, what they applied and their last NACK', responses: { 200: { description: 'The list' } } } },
       '/v1/controllers': { get: { summary: 'Controller replicas', responses: { 200: { description: 'The list' } } } },
     },

@@ -1,12 +1,50 @@
 import type { FastifyInstance } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import type { Deployer } from '../deployment/deployer.ts';
-import type { ApiSpec, Kind } from '../store/records.ts';
-import { notFound, type ResourceStore, type WriteOptions } from '../store/resource-store.ts';
+import { kinds, type ApiSpec, type Kind } from '../store/records.ts';
+import { notFound, type PutItem, type ResourceStore, type WriteOptions } from '../store/resource-store.ts';
 import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 
 const MAX_WAIT_MS = 300_000;
+/** Items of one `POST /v1/apply`. */
+export const MAX_APPLY_ITEMS = 20_000;
+const MAX_APPLY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The items of an apply request (`{"items": [document, …]}`), each validated like a PUT
+ * body and with its kind required; every problem of every item is reported at once.
+ * Sorted so that what an item names is written before it (gateways, pools, zones, APIs).
+ */
+function validateApply(body: unknown): PutItem[] {
+  const items = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { items?: unknown }).items : undefined;
+  if (!Array.isArray(items)) throw CausewayError.invalid([{ path: 'items', message: 'is required: a list of documents' }]);
+  if (items.length === 0 || items.length > MAX_APPLY_ITEMS) {
+    throw CausewayError.invalid([{ path: 'items', message: `has ${items.length} documents; send 1 to ${MAX_APPLY_ITEMS}` }]);
+  }
+  const valid: PutItem[] = [];
+  const problems: { path: string; message: string }[] = [];
+  const seen = new Map<string, number>();
+  items.forEach((item: unknown, index) => {
+    try {
+      const kind = typeof item === 'object' && item !== null ? (item as { kind?: unknown }).kind : undefined;
+      if (kind === undefined) throw CausewayError.invalid([{ path: 'kind', message: `is required (one of ${kinds.join(', ')})` }]);
+      const doc = validateDocument(item);
+      const key = `${doc.kind}/${doc.name}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw CausewayError.invalid([{ path: 'metadata.name', message: `${doc.kind} "${doc.name}" is already items[${first}]` }]);
+      }
+      seen.set(key, index);
+      valid.push({ ...doc, index });
+    } catch (error) {
+      if (!(error instanceof CausewayError) || error.code !== 'invalid_argument') throw error;
+      problems.push(...error.details.map((d) => ({ path: `items[${index}].${d.path}`, message: d.message })));
+    }
+  });
+  if (problems.length > 0) throw CausewayError.invalid(problems);
+  return valid.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+}
 
 /** `?wait=10s` (ms, s or m; a bare number is seconds) and `&rollbackOnFailure=true`. */
 function parseWait(query: Record<string, string>): { ms: number; rollbackOnFailure: boolean } | undefined {
@@ -82,6 +120,23 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
     if (result.created) reply.header('location', `/v1/${pluralOf[kind]}/${doc.name}`);
     const body = toDocument(result.record);
     return deployed.report === undefined ? body : { ...body, status: { deployment: deployed.report } };
+  });
+
+  // Many documents as one write: one revision, all or nothing.
+  app.post('/v1/apply', { bodyLimit: MAX_APPLY_BYTES }, async (request) => {
+    const items = validateApply(request.body);
+    const { revision, results } = await store.putMany(request.principal.org, items);
+    return {
+      apiVersion: API_VERSION,
+      kind: 'ApplyResult',
+      revision: revision ?? null,
+      items: results.map((r) => ({
+        kind: r.record.kind,
+        name: r.record.name,
+        result: r.created ? 'created' : r.changed ? 'updated' : 'unchanged',
+        revision: r.record.revision,
+      })),
+    };
   });
 
   app.delete<{ Params: NameParams }>('/v1/:plural/:name', async (request) => {

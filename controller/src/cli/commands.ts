@@ -11,7 +11,6 @@ const pluralByAlias: Readonly<Record<string, string>> = {
   runtime: 'runtimes', runtimes: 'runtimes',
   controller: 'controllers', controllers: 'controllers',
 };
-const pluralByKind: Readonly<Record<string, string>> = { Api: 'apis', Gateway: 'gateways', GatewayPool: 'gateway-pools', Zone: 'zones' };
 
 export interface Output {
   out(line: string): void;
@@ -73,21 +72,42 @@ function rowsFor(kind: string, items: readonly Row[]): Record<string, string>[] 
   });
 }
 
+interface ApplyResult {
+  revision: number | null;
+  items: { kind: string; name: string; result: string; revision: number }[];
+}
+
+/**
+ * Every document of the file as one write (`POST /v1/apply`): all are applied at one
+ * revision, or none is and each problem is printed with the document it is about.
+ */
 export async function apply(client: AdminClient, file: string, io: Output): Promise<number> {
   const docs = sortForApply(await readDocuments(file));
-  let failed = 0;
-  for (const doc of docs) {
-    const path = `/v1/${pluralByKind[doc.kind] ?? ''}/${doc.name}`;
-    const label = `${doc.kind.toLowerCase()}/${doc.name}`;
-    try {
-      const response = await client.request<{ metadata: { revision: number } }>('PUT', path, doc.body);
-      io.out(`${label} ${response.headers.get('causeway-result') ?? 'applied'} (revision ${response.body.metadata.revision})`);
-    } catch (error) {
-      failed++;
-      io.err(`error: ${label} (${doc.source}): ${describe(error)}`);
+  let response: ApplyResult;
+  try {
+    response = (await client.request<ApplyResult>('POST', '/v1/apply', { items: docs.map((d) => d.body) })).body;
+  } catch (error) {
+    const e = CausewayError.from(error);
+    const byItem = new Map<number, string[]>();
+    for (const detail of e.details) {
+      const match = /^items\[(\d+)\]\.(.*)$/.exec(detail.path);
+      if (match === null) continue;
+      const index = Number(match[1]);
+      byItem.set(index, [...(byItem.get(index) ?? []), `${match[2]}: ${detail.message}`]);
     }
+    const only = /^items\[(\d+)\] \([^)]*\): (.*)$/s.exec(e.message);
+    if (byItem.size === 0 && only !== null) byItem.set(Number(only[1]), [only[2] ?? e.message]);
+    if (byItem.size === 0) throw error;
+    for (const [index, problems] of [...byItem].sort((x, y) => x[0] - y[0])) {
+      const doc = docs[index];
+      const label = doc === undefined ? `items[${index}]` : `${doc.kind.toLowerCase()}/${doc.name} (${doc.source})`;
+      io.err(`error: ${label}: ${problems.join(`\n  `)}`);
+    }
+    io.err('nothing was applied');
+    return 1;
   }
-  return failed === 0 ? 0 : 1;
+  for (const item of response.items) io.out(`${item.kind.toLowerCase()}/${item.name} ${item.result} (revision ${item.revision})`);
+  return 0;
 }
 
 export async function get(client: AdminClient, args: readonly string[], format: string, io: Output): Promise<number> {

@@ -38,6 +38,8 @@ export const pgCodes = {
   foreignKeyViolation: '23503',
   uniqueViolation: '23505',
   checkViolation: '23514',
+  /** A statement after another one of the same transaction failed. */
+  inFailedTransaction: '25P02',
 } as const;
 
 export function pgCode(error: unknown): string | undefined {

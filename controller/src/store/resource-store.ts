@@ -19,12 +19,35 @@ export interface WriteOptions {
   readonly alsoDo?: (m: Mutation, previous: StoredRecord | undefined) => Promise<void>;
 }
 
-/** Thrown inside a mutation to roll it back when a PUT would change nothing. */
-class Unchanged<K extends Kind> {
-  readonly record: StoredRecord<K>;
-  constructor(record: StoredRecord<K>) {
+/** Writes of one many-resource write in flight at once on its connection. */
+const PIPELINED_WRITES = 64;
+
+/** One resource of a many-resource write. */
+export interface PutItem {
+  readonly kind: Kind;
+  readonly name: string;
+  readonly labels: Labels;
+  readonly spec: SpecByKind[Kind];
+  /** Where the caller had it (errors name `items[index]`); its position by default. */
+  readonly index?: number;
+}
+
+/** Thrown inside a mutation to roll it back when a write would change nothing. */
+class Unchanged<T> {
+  readonly record: T;
+  constructor(record: T) {
     this.record = record;
   }
+}
+
+/** An item's error, saying which item: `items[3] (API "orders"): …`, with field paths under `items[3].`. */
+function inItem(index: number, item: { readonly kind: Kind; readonly name: string }, error: unknown): unknown {
+  if (!(error instanceof CausewayError)) return error;
+  const prefix = `items[${index}]`;
+  return new CausewayError(error.code, `${prefix} (${what[item.kind]} "${item.name}"): ${error.message}`, {
+    cause: error.cause,
+    details: error.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` })),
+  });
 }
 
 const what: Readonly<Record<Kind, string>> = {
@@ -74,25 +97,83 @@ export class ResourceStore {
   ): Promise<PutResult<K>> {
     try {
       const { result } = await mutate(this.sql, async (m) => {
-        const table = tables[kind];
-        const current = (await table.get(m.tx, org, name, true)) as StoredRecord<K> | undefined;
-        checkIfMatch(kind, name, current, options);
-        if (current !== undefined && isDeepStrictEqual(current.labels, labels) && isDeepStrictEqual(current.spec, spec)) {
-          throw new Unchanged(current);
-        }
-        await this.checkReferences(m.tx, kind, org, name, spec);
-        await table.write(m, org, name, labels, spec);
-        await this.recordDependents(m, kind, org, name);
-        m.record({ kind, org, name, op: 'upsert' });
-        await options.alsoDo?.(m, current);
-        const record = (await table.get(m.tx, org, name)) as StoredRecord<K>;
-        return { record, created: current === undefined, changed: true };
+        const written = await this.write(m, kind, org, name, labels, spec, options);
+        // Nothing to write: roll back, so that no revision is taken.
+        if (!written.changed) throw new Unchanged(written.record);
+        return written;
       });
       return result;
     } catch (error) {
       if (error instanceof Unchanged) return { record: error.record as StoredRecord<K>, created: false, changed: false };
       throw classifyWriteError(error);
     }
+  }
+
+  /**
+   * Creates or updates many resources as one mutation: one revision, all or nothing.
+   * Items are written in the order given (what a resource names must come before it).
+   * An item that fails fails the whole write, with its index in the error's message and
+   * field paths. When no item changes anything, no revision is taken (`revision` undefined).
+   */
+  async putMany(org: string, items: readonly PutItem[]): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
+    try {
+      checkBatchRoutes(items);
+      const batchApis = new Set(items.filter((i) => i.kind === 'Api').map((i) => i.name));
+      const { result, revision } = await mutate(this.sql, async (m) => {
+        const results: PutResult<Kind>[] = [];
+        // Items of one kind do not depend on each other: their queries are sent without
+        // waiting for each answer (pipelined on the transaction's connection). Kinds go
+        // one after the other, so what an item names is written before it.
+        for (let start = 0; start < items.length; ) {
+          let end = start + 1;
+          while (end < items.length && end - start < PIPELINED_WRITES && items[end]?.kind === items[start]?.kind) end++;
+          // Every write of the slice settles before a failure is thrown, so that none of
+          // them runs a statement after the transaction was rolled back.
+          const settled = await Promise.allSettled(
+            items.slice(start, end).map((item) => this.write(m, item.kind, org, item.name, item.labels, item.spec, { batchApis })),
+          );
+          const failures = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ i: start + i, error: r.reason as unknown }] : []));
+          // The statement that failed first, not those refused after it (the transaction was aborted).
+          const failure = failures.find((f) => pgCode(f.error) !== pgCodes.inFailedTransaction) ?? failures[0];
+          if (failure !== undefined) {
+            const item = items[failure.i] as PutItem;
+            throw inItem(item.index ?? failure.i, item, classifyWriteError(failure.error));
+          }
+          for (const r of settled) if (r.status === 'fulfilled') results.push(r.value);
+          start = end;
+        }
+        if (results.every((r) => !r.changed)) throw new Unchanged(results);
+        return results;
+      });
+      return { revision, results: result };
+    } catch (error) {
+      if (error instanceof Unchanged) return { revision: undefined, results: error.record as PutResult<Kind>[] };
+      throw classifyWriteError(error);
+    }
+  }
+
+  private async write<K extends Kind>(
+    m: Mutation,
+    kind: K,
+    org: string,
+    name: string,
+    labels: Labels,
+    spec: SpecByKind[K],
+    options: WriteOptions & { readonly batchApis?: ReadonlySet<string> },
+  ): Promise<PutResult<K>> {
+    const table = tables[kind];
+    const current = (await table.get(m.tx, org, name, true)) as StoredRecord<K> | undefined;
+    checkIfMatch(kind, name, current, options);
+    if (current !== undefined && isDeepStrictEqual(current.labels, labels) && isDeepStrictEqual(current.spec, spec)) {
+      return { record: current, created: false, changed: false };
+    }
+    await this.checkReferences(m.tx, kind, org, name, spec, options.batchApis);
+    await table.write(m, org, name, labels, spec);
+    await this.recordDependents(m, kind, org, name);
+    m.record({ kind, org, name, op: 'upsert' });
+    await options.alsoDo?.(m, current);
+    const record = (await table.get(m.tx, org, name)) as StoredRecord<K>;
+    return { record, created: current === undefined, changed: true };
   }
 
   async delete(kind: Kind, org: string, name: string, options: WriteOptions = {}): Promise<number> {
@@ -135,7 +216,7 @@ export class ResourceStore {
   }
 
   /** What a spec names must exist in the same org: a missing one is the caller's mistake. */
-  private async checkReferences(tx: Tx, kind: Kind, org: string, name: string, spec: SpecByKind[Kind]): Promise<void> {
+  private async checkReferences(tx: Tx, kind: Kind, org: string, name: string, spec: SpecByKind[Kind], batchApis?: ReadonlySet<string>): Promise<void> {
     if (kind === 'GatewayPool') {
       const members = (spec as PoolSpec).members;
       if (members.length === 0) return;
@@ -157,7 +238,7 @@ export class ResourceStore {
       } else if ((await tables.GatewayPool.get(tx, org, upstream.pool)) === undefined) {
         throw CausewayError.invalid([{ path: 'spec.upstream.pool', message: `gateway pool "${upstream.pool}" does not exist` }]);
       }
-      await checkRouteConflicts(tx, org, name, api);
+      await checkRouteConflicts(tx, org, name, api, batchApis);
     }
   }
 
@@ -185,24 +266,45 @@ function methodsOverlap(a: readonly string[], b: readonly string[]): boolean {
   return a.some((x) => b.includes(x));
 }
 
+/** Whether two APIs claim the same base path for a same host and method. */
+function routesClash(a: ApiSpec, b: ApiSpec): boolean {
+  if (a.basePath !== b.basePath) return false;
+  const hostsClash = a.hosts.length === 0 ? b.hosts.length === 0 : a.hosts.some((h) => b.hosts.includes(h));
+  return hostsClash && methodsOverlap(a.methods, b.methods);
+}
+
+function routeConflict(api: ApiSpec, owner: string): CausewayError {
+  return new CausewayError('conflict', `base path "${api.basePath}" is already served by ${owner} for the same hosts and methods`, {
+    details: [{ path: 'spec.basePath', message: `"${api.basePath}" is already used by ${owner}` }],
+  });
+}
+
 /**
  * Two APIs may not claim the same base path for the same host and method: the runtime
  * could not tell which one a request is for. Runs after the revision lock is taken, so
- * two writers cannot both pass it.
+ * two writers cannot both pass it. APIs of the same many-resource write (`batchApis`)
+ * are left out: checkBatchRoutes compares them by the specs being written.
  */
-async function checkRouteConflicts(tx: Tx, org: string, name: string, api: ApiSpec): Promise<void> {
+async function checkRouteConflicts(tx: Tx, org: string, name: string, api: ApiSpec, batchApis?: ReadonlySet<string>): Promise<void> {
   const rows = await tx<{ org_id: string; name: string; spec: ApiSpec }[]>`
     SELECT org_id, name, spec FROM apis WHERE base_path = ${api.basePath} AND NOT (org_id = ${org} AND name = ${name})`;
   for (const other of rows) {
-    const hostsClash = api.hosts.length === 0 ? other.spec.hosts.length === 0 : api.hosts.some((h) => other.spec.hosts.includes(h));
-    const methodsClash = methodsOverlap(api.methods, other.spec.methods);
-    if (hostsClash && methodsClash) {
-      const owner = other.org_id === org ? `API "${other.name}"` : "another organisation's API";
-      throw new CausewayError('conflict', `base path "${api.basePath}" is already served by ${owner} for the same hosts and methods`, {
-        details: [{ path: 'spec.basePath', message: `"${api.basePath}" is already used by ${owner}` }],
-      });
-    }
+    if (other.org_id === org && batchApis?.has(other.name) === true) continue;
+    if (routesClash(api, other.spec)) throw routeConflict(api, other.org_id === org ? `API "${other.name}"` : "another organisation's API");
   }
+}
+
+/** The APIs of one many-resource write must not clash with each other either. */
+function checkBatchRoutes(items: readonly PutItem[]): void {
+  const byBasePath = new Map<string, { item: PutItem; index: number }[]>();
+  items.forEach((item, index) => {
+    if (item.kind !== 'Api') return;
+    const api = item.spec as ApiSpec;
+    const earlier = byBasePath.get(api.basePath) ?? [];
+    const clash = earlier.find((e) => routesClash(api, e.item.spec as ApiSpec));
+    if (clash !== undefined) throw inItem(item.index ?? index, item, routeConflict(api, `API "${clash.item.name}"`));
+    byBasePath.set(api.basePath, [...earlier, { item, index }]);
+  });
 }
 
 /** The database is the last line of defence against races: map its refusals to answers. */

@@ -115,6 +115,87 @@ describe('admin REST API', () => {
     expect((await call(base, 'PUT', '/v1/apis/catalog-3', { spec: { basePath: '/catalog', hosts: ['shop.example.com'], upstream: { pool: 'pool-c' } } })).status).toBe(201);
   });
 
+  it('applies many documents as one write: one revision, all or nothing', async () => {
+    const items = [
+      { kind: 'Api', metadata: { name: 'bulk-orders' }, spec: { basePath: '/bulk-orders', upstream: { pool: 'bulk-pool' } } },
+      { kind: 'GatewayPool', metadata: { name: 'bulk-pool' }, spec: { members: ['bulk-gw-1', 'bulk-gw-2'] } },
+      { kind: 'Gateway', metadata: { name: 'bulk-gw-1' }, spec: { url: 'http://127.0.0.1:7101' } },
+      { kind: 'Gateway', metadata: { name: 'bulk-gw-2' }, spec: { url: 'http://127.0.0.1:7102' } },
+    ];
+    // Listed in any order: what an item names is written first.
+    const applied = await call(base, 'POST', '/v1/apply', { items });
+    expect(applied.status).toBe(200);
+    const revision = applied.body.revision as number;
+    expect(applied.body.items).toEqual([
+      { kind: 'Gateway', name: 'bulk-gw-1', result: 'created', revision },
+      { kind: 'Gateway', name: 'bulk-gw-2', result: 'created', revision },
+      { kind: 'GatewayPool', name: 'bulk-pool', result: 'created', revision },
+      { kind: 'Api', name: 'bulk-orders', result: 'created', revision },
+    ]);
+    expect((await call(base, 'GET', '/v1/gateway-pools/bulk-pool')).body).toMatchObject({ metadata: { revision }, status: { memberCount: 2, usedByCount: 1 } });
+
+    // The same again changes nothing and takes no revision.
+    const again = await call(base, 'POST', '/v1/apply', { items });
+    expect(again.body.revision).toBeNull();
+    expect(again.body.items.map((i: { result: string }) => i.result)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+
+    // One bad item (a pool that does not exist) fails the whole write: the good one is not written.
+    const bad = await call(base, 'POST', '/v1/apply', {
+      items: [
+        { kind: 'Api', metadata: { name: 'bulk-broken' }, spec: { basePath: '/bulk-broken', upstream: { pool: 'no-such-pool' } } },
+        { kind: 'Gateway', metadata: { name: 'bulk-gw-3' }, spec: { url: 'http://127.0.0.1:7103' } },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    // Named by its place in the request, though the gateway was written before it.
+    expect(bad.body.error.message).toBe('items[0] (API "bulk-broken"): spec.upstream.pool: gateway pool "no-such-pool" does not exist');
+    expect(bad.body.error.details).toEqual([{ path: 'items[0].spec.upstream.pool', message: 'gateway pool "no-such-pool" does not exist' }]);
+    expect((await call(base, 'GET', '/v1/gateways/bulk-gw-3')).status).toBe(404);
+    expect((await call(base, 'GET', '/v1/gateways/bulk-gw-1')).body.metadata.revision).toBe(revision);
+
+    // Invalid documents are all reported at once, with their index.
+    const invalid = await call(base, 'POST', '/v1/apply', {
+      items: [
+        { metadata: { name: 'no-kind' }, spec: {} },
+        { kind: 'Gateway', metadata: { name: 'Bad_Name' }, spec: { url: 'http://127.0.0.1:1' } },
+        { kind: 'Gateway', metadata: { name: 'bulk-gw-1' }, spec: { url: 'http://127.0.0.1:7101' } },
+        { kind: 'Gateway', metadata: { name: 'bulk-gw-1' }, spec: { url: 'http://127.0.0.1:7101' } },
+      ],
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.map((d: { path: string }) => d.path)).toEqual(['items[0].kind', 'items[1].metadata.name', 'items[3].metadata.name']);
+    expect(invalid.body.error.details[2].message).toBe('Gateway "bulk-gw-1" is already items[2]');
+    expect((await call(base, 'POST', '/v1/apply', { items: [] })).body.error.details).toEqual([{ path: 'items', message: 'has 0 documents; send 1 to 20000' }]);
+    expect((await call(base, 'POST', '/v1/apply', {})).status).toBe(400);
+  });
+
+  it('checks the routes of applied APIs against each other and fails a large apply as a whole', async () => {
+    await call(base, 'PUT', '/v1/gateways/route-gw', { spec: { url: 'http://127.0.0.1:7201' } });
+    const api = (name: string, basePath: string, upstream: Record<string, string> = { gateway: 'route-gw' }) => ({ kind: 'Api', metadata: { name }, spec: { basePath, upstream } });
+    expect((await call(base, 'POST', '/v1/apply', { items: [api('route-a', '/route-x'), api('route-b', '/route-y')] })).status).toBe(200);
+
+    // Two APIs of one apply on the same base path: refused, naming the second.
+    const clash = await call(base, 'POST', '/v1/apply', { items: [api('route-c', '/route-z'), api('route-d', '/route-z')] });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error.message).toBe('items[1] (API "route-d"): base path "/route-z" is already served by API "route-c" for the same hosts and methods');
+
+    // Swapping base paths in one apply is no conflict: what counts is the specs being written.
+    const swapped = await call(base, 'POST', '/v1/apply', { items: [api('route-a', '/route-y'), api('route-b', '/route-x')] });
+    expect(swapped.status).toBe(200);
+    expect((await call(base, 'GET', '/v1/apis/route-a')).body.spec.basePath).toBe('/route-y');
+
+    // One bad reference among 300 APIs: nothing of the 300 is written.
+    const many = Array.from({ length: 300 }, (_, i) => api(`many-${i}`, `/many-${i}`, i === 217 ? { gateway: 'missing-gw' } : { gateway: 'route-gw' }));
+    const refused = await call(base, 'POST', '/v1/apply', { items: many });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toEqual([{ path: 'items[217].spec.upstream.gateway', message: 'gateway "missing-gw" does not exist' }]);
+    const names = (await call(base, 'GET', '/v1/apis')).body.items.map((i: { metadata: { name: string } }) => i.metadata.name);
+    expect(names.filter((n: string) => n.startsWith('many-'))).toEqual([]);
+    const accepted = await call(base, 'POST', '/v1/apply', { items: many.map((item, i) => (i === 217 ? api('many-217', '/many-217') : item)) });
+    expect(accepted.status).toBe(200);
+    expect(new Set(accepted.body.items.map((i: { revision: number }) => i.revision))).toEqual(new Set([accepted.body.revision]));
+  });
+
   it('answers unknown routes and kinds with a JSON 404', async () => {
     const response = await call(base, 'GET', '/v1/widgets');
     expect(response.status).toBe(404);
