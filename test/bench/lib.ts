@@ -21,7 +21,12 @@ export interface Proc {
 }
 
 export function startProcess(name: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startCommand(name, process.execPath, [file, ...args], env);
+}
+
+/** Any program (nginx, HAProxy), its output kept as for Node.js processes. */
+export function startCommand(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const listeners: ((line: string) => void)[] = [];
   const tail: string[] = [];
   const head: string[] = [];
@@ -102,14 +107,20 @@ export interface RuntimeProc extends Proc {
   readonly adminUrl: string;
 }
 
-/** A runtime whose `config applied` log lines (JSON, ms timestamps) are handed to `onApplied`. */
-export async function startRuntime(nodeId: string, controllers: string, onApplied?: (revision: number, at: number, type: string) => void): Promise<RuntimeProc> {
+/** A runtime whose `config applied` log lines (JSON, ms timestamps) are handed to `onApplied`; `env` adds to or overrides its environment. */
+export async function startRuntime(
+  nodeId: string,
+  controllers: string,
+  onApplied?: (revision: number, at: number, type: string) => void,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RuntimeProc> {
   const proc = startProcess(nodeId, runtimeMain, [], {
     CAUSEWAY_CONTROLLERS: controllers,
     CAUSEWAY_LISTEN_ADDR: '127.0.0.1:0',
     CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
     CAUSEWAY_NODE_ID: nodeId,
     CAUSEWAY_LOG_LEVEL: 'info',
+    ...env,
   });
   if (onApplied !== undefined) {
     proc.onLine((line) => {
@@ -148,6 +159,25 @@ export async function rssOf(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match === null ? 0 : Number(match[1]) * 1024;
+}
+
+/** Resident memory not shared with other processes (heap, stacks; not the pages of the Node.js binary). */
+export async function privateRssOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = /RssAnon:\s+(\d+) kB/.exec(status);
+  return match === null ? 0 : Number(match[1]) * 1024;
+}
+
+/** CPU time (user and system, every thread) a process has used so far, in ms. */
+export async function cpuMsOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces); utime and stime are the 12th and 13th, in 1/100 s.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -1,6 +1,7 @@
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { pack, type ResourceKind } from '@causeway/shared';
+import { ResourceSchema } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import {
   ApiSchema,
   ClusterSchema,
@@ -17,6 +18,11 @@ export interface SnapshotEntry {
   readonly name: string;
   readonly version: string;
   readonly resource: Any;
+  /**
+   * The `Resource` message (name, version, resource) as it goes on the wire: every
+   * stream sends these bytes, none encodes the resource again.
+   */
+  readonly encoded: Uint8Array;
 }
 
 export type ResourceSet = ReadonlyMap<string, SnapshotEntry>;
@@ -80,7 +86,8 @@ function member(gateway: GatewayRecord) {
 function entry(previous: ResourceSet | undefined, name: string, version: string, encode: () => Any): SnapshotEntry {
   const old = previous?.get(name);
   if (old !== undefined && old.version === version) return old;
-  return { name, version, resource: encode() };
+  const resource = encode();
+  return { name, version, resource, encoded: toBinary(ResourceSchema, create(ResourceSchema, { name, version, resource })) };
 }
 
 function apiEntry(api: ApiRecord, previous: ResourceSet | undefined): SnapshotEntry {

@@ -5,7 +5,7 @@ import { ZoneSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js
 import type { SnapshotEntry } from '../snapshot/build-snapshot.ts';
 import { computeDelta, computeDeltaOf } from './delta.ts';
 
-const entry = (name: string, version: string): SnapshotEntry => ({ name, version, resource: anyPack(ZoneSchema, create(ZoneSchema, { name })) });
+const entry = (name: string, version: string): SnapshotEntry => ({ name, version, resource: anyPack(ZoneSchema, create(ZoneSchema, { name })), encoded: new Uint8Array() });
 
 describe('computeDelta', () => {
   const desired = new Map([['a', entry('a', '3')], ['b', entry('b', '5')], ['c', entry('c', '7')]]);

@@ -1,4 +1,3 @@
-import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import {
@@ -11,14 +10,11 @@ import {
   type Logger,
   type ResourceKind,
 } from '@causeway/shared';
-import {
-  DiscoveryResponseSchema,
-  type DiscoveryRequest,
-  type DiscoveryResponse,
-} from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot, SnapshotEntry } from '../snapshot/build-snapshot.ts';
 import { computeDelta, computeDeltaOf, type Delta } from './delta.ts';
+import { encodeResponse } from './encode-response.ts';
 import type { RuntimeIdentity, RuntimeRegistry } from './runtime-registry.ts';
 
 /** Large syncs are split so that no message comes near gRPC's 4 MiB default limit. */
@@ -58,7 +54,7 @@ export type SessionEvent =
  * them and removed after them.
  */
 export class StreamSession {
-  private readonly call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  private readonly call: ServerDuplexStream<DiscoveryRequest, Uint8Array>;
   private readonly ctx: SessionContext;
   private readonly onEvent: (event: SessionEvent) => void;
   private identity: RuntimeIdentity | undefined;
@@ -81,7 +77,7 @@ export class StreamSession {
   private closed = false;
   private log: Logger;
 
-  constructor(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, ctx: SessionContext, onEvent: (event: SessionEvent) => void) {
+  constructor(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>, ctx: SessionContext, onEvent: (event: SessionEvent) => void) {
     this.call = call;
     this.ctx = ctx;
     this.onEvent = onEvent;
@@ -292,17 +288,15 @@ export class StreamSession {
       // Sent is taken as applied (as go-control-plane does); a NACK undoes it (see rejected()).
       for (const e of batch.upserts) known.set(e.name, e.version);
       for (const name of batch.removals) known.delete(name);
-      this.call.write(
-        create(DiscoveryResponseSchema, {
-          revision: BigInt(revision),
-          typeUrl: typeUrls[kind],
-          resources: batch.upserts.map((e) => ({ name: e.name, version: e.version, resource: e.resource })),
-          removedResources: [...batch.removals],
-          nonce,
-          controllerId: this.ctx.controllerId,
-          databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
-        }),
-      );
+      const head = {
+        revision: BigInt(revision),
+        typeUrl: typeUrls[kind],
+        removedResources: [...batch.removals],
+        nonce,
+        controllerId: this.ctx.controllerId,
+        databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
+      };
+      this.call.write(encodeResponse(head, batch.upserts));
       this.ctx.metrics.pushes.inc({ type: kind });
       this.ctx.metrics.pushBytes.inc({ type: kind }, batch.upserts.reduce((n, e) => n + e.resource.value.byteLength, 0));
     }
@@ -315,13 +309,17 @@ export class StreamSession {
     const nonce = (++this.nonceCounter).toString(36);
     this.pending.set(nonce, { kind: 'api', revision, previous: new Map(), sent: new Map(), sentAt: Date.now() });
     this.call.write(
-      create(DiscoveryResponseSchema, {
-        revision: BigInt(revision),
-        typeUrl: typeUrls.api,
-        nonce,
-        controllerId: this.ctx.controllerId,
-        databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
-      }),
+      encodeResponse(
+        {
+          revision: BigInt(revision),
+          typeUrl: typeUrls.api,
+          removedResources: [],
+          nonce,
+          controllerId: this.ctx.controllerId,
+          databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
+        },
+        [],
+      ),
     );
     this.ctx.metrics.pushes.inc({ type: 'progress' });
   }

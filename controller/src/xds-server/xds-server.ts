@@ -1,13 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { grpcServiceDefinition, formatAddress, type Address, type Logger } from '@causeway/shared';
-import {
-  DiscoveryService,
-  type DiscoveryRequest,
-  type DiscoveryResponse,
-} from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import { formatAddress, type Address, type Logger } from '@causeway/shared';
+import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot } from '../snapshot/build-snapshot.ts';
+import { discoveryServiceDefinition } from './encode-response.ts';
 import type { RuntimeRegistry } from './runtime-registry.ts';
 import { StreamSession, type SessionEvent } from './stream-session.ts';
 
@@ -43,8 +40,8 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
       'grpc.max_connection_age_ms': options.maxConnectionAgeMs,
       'grpc.max_connection_age_grace_ms': 5_000,
     });
-    this.server.addService(grpcServiceDefinition(DiscoveryService), {
-      streamResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.accept(call),
+    this.server.addService(discoveryServiceDefinition(), {
+      streamResources: (call: ServerDuplexStream<DiscoveryRequest, Uint8Array>) => this.accept(call),
     });
   }
 
@@ -89,7 +86,7 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
     });
   }
 
-  private accept(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+  private accept(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
     const session = new StreamSession(
       call,
       {

@@ -1,5 +1,4 @@
-import FindMyWay from 'find-my-way';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildRouteTable, malformedPath, type RouteDefinition, type RouteTable } from './route-table.ts';
 
 type Def = Omit<RouteDefinition<string>, 'target' | 'hosts' | 'methods'> & { hosts?: string[]; methods?: string[] };
@@ -106,6 +105,27 @@ describe('route table', () => {
   it('does not decode an encoded slash into a segment boundary', () => {
     const routes = table({ owner: 'a', basePath: '/a' });
     expect(routes.lookup('GET', '', '/a%2Fb')).toBeUndefined();
+  });
+
+  it('compares base paths and request paths with their percent-escapes decoded', () => {
+    const routes = table({ owner: 'orders', basePath: '/%6Frders' }, { owner: 'a-b', basePath: '/a%2Fb' }, { owner: 'pct', basePath: '/100%25' });
+    expect(routes.lookup('GET', '', '/orders/1')).toBe('orders');
+    expect(routes.lookup('GET', '', '/%6frders')).toBe('orders');
+    expect(routes.lookup('GET', '', '/a%2Fb/x')).toBe('a-b');
+    expect(routes.lookup('GET', '', '/a/b')).toBeUndefined();
+    expect(routes.lookup('GET', '', '/100%25/x')).toBe('pct');
+    expect(routes.lookup('GET', '', '/100%2525')).toBeUndefined();
+    const built = buildRouteTable([
+      { owner: 'plain', hosts: [], basePath: '/orders', methods: [], target: 1 },
+      { owner: 'escaped', hosts: [], basePath: '/%6Frders', methods: [], target: 2 },
+    ]);
+    expect(built.ok ? [] : built.problems).toEqual(['api "escaped": route (every method) (any host) /orders is already served by api "plain"']);
+  });
+
+  it('ends the path at a fragment', () => {
+    const routes = table({ owner: 'orders', basePath: '/orders' });
+    expect(routes.lookup('GET', '', '/orders#x')).toBe('orders');
+    expect(routes.lookup('GET', '', '/#/orders')).toBeUndefined();
   });
 
   it('rejects two APIs serving the same method, host and base path', () => {
@@ -215,8 +235,7 @@ describe('route table changes', () => {
     expect(routes.lookup('GET', 'a.com', '/users')).toBe('a-users');
   });
 
-  it('keeps lookups right while routes churn past router compaction', () => {
-    const registrations = vi.spyOn(FindMyWay.prototype, 'on');
+  it('keeps lookups right while routes churn', () => {
     const routes = table();
     const live = new Map<string, string>();
     for (let i = 0; i < 300; i++) {
@@ -229,15 +248,12 @@ describe('route table changes', () => {
       const owner = [...live].find(([, path]) => path === `/p${i}/v${i % 3}`)?.[0];
       expect(routes.lookup('GET', i % 2 === 0 ? 'a.com' : '', `/p${i}/v${i % 3}/x`)).toBe(owner);
     }
-    // 300 routes added, 2 registrations each; more means routers were rebuilt without vacated nodes.
-    expect(registrations.mock.calls.length).toBeGreaterThan(600);
-    registrations.mockRestore();
     change(routes, { removals: [...live.keys()] });
     expect(routes.lookup('GET', 'a.com', '/p299/v2')).toBeUndefined();
     expect(routes.lookup('GET', '', '/p299/v2')).toBeUndefined();
   });
 
-  it('serves more than 31 hosts on the same base path (find-my-way allows 31 constrained routes per path)', () => {
+  it('serves many hosts on the same base path', () => {
     const defs = Array.from({ length: 40 }, (_, i) => ({ owner: `tenant-${i}`, basePath: '/', hosts: [`t${i}.example.com`] }));
     const routes = table(...defs);
     expect(routes.lookup('GET', 't0.example.com', '/x')).toBe('tenant-0');

@@ -13,8 +13,12 @@ import type { ApiRoute, ServingBuildContext, ServingConfig, UpstreamMember } fro
 /** One API as served, with the pool users its route added (released when it is replaced). */
 export interface ServedApi {
   readonly route: ApiRoute;
-  readonly definition: RouteDefinition<ApiRoute>;
   readonly pools: readonly string[];
+}
+
+/** An API a plan rebuilds, with the routes that lead to it (kept by the route table once committed). */
+export interface PlannedApi extends ServedApi {
+  readonly definition: RouteDefinition<ApiRoute>;
 }
 
 /** What one update changes in the serving structures; nothing changes until `commit()`. */
@@ -23,7 +27,7 @@ export interface ServingPlan {
   /** Rebuilt clusters' members; undefined: the cluster is removed. */
   readonly members: Map<string, readonly UpstreamMember[] | undefined>;
   /** Rebuilt APIs; undefined: the API is removed. */
-  readonly apis: Map<string, ServedApi | undefined>;
+  readonly apis: Map<string, PlannedApi | undefined>;
   /** How many APIs each cluster gains (or loses). */
   readonly apisPerCluster: Map<string, number>;
   /** Set once the APIs are built. */
@@ -157,7 +161,7 @@ export class ServingState {
     return problems;
   }
 
-  private build(name: string, api: Api, plan: ServingPlan, ctx: PlanContext): ServedApi | undefined {
+  private build(name: string, api: Api, plan: ServingPlan, ctx: PlanContext): PlannedApi | undefined {
     const members = plan.members.has(api.cluster) ? plan.members.get(api.cluster) : this.members.get(api.cluster);
     const clusterState = ctx.build.health.members.clusterState(api.cluster);
     if (members === undefined || clusterState === undefined) return undefined;
@@ -167,7 +171,8 @@ export class ServingState {
     ctx.pools = pools;
     const route = apiRoute(name, api, members, clusterState, metrics, ctx);
     const definition = { owner: name, hosts: api.hosts, basePath: api.basePath, methods: api.methods, target: route };
-    return { route, definition, pools };
+    // A copy of exact length: an array grown by push keeps room for more, in every API.
+    return { route, definition, pools: pools.slice() };
   }
 
   /** The pools and DTC targets a route being replaced no longer uses. */
@@ -214,15 +219,16 @@ export class ServingState {
     this.current = { revision: plan.revision, routes: this.routes, apis: this.routesByName };
   }
 
-  private replace(name: string, served: ServedApi | undefined, ctx: Pick<ServingBuildContext, 'metrics'>): void {
+  private replace(name: string, planned: PlannedApi | undefined, ctx: Pick<ServingBuildContext, 'metrics'>): void {
     const previous = this.served.get(name);
-    if (served === undefined) {
+    if (planned === undefined) {
       this.served.delete(name);
       this.routesByName.delete(name);
       if (previous === undefined) return;
       forgetApiMetrics(ctx.metrics, name, failoverZones(previous.route));
       return;
     }
+    const served: ServedApi = { route: planned.route, pools: planned.pools };
     this.served.set(name, served);
     this.routesByName.set(name, served.route);
     if (previous === undefined) return;

@@ -1,8 +1,8 @@
-import FindMyWay from 'find-my-way';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@causeway/shared';
 import { createRuntimeMetrics, type RuntimeMetrics } from '../metrics.ts';
+import { RouteTree } from '../routing/route-tree.ts';
 import type { ApiRoute } from '../routing/serving-config.ts';
 import { api, cluster, response, zone, type ApiInit } from '../testing/resources.ts';
 import { ConfigStore } from './config-store.ts';
@@ -45,12 +45,12 @@ function route(store: ConfigStore, method: string, host: string, path: string): 
 describe('applying config changes', () => {
   it('applying one API change does not re-register unchanged routes or rebind metrics', () => {
     const store = loaded(100);
-    const registrations = vi.spyOn(FindMyWay.prototype, 'on');
+    const registrations = vi.spyOn(RouteTree.prototype, 'ensure');
     const untouched = store.serving.apis.get('acme/api-7');
     const before = store.serving.apis.get('acme/api-1');
 
     store.apply(response('api', 2, { 'acme/api-1': api('acme/api-1', { basePath: '/api-1', timeouts: { requestMs: 1234 } }) }));
-    expect(registrations).not.toHaveBeenCalled();
+    expect(registrations.mock.calls).toEqual([['/api-1']]); // the changed API's own route only
     const after = route(store, 'GET', '', '/api-1/x');
     expect(after?.requestTimeoutMs).toBe(1234);
     expect(after).not.toBe(before); // replaced, not changed in place: requests in flight keep `before`
@@ -58,9 +58,9 @@ describe('applying config changes', () => {
     expect(after?.metrics).toBe(before?.metrics); // metric series are bound once per API (see below)
     expect(store.serving.apis.get('acme/api-7')).toBe(untouched);
 
-    // A new base path registers that one path (exact and below), nothing else.
+    // A new base path registers that one path, nothing else.
     store.apply(response('api', 3, { 'acme/api-1': api('acme/api-1', { basePath: '/v2/api-1' }) }));
-    expect(registrations).toHaveBeenCalledTimes(2);
+    expect(registrations.mock.calls).toEqual([['/api-1'], ['/v2/api-1']]);
     expect(route(store, 'GET', '', '/api-1/x')).toBeUndefined();
     expect(route(store, 'GET', '', '/v2/api-1/x')?.name).toBe('acme/api-1');
     expect(store.serving.apis.get('acme/api-7')).toBe(untouched);
@@ -101,7 +101,7 @@ describe('applying config changes', () => {
     const serving = store.serving;
     const pools = [...store.serving.apis.values()].flatMap((r) => r.local.flat().map((t) => t.dispatcher as Pool));
     const before = await snapshot();
-    const registrations = vi.spyOn(FindMyWay.prototype, 'on');
+    const registrations = vi.spyOn(RouteTree.prototype, 'ensure');
     const closes = vi.spyOn(Pool.prototype, 'close');
 
     const nacks = [
