@@ -3,13 +3,14 @@ import { createAdminServer } from './admin-api/admin-server.ts';
 import type { ControllerConfig } from './config.ts';
 import { childLogger, createControllerLogger } from './log.ts';
 import { createControllerMetrics } from './metrics.ts';
-import { buildSnapshot, checkSnapshot, emptySnapshot, type Snapshot } from './snapshot/build-snapshot.ts';
+import { buildSnapshot, checkSnapshot, emptySnapshot, updateSnapshot, type Snapshot } from './snapshot/build-snapshot.ts';
 import { connectDatabase, type Sql } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { Deployer } from './deployment/deployer.ts';
 import { PoolStore } from './store/pool-store.ts';
 import { ChangeFollower } from './sync/change-follower.ts';
+import { emptyModel, type EntityState, type Model } from './sync/model.ts';
 import { Coalescer } from './sync/coalescer.ts';
 import { Chores, defaultChoreSettings } from './sync/chores.ts';
 import { RuntimeRegistry } from './xds-server/runtime-registry.ts';
@@ -80,9 +81,12 @@ export function createController(config: ControllerConfig, overrides: Controller
   });
   const snapshotLog = childLogger(log, 'snapshot');
   let snapshot: Snapshot = emptySnapshot;
+  /** The model `snapshot` was built from, and the entities changed since (undefined: a full load, build everything). */
+  let snapshotModel: Model = emptyModel;
+  let changedSince: EntityState[] | undefined = [];
   const publish = new Coalescer(config.pushHoldoffMs, config.pushMaxDelayMs, () => {
     const model = follower.model;
-    const next = buildSnapshot(model, snapshot);
+    const next = changedSince === undefined ? buildSnapshot(model, snapshot) : updateSnapshot(snapshotModel, model, snapshot, changedSince);
     const problems = checkSnapshot(next, model);
     if (problems.length > 0) {
       metrics.snapshotBuilds.inc({ result: 'inconsistent' });
@@ -90,12 +94,19 @@ export function createController(config: ControllerConfig, overrides: Controller
       return;
     }
     snapshot = next;
+    snapshotModel = model;
+    changedSince = [];
     metrics.snapshotBuilds.inc({ result: 'ok' });
     metrics.snapshotRevision.set(next.revision);
     xds.publish(next);
     snapshotLog.debug({ revision: next.revision, runtimes: xds.connectedRuntimes }, 'snapshot published');
   });
-  follower.on('update', () => publish.trigger());
+  follower.on('update', (update) => {
+    // Past a full config's worth of changes (say, while snapshots stay inconsistent), rebuilding is as cheap.
+    if (update.changed === undefined || changedSince === undefined || changedSince.length > 10_000) changedSince = undefined;
+    else changedSince.push(...update.changed);
+    publish.trigger();
+  });
 
   let adminAddress: Address = config.adminAddress;
   let xdsAddress: Address = config.xdsAddress;

@@ -3,8 +3,8 @@ import { unpack } from '@causeway/shared';
 import { ApiSchema, ClusterSchema, LbPolicy } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { validateDocument } from '../admin-api/validate.ts';
 import type { Kind, StoredRecord } from '../store/records.ts';
-import { modelFromRecords, applyEntities } from '../sync/model.ts';
-import { buildSnapshot, checkSnapshot } from './build-snapshot.ts';
+import { applyEntities, emptyModel, modelFromRecords, type EntityState } from '../sync/model.ts';
+import { buildSnapshot, checkSnapshot, emptySnapshot, updateSnapshot, type Snapshot } from './build-snapshot.ts';
 
 let clock = 0;
 function record<K extends Kind>(doc: Record<string, unknown>, revision: number, org = 'default'): StoredRecord<K> {
@@ -91,5 +91,68 @@ describe('buildSnapshot', () => {
     const snapshot = buildSnapshot(both);
     expect([...snapshot.resources.api.keys()].sort()).toEqual(['acme/orders', 'default/orders']);
     expect([...snapshot.resources.cluster.keys()].sort()).toEqual(['acme/gateway/gw-a', 'default/pool/pool']);
+  });
+});
+
+describe('updateSnapshot', () => {
+  /** A small deterministic generator, so that a failure can be replayed. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return state / 2_147_483_648;
+    };
+  }
+
+  function randomChange(next: () => number, revision: number): EntityState {
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+    const org = pick(['default', 'acme']);
+    const kind = pick(['Api', 'Api', 'Api', 'Gateway', 'Gateway', 'GatewayPool', 'Zone'] as const);
+    const gateways = ['g0', 'g1', 'g2', 'g3'];
+    const pools = ['p0', 'p1', 'p2'];
+    const name = kind === 'Api' ? pick(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']) : kind === 'Gateway' ? pick(gateways) : kind === 'GatewayPool' ? pick(pools) : pick(['z0', 'z1']);
+    if (next() < 0.2) return { kind, org: kind === 'Zone' ? '' : org, name, record: undefined };
+    const spec =
+      kind === 'Api'
+        ? { basePath: `/${name}`, upstream: next() < 0.5 ? { gateway: pick(gateways) } : { pool: pick(pools) }, timeouts: { requestMs: 1_000 + revision } }
+        : kind === 'Gateway'
+          ? { url: `http://10.0.0.${Math.floor(next() * 250)}:80`, zone: pick(['eu-1', 'eu-2']) }
+          : kind === 'GatewayPool'
+            ? { members: gateways.filter(() => next() < 0.5) }
+            : { dtcUrl: `http://${name}.example`, failoverPriority: revision % 100 };
+    const stored = record({ kind, metadata: { name }, spec }, revision, org);
+    return { kind, org: stored.org, name, record: stored };
+  }
+
+  const view = (snapshot: Snapshot) => ({
+    resources: Object.fromEntries(
+      (['cluster', 'zone', 'api'] as const).map((kind) => [kind, Object.fromEntries([...snapshot.resources[kind]].sort(([a], [b]) => a.localeCompare(b)).map(([n, e]) => [n, [e.version, Buffer.from(e.encoded).toString('base64')]]))]),
+    ),
+    changed: Object.fromEntries((['cluster', 'zone', 'api'] as const).map((kind) => [kind, [...(snapshot.base?.changed[kind] ?? [])].sort()])),
+    clusterUsers: [...snapshot.clusterUsers].sort(([a], [b]) => a.localeCompare(b)),
+  });
+
+  it.each([1, 2, 3, 4, 5])('gives what a full build gives, over 300 random changes (seed %i)', (seed) => {
+    const next = random(seed);
+    let model = emptyModel;
+    let built = { model: emptyModel, snapshot: emptySnapshot };
+    let pending: EntityState[] = [];
+    for (let revision = 1; revision <= 300; revision++) {
+      const change = randomChange(next, revision);
+      model = applyEntities(model, revision, [change]);
+      pending.push(change);
+      // As the controller does: changes pile up until a build (several per build at times).
+      if (next() < 0.4) continue;
+      const full = buildSnapshot(model, built.snapshot);
+      const incremental = updateSnapshot(built.model, model, built.snapshot, pending);
+      expect(view(incremental), `revision ${revision}`).toEqual(view(full));
+      const problems = checkSnapshot(incremental, model);
+      expect(problems).toEqual(checkSnapshot(full, model));
+      // An inconsistent snapshot is not taken: the next build starts from the one before.
+      if (problems.length === 0) {
+        built = { model, snapshot: incremental };
+        pending = [];
+      }
+    }
   });
 });

@@ -30,12 +30,15 @@ export interface EntityState {
 
 /** A new model with the given entities replaced or removed; the old one is untouched. */
 export function applyEntities(model: Model, revision: number, entities: readonly EntityState[]): Model {
+  // Only the maps of the kinds that change are copied; the others are shared (never mutated).
+  const touched = new Set(entities.map((e) => mapNameByKind[e.kind]));
+  const copy = <V>(name: string, map: ReadonlyMap<string, V>): ReadonlyMap<string, V> => (touched.has(name as never) ? new Map(map) : map);
   const next = {
     revision,
-    apis: new Map(model.apis),
-    gateways: new Map(model.gateways),
-    pools: new Map(model.pools),
-    zones: new Map(model.zones),
+    apis: copy('apis', model.apis),
+    gateways: copy('gateways', model.gateways),
+    pools: copy('pools', model.pools),
+    zones: copy('zones', model.zones),
   };
   for (const entity of entities) {
     const map = next[mapNameByKind[entity.kind]] as Map<string, StoredRecord>;
