@@ -118,8 +118,11 @@ export class ResourceStore {
   async putMany(org: string, items: readonly PutItem[]): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
     try {
       checkBatchRoutes(items);
-      const batchApis = new Set(items.filter((i) => i.kind === 'Api').map((i) => i.name));
       const { result, revision } = await mutate(this.sql, async (m) => {
+        // The tables grow during the write; a plan cached while they were small (a scan
+        // instead of an index) would make every statement slower than the last.
+        await m.tx`SET LOCAL plan_cache_mode = force_custom_plan`;
+        await checkBatchRoutesAgainstStore(m.tx, org, items);
         const results: PutResult<Kind>[] = [];
         // Items of one kind do not depend on each other: their queries are sent without
         // waiting for each answer (pipelined on the transaction's connection). Kinds go
@@ -130,7 +133,7 @@ export class ResourceStore {
           // Every write of the slice settles before a failure is thrown, so that none of
           // them runs a statement after the transaction was rolled back.
           const settled = await Promise.allSettled(
-            items.slice(start, end).map((item) => this.write(m, item.kind, org, item.name, item.labels, item.spec, { batchApis })),
+            items.slice(start, end).map((item) => this.write(m, item.kind, org, item.name, item.labels, item.spec, { routesChecked: true })),
           );
           const failures = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ i: start + i, error: r.reason as unknown }] : []));
           // The statement that failed first, not those refused after it (the transaction was aborted).
@@ -159,7 +162,7 @@ export class ResourceStore {
     name: string,
     labels: Labels,
     spec: SpecByKind[K],
-    options: WriteOptions & { readonly batchApis?: ReadonlySet<string> },
+    options: WriteOptions & { readonly routesChecked?: boolean },
   ): Promise<PutResult<K>> {
     const table = tables[kind];
     const current = (await table.get(m.tx, org, name, true)) as StoredRecord<K> | undefined;
@@ -167,7 +170,7 @@ export class ResourceStore {
     if (current !== undefined && isDeepStrictEqual(current.labels, labels) && isDeepStrictEqual(current.spec, spec)) {
       return { record: current, created: false, changed: false };
     }
-    await this.checkReferences(m.tx, kind, org, name, spec, options.batchApis);
+    await this.checkReferences(m.tx, kind, org, name, spec, options.routesChecked === true);
     await table.write(m, org, name, labels, spec);
     await this.recordDependents(m, kind, org, name);
     m.record({ kind, org, name, op: 'upsert' });
@@ -216,7 +219,7 @@ export class ResourceStore {
   }
 
   /** What a spec names must exist in the same org: a missing one is the caller's mistake. */
-  private async checkReferences(tx: Tx, kind: Kind, org: string, name: string, spec: SpecByKind[Kind], batchApis?: ReadonlySet<string>): Promise<void> {
+  private async checkReferences(tx: Tx, kind: Kind, org: string, name: string, spec: SpecByKind[Kind], routesChecked: boolean): Promise<void> {
     if (kind === 'GatewayPool') {
       const members = (spec as PoolSpec).members;
       if (members.length === 0) return;
@@ -238,7 +241,7 @@ export class ResourceStore {
       } else if ((await tables.GatewayPool.get(tx, org, upstream.pool)) === undefined) {
         throw CausewayError.invalid([{ path: 'spec.upstream.pool', message: `gateway pool "${upstream.pool}" does not exist` }]);
       }
-      await checkRouteConflicts(tx, org, name, api, batchApis);
+      if (!routesChecked) await checkRouteConflicts(tx, org, name, api);
     }
   }
 
@@ -282,15 +285,35 @@ function routeConflict(api: ApiSpec, owner: string): CausewayError {
 /**
  * Two APIs may not claim the same base path for the same host and method: the runtime
  * could not tell which one a request is for. Runs after the revision lock is taken, so
- * two writers cannot both pass it. APIs of the same many-resource write (`batchApis`)
- * are left out: checkBatchRoutes compares them by the specs being written.
+ * two writers cannot both pass it.
  */
-async function checkRouteConflicts(tx: Tx, org: string, name: string, api: ApiSpec, batchApis?: ReadonlySet<string>): Promise<void> {
+async function checkRouteConflicts(tx: Tx, org: string, name: string, api: ApiSpec): Promise<void> {
   const rows = await tx<{ org_id: string; name: string; spec: ApiSpec }[]>`
     SELECT org_id, name, spec FROM apis WHERE base_path = ${api.basePath} AND NOT (org_id = ${org} AND name = ${name})`;
   for (const other of rows) {
-    if (other.org_id === org && batchApis?.has(other.name) === true) continue;
     if (routesClash(api, other.spec)) throw routeConflict(api, other.org_id === org ? `API "${other.name}"` : "another organisation's API");
+  }
+}
+
+/**
+ * checkRouteConflicts for every API of a many-resource write, in one query (after the
+ * revision lock is taken): against the stored APIs that the write does not replace. The
+ * APIs of the write are compared with each other by checkBatchRoutes.
+ */
+async function checkBatchRoutesAgainstStore(tx: Tx, org: string, items: readonly PutItem[]): Promise<void> {
+  const apis = items.flatMap((item, index) => (item.kind === 'Api' ? [{ item, index, api: item.spec as ApiSpec }] : []));
+  if (apis.length === 0) return;
+  const replaced = new Set(apis.map((a) => a.item.name));
+  const basePaths = [...new Set(apis.map((a) => a.api.basePath))];
+  const rows = await tx<{ org_id: string; name: string; base_path: string; spec: ApiSpec }[]>`
+    SELECT org_id, name, base_path, spec FROM apis WHERE base_path IN ${tx(basePaths)}`;
+  const stored = new Map<string, (typeof rows)[number][]>();
+  for (const row of rows) if (!(row.org_id === org && replaced.has(row.name))) stored.set(row.base_path, [...(stored.get(row.base_path) ?? []), row]);
+  for (const { item, index, api } of apis) {
+    const other = stored.get(api.basePath)?.find((row) => routesClash(api, row.spec));
+    if (other !== undefined) {
+      throw inItem(item.index ?? index, item, routeConflict(api, other.org_id === org ? `API "${other.name}"` : "another organisation's API"));
+    }
   }
 }
 
