@@ -88,6 +88,8 @@ export class MemberCell implements MemberLiveState {
   ejectedUntil = 0;
   /** The ejection is for a refused connection: the member shows as unhealthy, not ejected. */
   ejectionRefused = false;
+  /** An active check failed during the current ejection: a recovery then ends it early. */
+  checkFailedWhileEjected = false;
   ejectionReason = '';
   ejectionTimer: NodeJS.Timeout | undefined = undefined;
   /** The local view last reported on, to tell listeners when it changes. */

@@ -239,6 +239,33 @@ describe('member states: outlier detection', () => {
     expect(h.member('a').state.kind).toBe('healthy');
   });
 
+  it('ends an ejection early once active checks that failed during it pass again, not while they only pass', () => {
+    const h = new Harness().apply([{ name: 'a', checked: true }, { name: 'b', checked: true }, { name: 'c', checked: true }]);
+    // Ejected for failing requests while its checks keep passing: it stays out its full time.
+    h.failTimes('a', 5);
+    expect(h.member('a').state).toEqual({ kind: 'ejected', until: t0 + 30_000 });
+    h.check('a', true);
+    h.check('a', true);
+    expect(h.member('a').state.kind).toBe('ejected');
+    vi.advanceTimersByTime(30_000);
+    expect(h.member('a').state.kind).toBe('healthy');
+
+    // Ejected, then its checks fail (it died) and pass again (it was restarted): back at once.
+    h.failTimes('b', 5);
+    expect(h.member('b').state.kind).toBe('ejected');
+    for (let i = 0; i < 3; i++) h.check('b', false, 'connect ECONNREFUSED');
+    expect(h.member('b').state).toMatchObject({ kind: 'unhealthy', reason: 'health check failed: connect ECONNREFUSED' });
+    vi.advanceTimersByTime(5_000);
+    h.check('b', true);
+    expect(h.member('b').state.kind).toBe('unhealthy'); // one pass of the two the threshold asks
+    h.check('b', true);
+    expect(h.member('b').state.kind).toBe('healthy');
+    expect(h.info).toHaveBeenCalledWith(expect.objectContaining({ member: 'b', to: 'healthy', reason: 'health checks pass again: ejection ended' }), 'member state changed');
+    // The ejection timer of the early-ended ejection does nothing later.
+    vi.advanceTimersByTime(120_000);
+    expect(h.member('b').state.kind).toBe('healthy');
+  });
+
   it('follows the control plane over everything else and keeps `since` while unhealthy', () => {
     const h = new Harness().apply([{ name: 'a', unhealthy: true, checked: true }, { name: 'b' }]);
     expect(h.member('a').state).toEqual({ kind: 'unhealthy', since: t0, reason: 'marked unhealthy by the control plane' });

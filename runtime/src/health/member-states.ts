@@ -2,7 +2,7 @@ import type { Logger } from '@causeway/shared';
 import { MemberHealth } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { forgetClusterMetrics, type RuntimeMetrics } from '../metrics.ts';
 import { connectRefusedReason, isUsable, memberKey, type MemberLiveState, type MemberState } from '../upstreams/member-state.ts';
-import { failedCounter, recordCheck, uncheckedCounter } from './check-verdict.ts';
+import { checkPasses, failedCounter, recordCheck, uncheckedCounter } from './check-verdict.ts';
 import type { CheckJob } from './health-checker.ts';
 import { deriveState, healthCheckSettings, newCheckState, sameState, type ClusterState, type MemberCell } from './member-cell.ts';
 import { MemberStatePlan, type MemberLookup, type PlannedCluster } from './member-state-plan.ts';
@@ -163,7 +163,17 @@ export class MemberStates implements MemberLookup {
     this.options.metrics.healthChecks.labels(cell.cluster.name, passed ? 'pass' : 'fail').inc();
     check.counter = recordCheck(check.counter, passed, check.settings.thresholds);
     if (!passed) check.reason = `health check failed: ${reason}`;
-    this.transition(cell, this.options.now(), passed ? 'health check passed' : check.reason);
+    const now = this.options.now();
+    if (cell.ejectedUntil > now) {
+      if (!passed) cell.checkFailedWhileEjected = true;
+      // Its checks saw it down and now see it back (a restarted gateway): the ejection has
+      // served its purpose. A member whose checks kept passing stays out its full time.
+      else if (cell.checkFailedWhileEjected && checkPasses(check.counter)) {
+        this.endEjection(cell, now, 'health checks pass again: ejection ended');
+        return;
+      }
+    }
+    this.transition(cell, now, passed ? 'health check passed' : check.reason);
   }
 
   /** An attempt got a response that is not a gateway failure: the failure streak ends. */
@@ -216,6 +226,7 @@ export class MemberStates implements MemberLookup {
     cell.ejectedUntil = now + durationMs;
     cell.ejectionRefused = refused;
     cell.ejectionReason = reason;
+    cell.checkFailedWhileEjected = false;
     cell.consecutiveFailures = 0;
     clearTimeout(cell.ejectionTimer);
     cell.ejectionTimer = setTimeout(() => this.ejectionOver(cell), durationMs);
@@ -226,12 +237,18 @@ export class MemberStates implements MemberLookup {
   private ejectionOver(cell: MemberCell): void {
     cell.ejectionTimer = undefined;
     if (this.cells.get(cell.key) !== cell) return;
-    const now = this.options.now();
+    this.endEjection(cell, this.options.now(), 'ejection time over');
+  }
+
+  private endEjection(cell: MemberCell, now: number, cause: string): void {
+    clearTimeout(cell.ejectionTimer);
+    cell.ejectionTimer = undefined;
     cell.ejectedUntil = 0;
     cell.ejectionRefused = false;
+    cell.checkFailedWhileEjected = false;
     cell.lastEjectionEnd = now;
     cell.consecutiveFailures = 0;
-    this.transition(cell, now, 'ejection time over');
+    this.transition(cell, now, cause);
   }
 
   /** The one place where a member's state changes: logged once, counted, reported. */
