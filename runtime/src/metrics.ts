@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { ApiHistogram } from './api-histogram.ts';
 
 const codeClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -13,7 +14,7 @@ const retryReasons: readonly RetryReason[] = ['connect_failure', 'reset', 'timeo
 export interface RuntimeMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'api' | 'code_class'>;
-  readonly upstreamDuration: Histogram<'api'>;
+  readonly upstreamDuration: ApiHistogram;
   readonly retries: Counter<'api' | 'reason'>;
   readonly noHealthyUpstream: Counter<'api'>;
   readonly retryBudgetExhausted: Counter<'api'>;
@@ -30,25 +31,73 @@ export interface RuntimeMetrics {
   readonly controllerConnected: Gauge;
   readonly servingFromCache: Gauge;
   readonly xdsReconnects: Counter;
+  /** Counts of `requests` not yet added to their series: they are, whenever the registry is read. */
+  readonly pendingRequests: PendingCounts;
+}
+
+export interface Increment {
+  inc(): void;
+}
+
+/**
+ * Counts kept as plain numbers on the hot path and added to their prom-client series
+ * when the registry is read (the counter's `collect`): prom-client's own `inc()` hashes
+ * the label set on every call.
+ */
+export class PendingCounts {
+  private readonly changed: PendingCount[] = [];
+
+  /** An increment of `series` that costs an addition until the next flush. */
+  of(series: { inc(value: number): void }): Increment {
+    return new PendingCount(series, this.changed);
+  }
+
+  flush(): void {
+    for (const count of this.changed) count.flush();
+    this.changed.length = 0;
+  }
+}
+
+class PendingCount implements Increment {
+  private readonly series: { inc(value: number): void };
+  private readonly changed: PendingCount[];
+  private pending = 0;
+
+  constructor(series: { inc(value: number): void }, changed: PendingCount[]) {
+    this.series = series;
+    this.changed = changed;
+  }
+
+  inc(): void {
+    if (this.pending++ === 0) this.changed.push(this);
+  }
+
+  flush(): void {
+    this.series.inc(this.pending);
+    this.pending = 0;
+  }
 }
 
 export function createRuntimeMetrics(): RuntimeMetrics {
   const registry = new Registry();
   const registers = [registry];
+  const pendingRequests = new PendingCounts();
   return {
     registry,
+    pendingRequests,
     requests: new Counter({
       name: 'causeway_runtime_requests_total',
       help: 'Requests answered by the proxy, by API (empty when no route matched) and status class.',
       labelNames: ['api', 'code_class'],
       registers,
+      collect: () => pendingRequests.flush(),
     }),
-    upstreamDuration: new Histogram({
+    upstreamDuration: new ApiHistogram({
       name: 'causeway_runtime_upstream_request_duration_seconds',
       help: 'Time from sending a request upstream until its response ended, per attempt.',
-      labelNames: ['api'],
+      labelName: 'api',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
+      registry,
     }),
     retries: new Counter({
       name: 'causeway_runtime_retries_total',
@@ -144,10 +193,6 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   };
 }
 
-export interface Increment {
-  inc(): void;
-}
-
 /** One API's metric series, bound once per API so the hot path skips label lookups. */
 export interface ApiMetrics {
   /** By status class: index 0 is 1xx, 4 is 5xx. */
@@ -177,7 +222,8 @@ class LazyApiMetrics implements ApiMetrics {
   }
 
   get requests(): readonly Increment[] {
-    return (this.boundRequests ??= codeClasses.map((codeClass) => this.metrics.requests.labels(this.api, codeClass)));
+    const { requests, pendingRequests } = this.metrics;
+    return (this.boundRequests ??= codeClasses.map((codeClass) => pendingRequests.of(requests.labels(this.api, codeClass))));
   }
 
   get upstreamDuration(): { observe(seconds: number): void } {
@@ -229,6 +275,7 @@ export function forgetFailoverMetrics(metrics: RuntimeMetrics, api: string, zone
 
 /** Drops the series of an API that is gone, so /metrics does not grow with churn. */
 export function forgetApiMetrics(metrics: RuntimeMetrics, api: string, failoverZones: Iterable<string>): void {
+  metrics.pendingRequests.flush(); // else a count still pending would bring the series back
   for (const codeClass of codeClasses) metrics.requests.remove(api, codeClass);
   metrics.upstreamDuration.remove(api);
   for (const reason of retryReasons) metrics.retries.remove(api, reason);

@@ -146,6 +146,26 @@ describe('gateway pool health', () => {
     expect(await metricValue(rt, 'retries', { api: 'acme/orders', reason: 'status_503' })).toBe(3);
   });
 
+  it('retries every request a dying member had in flight, more than the retry budget would allow', async () => {
+    let doomedHeld = 0;
+    const doomed = await h.upstream(() => void doomedHeld++); // answers nothing, then dies
+    const held: (() => void)[] = [];
+    const alive = await h.upstream((_req, res) => void held.push(() => res.end(JSON.stringify({ name: 'alive' }))));
+    const rt = await h.runtime({}, { random: () => 0 }); // doomed first, while it is usable
+    serve(rt, [{ name: 'doomed', url: doomed.url, zone: 'eu-1' }, { name: 'alive', url: alive.url, zone: 'eu-1' }], { retries: { attempts: 2 } });
+    const pending = Array.from({ length: 6 }, () => h.call(rt, '/orders'));
+    await vi.waitFor(() => expect(doomedHeld).toBe(6), { timeout: 5_000, interval: 10 });
+
+    await doomed.close(); // each of the 6 connections is reset under its request
+    // Twice the budget's minimum of retries in flight at once: none is refused.
+    await vi.waitFor(() => expect(held.length).toBe(6), { timeout: 2_000, interval: 10 });
+    for (const release of held) release();
+    const answers = await Promise.all(pending);
+    expect(answers.map(servedBy)).toEqual(Array.from({ length: 6 }, () => 'alive'));
+    expect(await metricValue(rt, 'retries', { api: 'acme/orders', reason: 'reset' })).toBe(6);
+    expect(await metricValue(rt, 'retryBudgetExhausted', { api: 'acme/orders' })).toBe(0);
+  });
+
   it('spreads requests at random over the members', async () => {
     const ups: EchoUpstream[] = [await h.echo('a'), await h.echo('b'), await h.echo('c')];
     const rt = await h.runtime();

@@ -22,6 +22,6 @@ export interface ExchangeRequest {
   readonly host: string | undefined;
   /** Forwarded here by another zone's runtime: served by local members only, never forwarded again. */
   readonly hopped: boolean;
-  /** Headers to send, ending with `host`, ''; the value is set per attempt. */
+  /** Headers to send to a member, without Host (undici sends the member's, its pool origin's). */
   readonly headers: string[];
 }

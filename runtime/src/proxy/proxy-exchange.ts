@@ -11,9 +11,9 @@ import { classifyUpstreamError, describeFailure, type UpstreamError } from '../u
 import { sendError } from './error-response.ts';
 import { failoverFromHeader, responseHeaders } from './headers.ts';
 import type { ExchangeDeps, ExchangeRequest } from './exchange-request.ts';
-import { onClientClose, onDrain, type ProxyResponse } from './proxy-response.ts';
+import { onDrain, type ProxyResponse } from './proxy-response.ts';
 import { RequestBody } from './request-body.ts';
-import { errorRetryReason, isReplayable, mayRetryAfterError, statusRetryReason, type RetryContext } from './retry-rules.ts';
+import { budgetedRetry, errorRetryReason, isReplayable, mayRetryAfterError, statusRetryReason, type RetryContext } from './retry-rules.ts';
 
 /** Sent to undici when the client left: the upstream request is abandoned. */
 const clientGone = Object.assign(new Error('the client closed the connection'), { code: 'CAUSEWAY_CLIENT_GONE' });
@@ -48,6 +48,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   /** Set while a 502/503/504 is drained before the request goes to this target. */
   private retryTarget: RouteTarget | undefined;
   private streaming = false;
+  /** Body bytes of the response being streamed still to come, when its Content-Length said (else -1). */
+  private bodyLeft = -1;
   private closed = false;
 
   constructor(req: IncomingMessage, res: ProxyResponse, route: ApiRoute, request: ExchangeRequest, deps: ExchangeDeps) {
@@ -59,7 +61,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.deadline = performance.now() + route.requestTimeoutMs;
     this.replayable = isReplayable(request.method, request.hasBody);
     res.exchange = this;
-    res.once('close', onClientClose);
   }
 
   start(): void {
@@ -95,15 +96,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     let headers = request.headers;
     if (target.kind === 'member') {
       target.live.activeRequests++;
-      headers[headers.length - 1] = target.member.host;
       path = upstreamPath(target.member.pathPrefix, request.path, request.query, route.stripBasePath, route.basePath, route.basePathSegments);
     } else {
       headers = this.dtcHeaders(target);
       // The remote runtime tier routes by the same host and full path.
       path = target.pathPrefix + request.path + request.query;
     }
-    const remaining = Math.max(1, Math.ceil(this.deadline - performance.now()));
-    this.attemptStartedAt = performance.now();
+    const now = performance.now();
+    const remaining = Math.max(1, Math.ceil(this.deadline - now));
+    this.attemptStartedAt = now;
     try {
       target.dispatcher.dispatch(
         {
@@ -125,7 +126,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   /** The request's headers with the client's Host and the hop header, for another zone's runtime tier. */
   private dtcHeaders(target: DtcTarget): string[] {
-    const headers = this.request.headers.slice(0, -2);
+    const headers = this.request.headers.slice();
     headers.push(failoverFromHeader, this.deps.zone, 'host', this.request.host ?? target.host);
     return headers;
   }
@@ -162,11 +163,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, outHeaders);
     else this.res.writeHead(statusCode, outHeaders);
     this.streaming = true;
+    const length = headers['content-length'];
+    this.bodyLeft = typeof length === 'string' ? Number(length) : -1;
     countResponse(this.route.metrics.requests, statusCode);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.streaming) return;
+    // The last chunk of a body of known length ends the response: one write, not a write and an end.
+    if (this.bodyLeft > 0 && (this.bodyLeft -= chunk.length) === 0) {
+      this.res.end(chunk);
+      return;
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onDrain);
@@ -181,7 +189,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.dispatch(next, true);
       return;
     }
-    if (this.streaming) this.res.end();
+    if (this.streaming && !this.res.writableEnded) this.res.end();
     this.release();
   }
 
@@ -226,8 +234,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const reason = errorRetryReason(error.code);
     if (next === undefined && reason !== undefined && this.mayRetry() && mayRetryAfterError(error.code, this.retryContext())) {
       const candidate = this.nextTarget();
-      // A retry after a failed connect adds no load (the attempt reached no one): outside the budget.
-      budgeted = !error.unreached;
+      budgeted = budgetedRetry(error.code);
       if (candidate !== undefined && (!budgeted || this.budgetAllows())) {
         next = candidate;
         this.route.metrics.retries[reason].inc();

@@ -9,10 +9,15 @@ export interface ResponseListener {
 /** A response that knows its exchange, so event listeners need no per-request closure. */
 export class ProxyResponse extends ServerResponse {
   exchange: ResponseListener | undefined;
-}
 
-export function onClientClose(this: ProxyResponse): void {
-  this.exchange?.clientClosed();
+  /**
+   * Every response emits 'close', once finished or when the client is gone: telling the
+   * exchange here costs a comparison, where a listener is added and removed per request.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close') this.exchange?.clientClosed();
+    return super.emit(event, ...args);
+  }
 }
 
 export function onDrain(this: ProxyResponse): void {

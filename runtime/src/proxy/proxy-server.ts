@@ -106,9 +106,9 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
       'http',
     );
     if (target.host !== undefined) headers.push('x-forwarded-host', target.host);
-    // The upstream Host is the member's (as Kong's default preserve_host=false); the
-    // client's is in X-Forwarded-Host. The value is set per attempt.
-    headers.push('x-request-id', requestId, 'host', '');
+    // No Host: undici sends its pool's, the member's (as Kong's default preserve_host=false);
+    // the client's is in X-Forwarded-Host.
+    headers.push('x-request-id', requestId);
     const hopped = head.failoverFrom !== undefined;
     const request = { method, path, query, requestId, hasBody: head.hasBody, host: target.host, hopped, headers };
     const exchange = new ProxyExchange(req, res, route, request, deps);

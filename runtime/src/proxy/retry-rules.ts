@@ -19,11 +19,23 @@ export function isReplayable(method: string, hasBody: boolean): boolean {
 
 /** The retry reason of a gateway-failure status (502, 503, 504), undefined for any other. */
 export function statusRetryReason(status: number): RetryReason | undefined {
-  return statusRetryReasons[status];
+  return status >= 502 && status <= 504 ? statusRetryReasons[status] : undefined;
 }
 
 export function errorRetryReason(code: ErrorCode): RetryReason | undefined {
   return errorRetryReasons[code];
+}
+
+/**
+ * Whether a retry after this error counts against the cluster's retry budget. Only a
+ * timeout does: the member may still be working on the request, so the retry adds load
+ * to a pool that may be overloaded. After a connect failure the request reached no one;
+ * after a reset the member dropped the connection, and the request with it. A member
+ * that dies resets every request it had in flight at once: counting those retries would
+ * fail the ones beyond the budget instead of moving them on.
+ */
+export function budgetedRetry(code: ErrorCode): boolean {
+  return code === 'upstream_timeout';
 }
 
 export interface RetryContext {

@@ -14,7 +14,7 @@ export function retryBudgetAllows(retriesInFlight: number, requestsInFlight: num
 export class RetryBudget {
   /** Client requests being served by the cluster. */
   requests = 0;
-  /** Retry attempts (after a reset, a timeout or a 502/503/504) in flight. */
+  /** Retry attempts (after a timeout or a 502/503/504) in flight. */
   retries = 0;
 
   allows(): boolean {
