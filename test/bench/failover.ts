@@ -265,7 +265,7 @@ try {
     ]),
     '',
     down.to === 'ejected'
-      ? 'The killed member had requests in flight: their connections were reset, 5 in a row, so outlier detection ejected it for 30 s before a new connection to it was refused. It gets traffic again when that ejection ends, not when its active checks pass (passing checks do not end an ejection, see [runtime.md](runtime.md#upstream-health)).'
+      ? 'The killed member had requests in flight: their connections were reset, 5 in a row, so outlier detection ejected it (30 s) before a new connection to it was refused. Its active checks then failed; once they pass again the ejection ends and it gets traffic (see [runtime.md](runtime.md#upstream-health)).'
       : 'The killed member was marked unhealthy by a refused connection; its active checks brought it back.',
     `The ${retried} requests retried after the kill took one more upstream round each (${DELAY_MS} ms and more): ${((retried / window.length) * 100).toFixed(1)} % of the window's requests, they set its p99.9 and max, and its p99 as far as they reach into the slowest 1 %.`,
     'Requests caught by the kill of every member (in flight, or sent on a connection a dead member left open before the runtime knew) reached a member that died and get a 502; every request after that gets the 503 at once.',
