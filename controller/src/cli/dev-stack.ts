@@ -38,6 +38,20 @@ function sampleDocuments(upstreams: readonly { name: string; url: string }[]) {
   ];
 }
 
+/** The port a sample upstream reports it listens on. */
+async function listeningPort(child: Child, lines: readonly string[]): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null) throw new Error(`${child.name} exited with code ${child.process.exitCode}`);
+    for (const line of lines) {
+      const match = /"msg":"sample upstream listening".*"port":(\d+)/.exec(line);
+      if (match !== null) return Number(match[1]);
+    }
+    await sleep(50);
+  }
+  throw new Error(`${child.name} did not say which port it listens on within 10 s`);
+}
+
 /**
  * `causeway dev`: Postgres (embedded unless CAUSEWAY_DATABASE_URL is set), a controller,
  * a runtime, two sample upstream gateways and a sample API, each its own process.
@@ -48,7 +62,9 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
   const xdsAddress = r.address('CAUSEWAY_XDS_ADDR', '127.0.0.1:9090');
   const proxyAddress = r.address('CAUSEWAY_LISTEN_ADDR', '127.0.0.1:8080');
   const runtimeAdminAddress = r.address('CAUSEWAY_RUNTIME_ADMIN_ADDR', '127.0.0.1:9901');
-  const samplePorts = [r.integer('CAUSEWAY_DEV_SAMPLE_PORT', 9701, 1, 65534)].map((p) => [p, p + 1]).flat();
+  // 0: each sample upstream on a port the system picks (read back from its log line).
+  const firstSamplePort = r.integer('CAUSEWAY_DEV_SAMPLE_PORT', 9701, 0, 65534);
+  const samplePorts = firstSamplePort === 0 ? [0, 0] : [firstSamplePort, firstSamplePort + 1];
   const logLevel = r.string('CAUSEWAY_LOG_LEVEL', 'warn');
   const dataDir = r.string('CAUSEWAY_DEV_DATA_DIR', join(tmpdir(), 'causeway-dev', 'data'));
   const token = r.optional('CAUSEWAY_ADMIN_TOKEN') ?? randomBytes(18).toString('base64url');
@@ -83,11 +99,18 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
     const adminUrl = `http://${formatAddress(adminAddress)}`;
     await waitForHttp(`${adminUrl}/readyz`, controller, 30_000);
 
-    const upstreams = samplePorts.map((port, i) => ({ name: `sample-${String.fromCharCode(97 + i)}`, url: `http://127.0.0.1:${port}` }));
-    for (const [i, upstream] of upstreams.entries()) {
-      const child = startChild(upstream.name, sampleUpstream, [upstream.name, String(samplePorts[i])], base, io.err);
+    const upstreams: { name: string; url: string }[] = [];
+    for (const [i, port] of samplePorts.entries()) {
+      const name = `sample-${String.fromCharCode(97 + i)}`;
+      const lines: string[] = [];
+      const child = startChild(name, sampleUpstream, [name, String(port)], base, (line) => {
+        lines.push(line);
+        io.err(line);
+      });
       children.push(child);
-      await waitForHttp(`${upstream.url}/`, child, 10_000);
+      const url = `http://127.0.0.1:${port === 0 ? await listeningPort(child, lines) : port}`;
+      await waitForHttp(`${url}/`, child, 10_000);
+      upstreams.push({ name, url });
     }
     const client = new AdminClient({ url: adminUrl, token });
     for (const doc of sampleDocuments(upstreams)) {

@@ -10,6 +10,14 @@ import { call } from '../harness/http.ts';
 
 const cli = fileURLToPath(new URL('../../../controller/src/cli/main.ts', import.meta.url));
 
+function printed(lines: readonly string[], pattern: RegExp): string {
+  for (const line of lines) {
+    const match = pattern.exec(line);
+    if (match?.[1] !== undefined) return match[1];
+  }
+  throw new Error(`no line matches ${String(pattern)}`);
+}
+
 /** What `npm start` runs: the whole stack, a sample API answering, and a clean stop on Ctrl-C. */
 describe('causeway dev', () => {
   let db: TestDatabase | undefined;
@@ -20,7 +28,7 @@ describe('causeway dev', () => {
 
   it('starts everything, prints where it is, serves the sample API and stops cleanly on SIGINT', async () => {
     db = await createTestDatabase();
-    const [admin, xds, proxy, runtimeAdmin, sample] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [admin, xds, proxy, runtimeAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const child = spawn(process.execPath, [cli, 'dev'], {
       env: {
         ...process.env,
@@ -30,7 +38,7 @@ describe('causeway dev', () => {
         CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
         CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
         CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${runtimeAdmin}`,
-        CAUSEWAY_DEV_SAMPLE_PORT: String(sample),
+        CAUSEWAY_DEV_SAMPLE_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -47,13 +55,15 @@ describe('causeway dev', () => {
       const apis = await call(`http://127.0.0.1:${admin}`, 'GET', '/v1/apis', undefined, { token: 'dev-stack-token-0123456789' });
       expect(apis.body.items.map((a: { metadata: { name: string } }) => a.metadata.name)).toEqual(['hello']);
     } finally {
+      // A stack that failed to start has exited already: then there is nothing to wait for.
+      const exited = child.exitCode !== null || child.signalCode !== null ? [child.exitCode] : undefined;
       child.kill('SIGINT');
-      const [code] = (await once(child, 'exit')) as [number | null];
-      expect(code).toBe(0);
+      const [code] = exited ?? ((await once(child, 'exit')) as [number | null]);
+      expect(code, lines.join('\n')).toBe(0);
     }
     // Nothing is left listening.
     await expect(fetch(`http://127.0.0.1:${proxy}/hello/`)).rejects.toThrow();
     await expect(fetch(`http://127.0.0.1:${admin}/healthz`)).rejects.toThrow();
-    await expect(fetch(`http://127.0.0.1:${sample}/`)).rejects.toThrow();
+    for (const url of printed(lines, /sample upstreams\s+(.*)$/).split(', ')) await expect(fetch(url)).rejects.toThrow();
   });
 });
