@@ -153,21 +153,22 @@ export async function metricSum(base: string, prefix: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
-export async function rssOf(pid: number | undefined): Promise<number> {
+/** A size field of /proc/<pid>/status (VmRSS, RssAnon, …) in bytes; 0 when the process is gone. */
+async function statusBytes(pid: number | undefined, field: string): Promise<number> {
   if (pid === undefined) return 0;
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return match === null ? 0 : Number(match[1]) * 1024;
 }
 
+export function rssOf(pid: number | undefined): Promise<number> {
+  return statusBytes(pid, 'VmRSS');
+}
+
 /** Resident memory not shared with other processes (heap, stacks; not the pages of the Node.js binary). */
-export async function privateRssOf(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const match = /RssAnon:\s+(\d+) kB/.exec(status);
-  return match === null ? 0 : Number(match[1]) * 1024;
+export function privateRssOf(pid: number | undefined): Promise<number> {
+  return statusBytes(pid, 'RssAnon');
 }
 
 /** CPU time (user and system, every thread) a process has used so far, in ms. */

@@ -68,10 +68,8 @@ export function poolClusterName(org: string, pool: string): string {
 }
 
 function clusterOf(api: ApiRecord): { name: string; label: string } {
-  const upstream = api.spec.upstream;
-  return 'gateway' in upstream
-    ? { name: gatewayClusterName(api.org, upstream.gateway), label: `gateway/${upstream.gateway}` }
-    : { name: poolClusterName(api.org, upstream.pool), label: `pool/${upstream.pool}` };
+  const ref = clusterRefOf(api);
+  return { name: clusterNameOf(ref), label: `${ref.kind}/${ref.name}` };
 }
 
 function member(gateway: GatewayRecord) {
@@ -161,19 +159,12 @@ export function buildSnapshot(model: Model, previous: Snapshot = emptySnapshot):
   for (const api of model.apis.values()) {
     const a = apiEntry(api, previous.resources.api);
     apis.set(a.name, a);
-    const clusterName = clusterOf(api).name;
+    const ref = clusterRefOf(api);
+    const clusterName = clusterNameOf(ref);
     clusterUsers.set(clusterName, (clusterUsers.get(clusterName) ?? 0) + 1);
     if (clusters.has(clusterName)) continue;
-    const upstream = api.spec.upstream;
-    if ('gateway' in upstream) {
-      const gateway = model.gateways.get(recordKey(api.org, upstream.gateway));
-      if (gateway !== undefined) clusters.set(clusterName, gatewayClusterEntry(gateway, previous.resources.cluster));
-    } else {
-      const pool = model.pools.get(recordKey(api.org, upstream.pool));
-      if (pool === undefined) continue;
-      const members = pool.spec.members.flatMap((m) => model.gateways.get(recordKey(api.org, m)) ?? []);
-      clusters.set(clusterName, poolClusterEntry(pool, members, previous.resources.cluster));
-    }
+    const cluster = clusterEntry(model, ref, previous.resources.cluster);
+    if (cluster !== undefined) clusters.set(clusterName, cluster);
   }
   for (const zone of model.zones.values()) {
     const z = zoneEntry(zone, previous.resources.zone);

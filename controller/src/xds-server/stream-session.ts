@@ -279,24 +279,14 @@ export class StreamSession {
     for (let i = 0; i < upserts.length; i += size) batches.push({ upserts: upserts.slice(i, i + size), removals: [] });
     for (let i = 0; i < removals.length; i += size) batches.push({ upserts: [], removals: removals.slice(i, i + size) });
     for (const batch of batches) {
-      const nonce = (++this.nonceCounter).toString(36);
       const previous = new Map<string, string | undefined>();
       for (const e of batch.upserts) previous.set(e.name, known.get(e.name));
       for (const name of batch.removals) previous.set(name, known.get(name));
       const sent = new Map(batch.upserts.map((e) => [e.name, e.version]));
-      this.pending.set(nonce, { kind, revision, previous, sent, sentAt: Date.now() });
+      this.writeResponse(kind, revision, batch.upserts, batch.removals, previous, sent);
       // Sent is taken as applied (as go-control-plane does); a NACK undoes it (see rejected()).
       for (const e of batch.upserts) known.set(e.name, e.version);
       for (const name of batch.removals) known.delete(name);
-      const head = {
-        revision: BigInt(revision),
-        typeUrl: typeUrls[kind],
-        removedResources: [...batch.removals],
-        nonce,
-        controllerId: this.ctx.controllerId,
-        databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
-      };
-      this.call.write(encodeResponse(head, batch.upserts));
       this.ctx.metrics.pushes.inc({ type: kind });
       this.ctx.metrics.pushBytes.inc({ type: kind }, batch.upserts.reduce((n, e) => n + e.resource.value.byteLength, 0));
     }
@@ -306,22 +296,30 @@ export class StreamSession {
   /** An API response without resources: acknowledged like any other, it changes nothing but the revision. */
   private sendProgress(revision: number): void {
     this.sentRevision = revision;
-    const nonce = (++this.nonceCounter).toString(36);
-    this.pending.set(nonce, { kind: 'api', revision, previous: new Map(), sent: new Map(), sentAt: Date.now() });
-    this.call.write(
-      encodeResponse(
-        {
-          revision: BigInt(revision),
-          typeUrl: typeUrls.api,
-          removedResources: [],
-          nonce,
-          controllerId: this.ctx.controllerId,
-          databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
-        },
-        [],
-      ),
-    );
+    this.writeResponse('api', revision, [], [], new Map(), new Map());
     this.ctx.metrics.pushes.inc({ type: 'progress' });
+  }
+
+  /** Writes one response under a new nonce, pending until the runtime answers it. */
+  private writeResponse(
+    kind: ResourceKind,
+    revision: number,
+    upserts: readonly SnapshotEntry[],
+    removals: readonly string[],
+    previous: Pending['previous'],
+    sent: Pending['sent'],
+  ): void {
+    const nonce = (++this.nonceCounter).toString(36);
+    this.pending.set(nonce, { kind, revision, previous, sent, sentAt: Date.now() });
+    const head = {
+      revision: BigInt(revision),
+      typeUrl: typeUrls[kind],
+      removedResources: [...removals],
+      nonce,
+      controllerId: this.ctx.controllerId,
+      databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
+    };
+    this.call.write(encodeResponse(head, upserts));
   }
 
   private fail(error: CausewayError): void {
