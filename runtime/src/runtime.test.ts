@@ -4,43 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Agent, request } from 'undici';
-import { createLogger, formatAddress } from '@causeway/shared';
-import { loadRuntimeConfig } from './config.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { request } from 'undici';
+import { formatAddress } from '@causeway/shared';
+import type { Runtime } from './runtime.ts';
 import { api, cluster, response, type ApiInit, type MemberInit } from './testing/resources.ts';
-import { closedPort, readBody, startUpstream, type Upstream } from './testing/servers.ts';
+import { RuntimeHarness } from './testing/runtime-harness.ts';
+import { closedPort, readBody, type Upstream } from './testing/servers.ts';
 
-const silent = createLogger('test', { level: 'silent' });
-const cleanups: (() => Promise<unknown>)[] = [];
-const agent = new Agent({ keepAliveTimeout: 1_000 });
+let h: RuntimeHarness;
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+beforeEach(() => {
+  h = new RuntimeHarness();
 });
 
-afterAll(() => agent.close());
+afterEach(async () => {
+  await h.close();
+});
 
-async function upstream(handler: Parameters<typeof startUpstream>[0]): Promise<Upstream> {
-  const server = await startUpstream(handler);
-  cleanups.push(() => server.close());
-  return server;
-}
+const upstream = (handler: Parameters<RuntimeHarness['upstream']>[0]): Promise<Upstream> => h.upstream(handler);
 
-async function runtime(env: Record<string, string> = {}, random?: () => number): Promise<Runtime> {
-  const config = loadRuntimeConfig({
-    CAUSEWAY_LISTEN_ADDR: '127.0.0.1:0',
-    CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
-    CAUSEWAY_ZONE: 'eu-1',
-    CAUSEWAY_NODE_ID: 'test-runtime',
-    ...env,
-  });
-  const rt = createRuntime(config, { logger: silent, connectToControllers: false, shutdownGraceMs: 500, ...(random && { random }) });
-  await rt.start();
-  cleanups.push(() => rt.close());
-  return rt;
-}
+const runtime = (env: Record<string, string> = {}, random?: () => number): Promise<Runtime> => h.runtime(env, random === undefined ? {} : { random });
 
 /** Applies one cluster and one API the way the config stream would. */
 function serve(rt: Runtime, members: readonly MemberInit[], init: ApiInit, revision = 1): void {
@@ -52,10 +36,7 @@ function url(rt: Runtime, path: string): string {
   return `http://${formatAddress(rt.proxyAddress)}${path}`;
 }
 
-async function call(rt: Runtime, path: string, options: Parameters<typeof request>[1] = {}) {
-  const res = await request(url(rt, path), { dispatcher: agent, ...options });
-  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
-}
+const call: RuntimeHarness['call'] = (rt, path, options) => h.call(rt, path, options);
 
 /** A request through node:http, which sends the path and headers exactly as given. */
 function rawCall(rt: Runtime, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
@@ -109,7 +90,7 @@ describe('runtime proxy', () => {
     const rt = await runtime();
     serve(rt, [{ name: 'gw-1', url: mirror.url, zone: 'eu-1' }], { basePath: '/' });
     const chunks = Array.from({ length: 128 }, () => randomBytes(32 * 1024));
-    const res = await request(url(rt, '/mirror'), { dispatcher: agent, method: 'PUT', body: Readable.from(chunks) });
+    const res = await request(url(rt, '/mirror'), { dispatcher: h.agent, method: 'PUT', body: Readable.from(chunks) });
     const received = Buffer.from(await res.body.arrayBuffer());
     expect(res.statusCode).toBe(200);
     expect(received.equals(Buffer.concat(chunks))).toBe(true);
@@ -127,7 +108,7 @@ describe('runtime proxy', () => {
     const rt = await runtime();
     serve(rt, [{ name: 'held', url: held.url, zone: 'eu-1' }], { basePath: '/' });
     const controller = new AbortController();
-    const pending = request(url(rt, '/wait'), { dispatcher: agent, signal: controller.signal });
+    const pending = request(url(rt, '/wait'), { dispatcher: h.agent, signal: controller.signal });
     await inFlight;
     controller.abort();
     await expect(pending).rejects.toThrow();
@@ -315,7 +296,7 @@ describe('runtime proxy', () => {
 
 describe('runtime admin', () => {
   async function admin(rt: Runtime, path: string) {
-    const res = await request(`http://${formatAddress(rt.adminAddress)}${path}`, { dispatcher: agent });
+    const res = await request(`http://${formatAddress(rt.adminAddress)}${path}`, { dispatcher: h.agent });
     return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
   }
 
@@ -350,7 +331,7 @@ describe('runtime admin', () => {
 describe('runtime cache', () => {
   it('serves the cached config when started without a controller', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'causeway-runtime-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const up = await echo();
     const first = await runtime({ CAUSEWAY_CACHE_DIR: dir });
     serve(first, [{ name: 'gw-1', url: up.url, zone: 'eu-1' }], { basePath: '/orders' }, 9);
@@ -358,7 +339,7 @@ describe('runtime cache', () => {
 
     const second = await runtime({ CAUSEWAY_CACHE_DIR: dir });
     expect(second.status()).toMatchObject({ revision: 9n, source: 'cache', connected: false });
-    const ready = await request(`http://${formatAddress(second.adminAddress)}/readyz`, { dispatcher: agent });
+    const ready = await request(`http://${formatAddress(second.adminAddress)}/readyz`, { dispatcher: h.agent });
     expect(await ready.body.json()).toEqual({ status: 'ready', revision: 9, source: 'cache', stale: true, connected: false });
     const res = await call(second, '/orders/5');
     expect(res.status).toBe(200);

@@ -107,7 +107,13 @@ export interface RuntimeProc extends Proc {
   readonly adminUrl: string;
 }
 
-/** A runtime whose `config applied` log lines (JSON, ms timestamps) are handed to `onApplied`; `env` adds to or overrides its environment. */
+/** Node.js options runtimes are started with in deploy/ (compose and Kubernetes): a bounded young generation. */
+export const RUNTIME_NODE_OPTIONS = '--max-semi-space-size=16';
+
+/**
+ * A runtime, started with the Node.js options of deploy/, whose `config applied` log lines
+ * (JSON, ms timestamps) are handed to `onApplied`; `env` adds to or overrides its environment.
+ */
 export async function startRuntime(
   nodeId: string,
   controllers: string,
@@ -120,6 +126,7 @@ export async function startRuntime(
     CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
     CAUSEWAY_NODE_ID: nodeId,
     CAUSEWAY_LOG_LEVEL: 'info',
+    NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
     ...env,
   });
   if (onApplied !== undefined) {

@@ -21,6 +21,32 @@ export function findProgram(name: string, versionFlag = '-v'): string | undefine
   return undefined;
 }
 
+/**
+ * Cores for latency runs: the proxy under test alone on the last core, wrk and the
+ * upstream on the others, so that its latency does not depend on how the scheduler
+ * interleaves it with the load generator. Undefined (nothing pinned) with a single core
+ * or without taskset (util-linux).
+ */
+export interface CoreLayout {
+  /** The core of the proxy under test. */
+  readonly tested: string;
+  /** The cores of wrk and the upstream, as a taskset list. */
+  readonly rest: string;
+  /** Every core: where processes go back to after a latency run. */
+  readonly all: string;
+}
+
+export function coreLayout(cores: number): CoreLayout | undefined {
+  if (cores < 2 || findProgram('taskset', '-V') === undefined) return undefined;
+  return { tested: String(cores - 1), rest: cores === 2 ? '0' : `0-${cores - 2}`, all: `0-${cores - 1}` };
+}
+
+/** Moves every thread of a process to the given cores. */
+export function pin(pid: number, cores: string): void {
+  const result = spawnSync('taskset', ['-a', '-pc', cores, String(pid)], { stdio: 'ignore' });
+  if (result.status !== 0) throw new Error(`taskset -a -pc ${cores} ${pid} failed (${result.status})`);
+}
+
 export interface Server {
   readonly origin: string;
   readonly proc: Proc;
@@ -141,6 +167,8 @@ export interface WrkOptions {
   readonly bodyBytes?: number;
   /** The process whose CPU time to measure (the proxy, or the upstream for direct runs). */
   readonly pid?: number | undefined;
+  /** The cores wrk runs on (a taskset list); none: any. */
+  readonly cores?: string | undefined;
 }
 
 
@@ -152,7 +180,8 @@ export async function runWrk(program: string, url: string, options: WrkOptions):
   const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', wrkScript, url];
   const cpuBefore = await cpuMsOf(options.pid);
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, commandArgs] = options.cores === undefined ? [program, args] : ['taskset', ['-c', options.cores, program, ...args]];
+    const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()));

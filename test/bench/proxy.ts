@@ -12,18 +12,21 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '@causeway/controller';
-import { admin, mb, percentile, privateRssOf, rssOf, startController, startRuntime, table, waitHttp, type Proc } from './lib.ts';
-import { findProgram, installHint, runWrk, startHaproxy, startNginx, startNodePeer, type WrkOptions, type WrkResult } from './proxy-servers.ts';
+import { admin, mb, percentile, privateRssOf, rssOf, RUNTIME_NODE_OPTIONS, startController, startRuntime, table, waitHttp, type Proc } from './lib.ts';
+import { coreLayout, findProgram, installHint, pin, runWrk, startHaproxy, startNginx, startNodePeer, type WrkOptions, type WrkResult } from './proxy-servers.ts';
 import { writeSection } from './report.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
 const APIS = Number(process.env.BENCH_APIS ?? 10_000);
 /** A folder for a CPU profile of the runtime (`--cpu-prof`), written when the bench ends. */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** The upstream's process, moved off the tested core during latency runs of proxies. */
+let upstreamPid: number | undefined;
 const CONNECTIONS = 64;
+const WARM_UP_SECONDS = 2;
 const PATH = '/bench/items/42';
 const RUNTIME = 'Causeway runtime';
 const BARE = 'bare undici pass-through';
@@ -35,6 +38,8 @@ if (wrk === undefined) {
   console.error(`wrk is needed (${installHint})`);
   process.exit(1);
 }
+
+const cores = coreLayout(cpus().length);
 
 interface Peer {
   readonly name: string;
@@ -68,13 +73,41 @@ function summarize(runs: readonly WrkResult[]): Measured {
   };
 }
 
-/** A short warm-up of each peer, then ROUNDS rounds in which the peers take turns. */
-async function compare(peers: readonly Peer[], path: string, options: Omit<WrkOptions, 'connections' | 'seconds'>, seconds = SECONDS): Promise<Map<string, Measured>> {
+/**
+ * One wrk run against a peer. `isolated`: wrk and the upstream on the rest of the cores and
+ * the proxy under test alone on its own core meanwhile (for direct, that core stays idle),
+ * so the only difference from direct is the proxy's hop.
+ */
+async function measure(peer: Peer, path: string, options: WrkOptions, isolated: boolean): Promise<WrkResult> {
+  const layout = isolated ? cores : undefined;
+  const placed: [number | undefined, string][] = [];
+  if (layout !== undefined) {
+    placed.push([upstreamPid, layout.rest]);
+    if (peer.pid !== upstreamPid) placed.push([peer.pid, layout.tested]);
+  }
+  for (const [pid, where] of placed) if (pid !== undefined) pin(pid, where);
+  try {
+    return await runWrk(wrk as string, peer.origin + path, { ...options, cores: layout?.rest });
+  } finally {
+    for (const [pid] of placed) if (pid !== undefined) pin(pid, cores?.all ?? '');
+  }
+}
+
+/**
+ * A warm-up of each peer (JIT, connection pools, heap growth), then ROUNDS rounds in which
+ * the peers take turns. `isolated`: the peer under test has a core to itself (latency runs).
+ */
+async function compare(
+  peers: readonly Peer[],
+  path: string,
+  options: Omit<WrkOptions, 'connections' | 'seconds'>,
+  { seconds = SECONDS, isolated = false } = {},
+): Promise<Map<string, Measured>> {
   const runs = new Map<string, WrkResult[]>(peers.map((peer) => [peer.name, []]));
-  for (const peer of peers) await runWrk(wrk as string, peer.origin + path, { ...options, connections: CONNECTIONS, seconds: 1 });
+  for (const peer of peers) await measure(peer, path, { ...options, connections: CONNECTIONS, seconds: WARM_UP_SECONDS }, isolated);
   for (let round = 0; round < ROUNDS; round++) {
     for (const peer of peers) {
-      const result = await runWrk(wrk as string, peer.origin + path, { ...options, connections: CONNECTIONS, seconds, pid: peer.pid });
+      const result = await measure(peer, path, { ...options, connections: CONNECTIONS, seconds, pid: peer.pid }, isolated);
       runs.get(peer.name)?.push(result);
       log(`${peer.name} ${path}: ${Math.round(result.requestsPerSecond)} req/s, p99 ${result.p99Ms} ms`);
     }
@@ -194,6 +227,7 @@ let database: EmbeddedDatabase | undefined;
 try {
   const upstream = await startNodePeer('upstream');
   procs.push(upstream.proc);
+  upstreamPid = upstream.proc.child.pid;
   database = await startEmbeddedDatabase();
   const manyUrl = await createDatabase(database.url, 'bench_many');
   const few = await startController('bench-controller', database.url);
@@ -203,7 +237,7 @@ try {
   await configure(few.adminUrl, upstream.origin, 10);
   log(`creating ${APIS.toLocaleString('en')} APIs on the second controller`);
   await configure(many.adminUrl, upstream.origin, APIS);
-  const profileEnv = CPU_PROF === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` };
+  const profileEnv = CPU_PROF === undefined ? {} : { NODE_OPTIONS: `${RUNTIME_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${CPU_PROF}` };
   const runtime = await startRuntime('bench-runtime', few.xds, undefined, profileEnv);
   procs.push(runtime);
   const runtimeMany = await startRuntime('bench-runtime-many', many.xds);
@@ -230,12 +264,12 @@ try {
     main ??= results;
     throughput.push(...throughputRows(load.label, peers, results));
   }
-  const fixed = await compare(peers, PATH, { rate: RATE }, RATE_SECONDS);
+  const fixed = await compare(peers, PATH, { rate: RATE }, { seconds: RATE_SECONDS, isolated: true });
   const scalePeers: Peer[] = [
     { name: '10 APIs', origin: runtime.proxyUrl, pid: runtime.child.pid },
     { name: `${APIS.toLocaleString('en')} APIs`, origin: runtimeMany.proxyUrl, pid: runtimeMany.child.pid },
   ];
-  const scale = await compare(scalePeers, PATH, {});
+  const scale = await compare(scalePeers, PATH, {}, { isolated: true });
   const memory = await Promise.all(scalePeers.map(async (peer) => ({ rss: await rssOf(peer.pid), private: await privateRssOf(peer.pid) })));
   const fewRps = scale.get('10 APIs')?.median.requestsPerSecond;
   const apis = scalePeers.map((peer, i) => {
@@ -245,10 +279,10 @@ try {
 
   const output = [
     `One upstream (Node.js, 1 KiB JSON, keep-alive; 100 KiB for the large response) on the same machine as every proxy and the load generator.`,
-    `Load: \`wrk -t1 -c${CONNECTIONS}\`, ${SECONDS} s per run after a 1 s warm-up; in each of ${ROUNDS} rounds the peers take turns; medians of the rounds.`,
+    `Load: \`wrk -t1 -c${CONNECTIONS}\`, ${SECONDS} s per run after a ${WARM_UP_SECONDS} s warm-up; in each of ${ROUNDS} rounds the peers take turns; medians of the rounds.`,
     'CPU µs/req: CPU time (user + system) of the proxy process per request (for direct: of the upstream), which depends less than req/s on what else the machine runs.',
     `wrk, the upstream and the proxy share the ${cpus().length} cores: the req/s of a proxy that needs little CPU (nginx, HAProxy) is bounded by the other two, so compare the proxies' own work by CPU µs/req.`,
-    'Causeway runtime: one API on a pool of the upstream, configured through a controller; active health checks (1 s), outlier detection, 2 retries with a retry budget, zone failover enabled, metrics, JSON logs at `info`;',
+    `Causeway runtime: started as deploy/ starts it (\`NODE_OPTIONS=${RUNTIME_NODE_OPTIONS}\`); one API on a pool of the upstream, configured through a controller; active health checks (1 s), outlier detection, 2 retries with a retry budget, zone failover enabled, metrics, JSON logs at \`info\`;`,
     'it sets X-Forwarded-For, -Proto, -Host and X-Request-Id (generated), and nginx and HAProxy are configured to do the same.',
     'nginx: 1 worker (`master_process off`), `proxy_pass` to an upstream block with `keepalive 64`, no access log. HAProxy: `nbthread 1`, `http-reuse always`, no log.',
     'Bare undici pass-through: `Pool.dispatch` per request, hop-by-hop headers dropped, nothing else. http-proxy: `createProxyServer` with a keep-alive agent.',
@@ -259,10 +293,13 @@ try {
     `Latency at a fixed ${RATE.toLocaleString('en')} req/s, ${RATE_SECONDS} s per run, ${CONNECTIONS} connections, GET 1 KiB. wrk has no fixed-rate mode and wrk2 is not packaged in Debian:`,
     'wrk-report.lua hands out send slots 1/rate apart to whichever connection is free, and wrk measures from writing a request to the end of its response.',
     `A request whose connection is still busy at its slot goes out late and is measured from then, so stalls longer than ${CONNECTIONS}/rate (${((CONNECTIONS / RATE) * 1000).toFixed(1)} ms) are under-counted; a held rate below ${RATE.toLocaleString('en')} would show it.`,
+    cores === undefined
+      ? `Nothing pinned (${cpus().length === 1 ? 'one core' : 'taskset not found'}): the peer under test shares the cores with wrk and the upstream.`
+      : `wrk and the upstream run on ${cores.rest === '0' ? 'core 0' : `cores ${cores.rest}`} in every latency run, the proxy under test alone on core ${cores.tested} (\`taskset\`; for direct, core ${cores.tested} stays idle): the only difference from direct is the proxy's hop, and its latency does not depend on how the scheduler interleaves it with the load generator.`,
     '',
     table(['peer', 'req/s held', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'p99 over direct (ms)', 'CPU µs/req'], latencyRows(peers, fixed)),
     '',
-    `Route lookup: the same runtime build, one holding 10 APIs and one holding ${APIS.toLocaleString('en')} (base paths \`/bench\`, \`/bench-1\` …), each from its own controller; GET 1 KiB to \`/bench\`, taking turns. Memory after the runs.`,
+    `Route lookup: the same runtime build, one holding 10 APIs and one holding ${APIS.toLocaleString('en')} (base paths \`/bench\`, \`/bench-1\` …), each from its own controller; GET 1 KiB to \`/bench\`, taking turns${cores === undefined ? '' : `, each alone on core ${cores.tested} as in the latency runs (a route lookup's cost, not the scheduler's interleaving, sets the ratio)`}. Memory after the runs.`,
     '',
     table(['runtime', 'req/s', 'rounds min–max', '× 10 APIs', 'CPU µs/req', 'RSS', 'private (RssAnon)'], apis),
     '',
