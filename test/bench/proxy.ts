@@ -79,17 +79,16 @@ function summarize(runs: readonly WrkResult[]): Measured {
  * so the only difference from direct is the proxy's hop.
  */
 async function measure(peer: Peer, path: string, options: WrkOptions, isolated: boolean): Promise<WrkResult> {
-  const layout = isolated ? cores : undefined;
-  const placed: [number | undefined, string][] = [];
-  if (layout !== undefined) {
-    placed.push([upstreamPid, layout.rest]);
-    if (peer.pid !== upstreamPid) placed.push([peer.pid, layout.tested]);
-  }
-  for (const [pid, where] of placed) if (pid !== undefined) pin(pid, where);
+  const url = peer.origin + path;
+  if (!isolated || cores === undefined) return runWrk(wrk as string, url, options);
+  const placed: [number, string][] = [];
+  if (upstreamPid !== undefined) placed.push([upstreamPid, cores.rest]);
+  if (peer.pid !== undefined && peer.pid !== upstreamPid) placed.push([peer.pid, cores.tested]);
+  for (const [pid, where] of placed) pin(pid, where);
   try {
-    return await runWrk(wrk as string, peer.origin + path, { ...options, cores: layout?.rest });
+    return await runWrk(wrk as string, url, { ...options, cores: cores.rest });
   } finally {
-    for (const [pid] of placed) if (pid !== undefined) pin(pid, cores?.all ?? '');
+    for (const [pid] of placed) pin(pid, cores.all);
   }
 }
 
