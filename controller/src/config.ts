@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { EnvReader, logLevels, type Address, type Env, type LogLevel } from '@causeway/shared';
+import { databaseTimeoutDefaults } from './store/database.ts';
 
 export interface ControllerConfig {
   readonly databaseUrl: string;
@@ -16,10 +17,22 @@ export interface ControllerConfig {
   /** ... or at the latest this long after the first change. */
   readonly pushMaxDelayMs: number;
   readonly xdsMaxConnectionAgeMs: number;
+  /** Config streams served at once by this replica; more are refused (RESOURCE_EXHAUSTED). */
+  readonly xdsMaxStreams: number;
+  /** The largest message a runtime may send on its config stream. */
+  readonly xdsMaxMessageBytes: number;
   /** A gateway that sends heartbeats is down once its last one is older than this. */
   readonly gatewayHeartbeatTtlMs: number;
   /** Runtime health-check reports older than this no longer count. */
   readonly healthReportFreshnessMs: number;
+  /** A database connection attempt that takes longer fails: admin requests answer 503 instead of waiting. */
+  readonly databaseConnectTimeoutMs: number;
+  /** PostgreSQL's `statement_timeout` for the controller's sessions (0: none). */
+  readonly databaseStatementTimeoutMs: number;
+  /** Large applies waiting for the one being read and written; more are refused (429). */
+  readonly adminLargeApplyQueue: number;
+  /** How long a large apply may wait for its turn before it is refused (429). */
+  readonly adminLargeApplyWaitMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -52,8 +65,14 @@ export function loadControllerConfig(env: Env): ControllerConfig {
     pushHoldoffMs,
     pushMaxDelayMs,
     xdsMaxConnectionAgeMs: r.integer('CAUSEWAY_XDS_MAX_CONNECTION_AGE_MS', 1_800_000, 10_000, 86_400_000),
+    xdsMaxStreams: r.integer('CAUSEWAY_XDS_MAX_STREAMS', 10_000, 1, 1_000_000),
+    xdsMaxMessageBytes: r.integer('CAUSEWAY_XDS_MAX_MESSAGE_BYTES', 4_194_304, 65_536, 67_108_864),
     gatewayHeartbeatTtlMs: r.integer('CAUSEWAY_GATEWAY_HEARTBEAT_TTL_MS', 3_600_000, 1_000, 604_800_000),
     healthReportFreshnessMs: r.integer('CAUSEWAY_HEALTH_REPORT_FRESHNESS_MS', 30_000, 1_000, 3_600_000),
+    databaseConnectTimeoutMs: r.integer('CAUSEWAY_DATABASE_CONNECT_TIMEOUT_MS', databaseTimeoutDefaults.connectTimeoutMs, 100, 60_000),
+    databaseStatementTimeoutMs: r.integer('CAUSEWAY_DATABASE_STATEMENT_TIMEOUT_MS', databaseTimeoutDefaults.statementTimeoutMs, 0, 3_600_000),
+    adminLargeApplyQueue: r.integer('CAUSEWAY_ADMIN_LARGE_APPLY_QUEUE', 4, 0, 64),
+    adminLargeApplyWaitMs: r.integer('CAUSEWAY_ADMIN_LARGE_APPLY_WAIT_MS', 60_000, 1_000, 600_000),
     logLevel: r.oneOf('CAUSEWAY_LOG_LEVEL', 'info', logLevels),
   };
   r.done();

@@ -1,5 +1,6 @@
 import { formatAddress, SOFTWARE_VERSION, type Address, type Logger } from '@causeway/shared';
-import { createAdminServer } from './admin-api/admin-server.ts';
+import { createAdminServer, type AdminRoute } from './admin-api/admin-server.ts';
+import { DatabaseProbe, READINESS_DATABASE_TIMEOUT_MS } from './admin-api/readiness.ts';
 import type { ControllerConfig } from './config.ts';
 import { childLogger, createControllerLogger } from './log.ts';
 import { createControllerMetrics } from './metrics.ts';
@@ -18,6 +19,10 @@ import { XdsServer } from './xds-server/xds-server.ts';
 
 export interface ControllerOverrides {
   readonly log?: Logger;
+  /** Told of every admin API route as it is registered. */
+  readonly onAdminRoute?: (route: AdminRoute) => void;
+  /** Config stream bounds that have no variable (tests reach them without waiting long). */
+  readonly xds?: { readonly identifyTimeoutMs?: number; readonly maxPendingResponses?: number };
 }
 
 export interface Controller {
@@ -39,10 +44,12 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
 export function createController(config: ControllerConfig, overrides: ControllerOverrides = {}): Controller {
   const log = overrides.log ?? createControllerLogger(config.logLevel);
   const metrics = createControllerMetrics();
-  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize, log });
+  const timeouts = { connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs };
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize, log, ...timeouts });
   const store = new ResourceStore(sql);
   const follower = new ChangeFollower({ sql, log: childLogger(log, 'sync'), metrics, reconcileIntervalMs: config.reconcileIntervalMs, controllerId: config.controllerId });
-  const registry = new RuntimeRegistry({ sql, controllerId: config.controllerId, log: childLogger(log, 'xds'), metrics });
+  // A runtime's row taken over by a newer stream on another replica: the older stream here ends.
+  const registry = new RuntimeRegistry({ sql, controllerId: config.controllerId, log: childLogger(log, 'xds'), metrics, onLost: (stream) => xds.lost(stream) });
   const xds = new XdsServer({
     address: config.xdsAddress,
     controllerId: config.controllerId,
@@ -50,13 +57,21 @@ export function createController(config: ControllerConfig, overrides: Controller
     metrics,
     registry,
     maxConnectionAgeMs: config.xdsMaxConnectionAgeMs,
+    maxStreams: config.xdsMaxStreams,
+    maxMessageBytes: config.xdsMaxMessageBytes,
+    ...overrides.xds,
     requestCatchUp: () => void follower.requestCatchUp('manual'),
     committedAt: (revision) => follower.committedAt(revision),
     databaseRevision: () => follower.databaseRevision,
   });
   const deployer = new Deployer({ sql, store, controllerId: config.controllerId, log: childLogger(log, 'deployment') });
   // The chores lock lives on a connection of its own, so that losing it is noticed.
-  const lockSql = connectDatabase({ url: config.databaseUrl, poolSize: 1, log });
+  const lockSql = connectDatabase({ url: config.databaseUrl, poolSize: 1, log, ...timeouts });
+  // Readiness asks on a connection of its own, so that a busy pool does not read as an outage.
+  const databaseProbe = new DatabaseProbe(
+    () => connectDatabase({ url: config.databaseUrl, poolSize: 1, log, connectTimeoutMs: Math.min(config.databaseConnectTimeoutMs, READINESS_DATABASE_TIMEOUT_MS), statementTimeoutMs: READINESS_DATABASE_TIMEOUT_MS }),
+    (check) => metrics.databaseReachable.set(check.ok ? 1 : 0),
+  );
   const chores = new Chores({
     sql,
     lockSql,
@@ -77,7 +92,10 @@ export function createController(config: ControllerConfig, overrides: Controller
       controllerId: config.controllerId,
       ready: () => follower.ready,
       appliedRevision: () => follower.model.revision,
+      database: () => databaseProbe.check(),
     },
+    largeApplies: { maxWaiting: config.adminLargeApplyQueue, maxWaitMs: config.adminLargeApplyWaitMs },
+    ...(overrides.onAdminRoute === undefined ? {} : { onRoute: overrides.onAdminRoute }),
   });
   const snapshotLog = childLogger(log, 'snapshot');
   let snapshot: Snapshot = emptySnapshot;
@@ -132,7 +150,13 @@ export function createController(config: ControllerConfig, overrides: Controller
       return xdsAddress;
     },
     async start() {
-      await migrate(sql, childLogger(log, 'store'));
+      // Migrations may wait for another replica's and may take long: no statement timeout.
+      const migrationSql = connectDatabase({ url: config.databaseUrl, poolSize: 1, log, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: 0 });
+      try {
+        await migrate(migrationSql, childLogger(log, 'store'));
+      } finally {
+        await migrationSql.end({ timeout: 2 });
+      }
       await admin.listen({ host: config.adminAddress.host, port: config.adminAddress.port });
       const bound = admin.server.address();
       if (typeof bound === 'object' && bound !== null) adminAddress = { host: config.adminAddress.host, port: bound.port };
@@ -160,6 +184,7 @@ export function createController(config: ControllerConfig, overrides: Controller
       await xds.close();
       await admin.close();
       await follower.close();
+      await databaseProbe.close();
       await sql.end({ timeout: 2 });
       log.info({ controller: config.controllerId }, 'controller stopped');
     },

@@ -20,6 +20,7 @@ export function createControllerMetrics() {
     pushBytes: new Counter({ name: 'causeway_controller_xds_response_bytes_total', help: 'Bytes of xDS resources sent, by resource type', labelNames: ['type'] as const, registers }),
     acks: new Counter({ name: 'causeway_controller_xds_acks_total', help: 'ACKs received, by resource type', labelNames: ['type'] as const, registers }),
     nacks: new Counter({ name: 'causeway_controller_xds_nacks_total', help: 'NACKs received, by resource type', labelNames: ['type'] as const, registers }),
+    streamsRefused: new Counter({ name: 'causeway_controller_xds_streams_refused_total', help: 'Config streams refused before they started, by reason (max_streams: CAUSEWAY_XDS_MAX_STREAMS reached)', labelNames: ['reason'] as const, registers }),
     streamErrors: new Counter({ name: 'causeway_controller_xds_stream_errors_total', help: 'Streams closed with an error, by reason', labelNames: ['reason'] as const, registers }),
     replicationLag: new Gauge({ name: 'causeway_controller_replication_lag_revisions', help: 'Database revision minus the revision applied in memory', registers }),
     commitToAck: new Histogram({
@@ -30,6 +31,10 @@ export function createControllerMetrics() {
       registers,
     }),
     httpRequests: new Counter({ name: 'causeway_controller_admin_requests_total', help: 'Admin API requests, by route and status class', labelNames: ['route', 'status'] as const, registers }),
+    largeAppliesInProgress: new Gauge({ name: 'causeway_controller_admin_large_applies_in_progress', help: 'Large applies (body over 1 MiB or chunked) being read or written; at most one', registers }),
+    largeAppliesWaiting: new Gauge({ name: 'causeway_controller_admin_large_applies_waiting', help: 'Large applies waiting for their turn, bodies not read yet', registers }),
+    largeAppliesRefused: new Counter({ name: 'causeway_controller_admin_large_applies_refused_total', help: 'Large applies answered 429, by reason (queue_full, waited_too_long)', labelNames: ['reason'] as const, registers }),
+    databaseReachable: new Gauge({ name: 'causeway_controller_database_reachable', help: 'Whether the last readiness check reached the database (1) or not (0)', registers }),
     databaseErrors: new Counter({ name: 'causeway_controller_database_errors_total', help: 'Database operations that failed, by operation', labelNames: ['operation'] as const, registers }),
   };
 }

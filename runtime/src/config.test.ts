@@ -24,6 +24,18 @@ describe('runtime config', () => {
       nodeLabels: {},
       cacheDir: undefined,
       maxRequestTimeoutMs: 300_000,
+      clientLimits: {
+        headerTimeoutMs: 60_000,
+        requestTimeoutMs: 300_000,
+        keepAliveTimeoutMs: 5_000,
+        bodyTimeoutMs: 60_000,
+        sendTimeoutMs: 60_000,
+        maxRequestBodyBytes: 0,
+      },
+      upstreamDenyCidrs: [
+        { address: '169.254.0.0', prefix: 16, family: 'ipv4' },
+        { address: 'fe80::', prefix: 10, family: 'ipv6' },
+      ],
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -41,6 +53,13 @@ describe('runtime config', () => {
         CAUSEWAY_NODE_LABELS: 'tier=edge, rack=r1',
         CAUSEWAY_CACHE_DIR: '/var/cache/causeway',
         CAUSEWAY_MAX_REQUEST_TIMEOUT_MS: '60000',
+        CAUSEWAY_CLIENT_HEADER_TIMEOUT_MS: '10000',
+        CAUSEWAY_CLIENT_REQUEST_TIMEOUT_MS: '0',
+        CAUSEWAY_CLIENT_KEEPALIVE_TIMEOUT_MS: '75000',
+        CAUSEWAY_CLIENT_BODY_TIMEOUT_MS: '30000',
+        CAUSEWAY_CLIENT_SEND_TIMEOUT_MS: '20000',
+        CAUSEWAY_MAX_REQUEST_BODY_BYTES: '1048576',
+        CAUSEWAY_UPSTREAM_DENY_CIDRS: '169.254.169.254, 10.0.0.0/8, fd00:ec2::254/128',
         CAUSEWAY_LOG_LEVEL: 'debug',
       },
       'host-1',
@@ -57,6 +76,19 @@ describe('runtime config', () => {
       nodeLabels: { tier: 'edge', rack: 'r1' },
       cacheDir: '/var/cache/causeway',
       maxRequestTimeoutMs: 60_000,
+      clientLimits: {
+        headerTimeoutMs: 10_000,
+        requestTimeoutMs: 0,
+        keepAliveTimeoutMs: 75_000,
+        bodyTimeoutMs: 30_000,
+        sendTimeoutMs: 20_000,
+        maxRequestBodyBytes: 1_048_576,
+      },
+      upstreamDenyCidrs: [
+        { address: '169.254.169.254', prefix: 32, family: 'ipv4' },
+        { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+        { address: 'fd00:ec2::254', prefix: 128, family: 'ipv6' },
+      ],
       logLevel: 'debug',
     });
   });
@@ -74,6 +106,12 @@ describe('runtime config', () => {
     ['CAUSEWAY_NODE_LABELS', 'tier', 'CAUSEWAY_NODE_LABELS: "tier" is not key=value'],
     ['CAUSEWAY_MAX_REQUEST_TIMEOUT_MS', '0', 'CAUSEWAY_MAX_REQUEST_TIMEOUT_MS: "0" is not a whole number'],
     ['CAUSEWAY_LOG_LEVEL', 'loud', 'CAUSEWAY_LOG_LEVEL: "loud" is not one of'],
+    ['CAUSEWAY_CLIENT_BODY_TIMEOUT_MS', '0', 'CAUSEWAY_CLIENT_BODY_TIMEOUT_MS: "0" is not a whole number from 100'],
+    ['CAUSEWAY_CLIENT_SEND_TIMEOUT_MS', '1s', 'CAUSEWAY_CLIENT_SEND_TIMEOUT_MS: "1s" is not a whole number'],
+    ['CAUSEWAY_CLIENT_REQUEST_TIMEOUT_MS', '1000', 'CAUSEWAY_CLIENT_REQUEST_TIMEOUT_MS: "1000" is shorter than CAUSEWAY_CLIENT_HEADER_TIMEOUT_MS (60000)'],
+    ['CAUSEWAY_MAX_REQUEST_BODY_BYTES', '-1', 'CAUSEWAY_MAX_REQUEST_BODY_BYTES: "-1" is not a whole number'],
+    ['CAUSEWAY_UPSTREAM_DENY_CIDRS', '169.254.0.0/33', 'CAUSEWAY_UPSTREAM_DENY_CIDRS: "169.254.0.0/33" is not an IPv4 or IPv6 address'],
+    ['CAUSEWAY_UPSTREAM_DENY_CIDRS', 'metadata.internal', 'CAUSEWAY_UPSTREAM_DENY_CIDRS: "metadata.internal" is not an IPv4 or IPv6 address'],
   ])('names %s when it is bad', (name, value, message) => {
     const found = problems({ [name]: value });
     expect(found).toHaveLength(1);
@@ -88,6 +126,10 @@ describe('runtime config', () => {
     expect(problems({ CAUSEWAY_LISTEN_ADDR: '127.0.0.1:9000', CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:9000' })).toEqual([
       'CAUSEWAY_RUNTIME_ADMIN_ADDR: "127.0.0.1:9000" is the same address as CAUSEWAY_LISTEN_ADDR',
     ]);
+  });
+
+  it('denies no upstream address with CAUSEWAY_UPSTREAM_DENY_CIDRS=none', () => {
+    expect(loadRuntimeConfig({ CAUSEWAY_UPSTREAM_DENY_CIDRS: 'none' }, 'host-1').upstreamDenyCidrs).toEqual([]);
   });
 
   it('refuses a label given twice', () => {

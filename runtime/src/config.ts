@@ -2,12 +2,19 @@ import { hostname } from 'node:os';
 import {
   EnvReader,
   isSlug,
+  labelKeyPattern,
+  labelValuePattern,
   logLevels,
+  MAX_NODE_LABELS,
+  MAX_REQUEST_TIMEOUT_MS,
+  nodeIdPattern,
   slugRule,
   type Address,
   type Env,
   type LogLevel,
 } from '@causeway/shared';
+import { defaultClientLimits, type ClientLimits } from './proxy/client-limits.ts';
+import { parseCidr, type Cidr } from './upstreams/address-guard.ts';
 
 /** Everything the runtime reads from its environment, validated and frozen. */
 export interface RuntimeConfig {
@@ -24,12 +31,13 @@ export interface RuntimeConfig {
   readonly cacheDir: string | undefined;
   /** Operator guardrail: an Api asking for a longer request timeout is rejected. */
   readonly maxRequestTimeoutMs: number;
+  /** Timeouts and body size limit of proxy clients (`CAUSEWAY_CLIENT_*`, `CAUSEWAY_MAX_REQUEST_BODY_BYTES`). */
+  readonly clientLimits: ClientLimits;
+  /** Upstream addresses never connected to (`CAUSEWAY_UPSTREAM_DENY_CIDRS`); empty: none denied. */
+  readonly upstreamDenyCidrs: readonly Cidr[];
   readonly logLevel: LogLevel;
 }
 
-const labelKeyPattern = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
-const labelValuePattern = /^[A-Za-z0-9._/-]{0,63}$/;
-const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 function readLabels(env: EnvReader, name: string): Record<string, string> {
   const labels: Record<string, string> = {};
@@ -49,7 +57,47 @@ function readLabels(env: EnvReader, name: string): Record<string, string> {
       labels[key] = value;
     }
   }
+  if (Object.keys(labels).length > MAX_NODE_LABELS) env.problem(`${name}: more than ${MAX_NODE_LABELS} labels`);
   return labels;
+}
+
+/**
+ * The link-local ranges, with the cloud metadata address 169.254.169.254 (AWS's IPv6
+ * endpoint fd00:ec2::254 is outside them: operators add it where it applies).
+ */
+const defaultDenyCidrs = '169.254.0.0/16,fe80::/10';
+
+function readDenyCidrs(env: EnvReader, name: string): Cidr[] {
+  const raw = env.string(name, defaultDenyCidrs).trim();
+  if (raw === 'none') return [];
+  const cidrs: Cidr[] = [];
+  for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const cidr = parseCidr(part);
+    if (cidr === undefined) env.problem(`${name}: "${part}" is not an IPv4 or IPv6 address with an optional /prefix (or "none")`);
+    else cidrs.push(cidr);
+  }
+  return cidrs;
+}
+
+const hourMs = 3_600_000;
+
+function readClientLimits(env: EnvReader): ClientLimits {
+  const d = defaultClientLimits;
+  const limits: ClientLimits = {
+    headerTimeoutMs: env.integer('CAUSEWAY_CLIENT_HEADER_TIMEOUT_MS', d.headerTimeoutMs, 100, hourMs),
+    requestTimeoutMs: env.integer('CAUSEWAY_CLIENT_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 0, 24 * hourMs),
+    keepAliveTimeoutMs: env.integer('CAUSEWAY_CLIENT_KEEPALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 100, hourMs),
+    bodyTimeoutMs: env.integer('CAUSEWAY_CLIENT_BODY_TIMEOUT_MS', d.bodyTimeoutMs, 100, hourMs),
+    sendTimeoutMs: env.integer('CAUSEWAY_CLIENT_SEND_TIMEOUT_MS', d.sendTimeoutMs, 100, hourMs),
+    maxRequestBodyBytes: env.integer('CAUSEWAY_MAX_REQUEST_BODY_BYTES', d.maxRequestBodyBytes, 0, Number.MAX_SAFE_INTEGER),
+  };
+  // Node refuses a header timeout longer than a (non-zero) request timeout.
+  if (limits.requestTimeoutMs !== 0 && limits.requestTimeoutMs < limits.headerTimeoutMs) {
+    env.problem(
+      `CAUSEWAY_CLIENT_REQUEST_TIMEOUT_MS: "${limits.requestTimeoutMs}" is shorter than CAUSEWAY_CLIENT_HEADER_TIMEOUT_MS (${limits.headerTimeoutMs}); 0 means no limit`,
+    );
+  }
+  return Object.freeze(limits);
 }
 
 /**
@@ -79,7 +127,10 @@ export function loadRuntimeConfig(env: Env = process.env, machineName: string = 
   }
   const nodeLabels = readLabels(reader, 'CAUSEWAY_NODE_LABELS');
   const cacheDir = reader.optional('CAUSEWAY_CACHE_DIR');
-  const maxRequestTimeoutMs = reader.integer('CAUSEWAY_MAX_REQUEST_TIMEOUT_MS', 300_000, 1, 86_400_000);
+  // The controller accepts timeouts up to the shared maximum; a runtime may allow less, never more.
+  const maxRequestTimeoutMs = reader.integer('CAUSEWAY_MAX_REQUEST_TIMEOUT_MS', MAX_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS);
+  const clientLimits = readClientLimits(reader);
+  const upstreamDenyCidrs = readDenyCidrs(reader, 'CAUSEWAY_UPSTREAM_DENY_CIDRS');
   const logLevel = reader.oneOf('CAUSEWAY_LOG_LEVEL', 'info', logLevels);
   if (listen.port !== 0 && listen.port === adminListen.port && listen.host === adminListen.host) {
     reader.problem(
@@ -96,6 +147,8 @@ export function loadRuntimeConfig(env: Env = process.env, machineName: string = 
     nodeLabels: Object.freeze(nodeLabels),
     cacheDir,
     maxRequestTimeoutMs,
+    clientLimits,
+    upstreamDenyCidrs: Object.freeze(upstreamDenyCidrs.map((c) => Object.freeze(c))),
     logLevel,
   });
 }

@@ -31,6 +31,9 @@ export interface RuntimeMetrics {
   readonly controllerConnected: Gauge;
   readonly servingFromCache: Gauge;
   readonly xdsReconnects: Counter;
+  readonly clientTimeouts: Counter<'kind'>;
+  readonly requestBodiesTooLarge: Counter;
+  readonly upstreamConnectsDenied: Counter;
   /** Counts of `requests` not yet added to their series: they are, whenever the registry is read. */
   readonly pendingRequests: PendingCounts;
 }
@@ -188,6 +191,22 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     xdsReconnects: new Counter({
       name: 'causeway_runtime_xds_reconnects_total',
       help: 'Config streams opened after the first one.',
+      registers,
+    }),
+    clientTimeouts: new Counter({
+      name: 'causeway_runtime_client_timeouts_total',
+      help: 'Proxy clients cut off by a timeout: kind body (no request body bytes) or send (the response not read).',
+      labelNames: ['kind'],
+      registers,
+    }),
+    requestBodiesTooLarge: new Counter({
+      name: 'causeway_runtime_request_bodies_too_large_total',
+      help: 'Requests refused with 413 because their body was over CAUSEWAY_MAX_REQUEST_BODY_BYTES (declared or streamed).',
+      registers,
+    }),
+    upstreamConnectsDenied: new Counter({
+      name: 'causeway_runtime_upstream_connects_denied_total',
+      help: 'Upstream connects (traffic and health checks) refused because the address is in CAUSEWAY_UPSTREAM_DENY_CIDRS.',
       registers,
     }),
   };

@@ -9,6 +9,7 @@ import type { RuntimeConfig } from './config.ts';
 import { childLogger, createRuntimeLogger } from './log.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
 import { createProxyServer } from './proxy/proxy-server.ts';
+import { AddressGuard } from './upstreams/address-guard.ts';
 import { ConfigStore, type ApplyOutcome } from './state/config-store.ts';
 import type { ResourceState } from './state/resource-state.ts';
 import type { OutlierSettings } from './health/outlier.ts';
@@ -133,6 +134,11 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   const metrics = createRuntimeMetrics();
   const cache = config.cacheDir === undefined ? undefined : new ConfigCache(config.cacheDir, childLogger(log, 'cache'));
   const random = overrides.random ?? Math.random;
+  const guard = new AddressGuard({
+    cidrs: config.upstreamDenyCidrs,
+    log: childLogger(log, 'upstreams'),
+    onDenied: () => metrics.upstreamConnectsDenied.inc(),
+  });
   const store = new ConfigStore({
     zone: config.zone,
     maxRequestTimeoutMs: config.maxRequestTimeoutMs,
@@ -141,6 +147,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     cache,
     random,
     ...(overrides.outlier && { outlier: overrides.outlier }),
+    connector: guard.connector,
     // Runs on config applies and health events, all after createRuntime returned and `xds` exists.
     onMemberChange: () => xds.healthChanged(),
   });
@@ -155,6 +162,12 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     now: Date.now,
     zone: config.zone,
     upstreams: store.health,
+    limits: config.clientLimits,
+    counters: {
+      bodyTimeouts: metrics.clientTimeouts.labels('body'),
+      sendTimeouts: metrics.clientTimeouts.labels('send'),
+      bodiesTooLarge: metrics.requestBodiesTooLarge,
+    },
   });
   const status = (): RuntimeStatus => ({
     revision: store.revision,

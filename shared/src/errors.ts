@@ -11,6 +11,11 @@ export type ErrorCode =
   | 'precondition_failed'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'uri_too_long'
+  | 'headers_too_large'
+  | 'too_many_requests'
+  | 'request_timeout'
+  | 'not_implemented'
   | 'no_route'
   | 'no_healthy_upstream'
   | 'upstream_unavailable'
@@ -36,6 +41,11 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   precondition_failed: 412,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  uri_too_long: 414,
+  headers_too_large: 431,
+  too_many_requests: 429,
+  request_timeout: 408,
+  not_implemented: 501,
   no_route: 404,
   no_healthy_upstream: 503,
   upstream_unavailable: 502,
@@ -56,6 +66,11 @@ const grpcStatusByCode: Record<ErrorCode, GrpcStatus> = {
   precondition_failed: GrpcStatus.FAILED_PRECONDITION,
   unsupported_media_type: GrpcStatus.INVALID_ARGUMENT,
   payload_too_large: GrpcStatus.RESOURCE_EXHAUSTED,
+  uri_too_long: GrpcStatus.INVALID_ARGUMENT,
+  headers_too_large: GrpcStatus.RESOURCE_EXHAUSTED,
+  too_many_requests: GrpcStatus.RESOURCE_EXHAUSTED,
+  request_timeout: GrpcStatus.DEADLINE_EXCEEDED,
+  not_implemented: GrpcStatus.UNIMPLEMENTED,
   no_route: GrpcStatus.NOT_FOUND,
   no_healthy_upstream: GrpcStatus.UNAVAILABLE,
   upstream_unavailable: GrpcStatus.UNAVAILABLE,

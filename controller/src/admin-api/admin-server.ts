@@ -1,6 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { parseAllDocuments } from 'yaml';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { CausewayError, type Logger } from '@causeway/shared';
 import type { ControllerMetrics } from '../metrics.ts';
 import { registerApiRoutes } from './api-routes.ts';
@@ -10,6 +8,10 @@ import type { Deployer } from '../deployment/deployer.ts';
 import { registerStatusRoutes, type StatusSources } from './status-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import type { ResourceStore } from '../store/resource-store.ts';
+import { createAuthenticator, publicRoute } from './access.ts';
+import { DOCUMENT_BODY_BYTES, registerBodyParsers } from './body-parsers.ts';
+import { adminErrorHandler, clientErrorHandler, frameworkError, sendError } from './error-replies.ts';
+import { LargeBodyGate } from './large-body-gate.ts';
 
 export interface AdminServerOptions {
   readonly adminToken: string;
@@ -19,6 +21,16 @@ export interface AdminServerOptions {
   readonly deployer: Deployer;
   readonly pools: UpstreamRouteDeps;
   readonly status: StatusSources;
+  /** Large applies that may wait for the one in progress, and for how long. */
+  readonly largeApplies: { readonly maxWaiting: number; readonly maxWaitMs: number };
+  /** Told of every route as it is registered (its method, URL and whether it is public). */
+  readonly onRoute?: (route: AdminRoute) => void;
+}
+
+export interface AdminRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly public: boolean;
 }
 
 /** Who made a request; every query is scoped by `org`. */
@@ -32,87 +44,69 @@ declare module 'fastify' {
   }
 }
 
-const yamlTypes = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+/** A whole request (headers and body) must arrive within this; a large apply waiting its turn counts. */
+const REQUEST_TIMEOUT_MS = 300_000;
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
-
-function sendError(reply: FastifyReply, error: CausewayError): FastifyReply {
-  return reply.code(error.httpStatus).type('application/json').send({ error: error.toJSON() });
-}
-
-/** Errors raised by fastify itself (bad JSON, wrong media type, body too large). */
-function fromFastifyError(error: { statusCode?: number; code?: string; message: string }): CausewayError | undefined {
-  if (error.statusCode === 415) return new CausewayError('unsupported_media_type', 'send application/json or application/yaml');
-  if (error.statusCode === 413) return new CausewayError('payload_too_large', 'the request body is too large');
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    return CausewayError.invalid([{ path: '(body)', message: `cannot be parsed: ${error.message}` }]);
-  }
-  return undefined;
-}
+/** Route paths are matched exactly as written: one spelling per resource (see docs/security.md). */
+const routerOptions = {
+  caseSensitive: true,
+  ignoreTrailingSlash: false,
+  ignoreDuplicateSlashes: false,
+  // The longest segment that names something is a 32-character slug.
+  maxParamLength: 64,
+} as const;
 
 export function createAdminServer(options: AdminServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, return503OnClosing: true });
-  const tokenDigest = digest(options.adminToken);
+  const auth = createAuthenticator(options.adminToken);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: DOCUMENT_BODY_BYTES,
+    // Answered below, in the one error envelope.
+    return503OnClosing: false,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    routerOptions,
+    clientErrorHandler,
+    // A bad URL or an over-long segment: answered before routing, so authenticated here too.
+    frameworkErrors: (error, request, reply) => {
+      if (!auth.authenticated(request)) return auth.refuse(reply);
+      return sendError(reply, frameworkError(error, undefined) ?? CausewayError.from(error));
+    },
+  });
   app.decorateRequest('principal', { getter: () => ({ org: 'default' }) });
+  registerBodyParsers(app);
 
-  // An empty body (a DELETE sent with a JSON content type) is no body, not an error.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text) as unknown);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      done(CausewayError.invalid([{ path: '(body)', message: `is not valid JSON: ${message}` }]), undefined);
-    }
+  if (options.onRoute !== undefined) {
+    const report = options.onRoute;
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      for (const method of methods) report({ method, url: route.url, public: route.config?.public === true });
+    });
+  }
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
   });
-  app.addContentTypeParser(yamlTypes, { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      const docs = parseAllDocuments(body as string);
-      const errors = docs.flatMap((d) => d.errors);
-      if (errors.length > 0) throw errors[0];
-      const values = docs.map((d) => d.toJS() as unknown).filter((v) => v !== null && v !== undefined);
-      done(null, values.length === 1 ? values[0] : values);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      done(CausewayError.invalid([{ path: '(body)', message: `is not valid YAML: ${message}` }]), undefined);
-    }
+  // While closing, new requests go to another replica: 503 before anything else.
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return undefined;
+    reply.header('connection', 'close');
+    return sendError(reply, new CausewayError('unavailable', 'this controller is shutting down; retry on another replica'));
   });
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/') || request.url === '/v1/openapi.json') return;
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') === true ? header.slice(7).trim() : undefined;
-    if (token === undefined || !timingSafeEqual(digest(token), tokenDigest)) {
-      reply.header('www-authenticate', 'Bearer realm="causeway"');
-      return sendError(reply, new CausewayError('unauthenticated', 'a valid bearer token is required (Authorization: Bearer <token>)'));
-    }
-  });
-
+  app.addHook('onRequest', auth.onRequest);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequests.inc({ route: `${request.method} ${route}`, status: `${Math.floor(reply.statusCode / 100)}xx` });
   });
-
-  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof CausewayError) return sendError(reply, error);
-    const fastifyError = typeof error === 'object' && error !== null ? fromFastifyError(error as { message: string }) : undefined;
-    if (fastifyError !== undefined) return sendError(reply, fastifyError);
-    options.log.error({ err: error, method: request.method, url: request.url }, 'admin request failed');
-    return sendError(reply, CausewayError.from(error));
-  });
-
+  app.setErrorHandler(adminErrorHandler(options.log, options.metrics));
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new CausewayError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`)),
+    sendError(reply, new CausewayError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]?.slice(0, 256) ?? ''}`)),
   );
 
-  app.get('/v1/openapi.json', async () => openApiDocument());
+  const largeBodies = new LargeBodyGate({ ...options.largeApplies, metrics: options.metrics });
+  app.get('/v1/openapi.json', publicRoute, async () => openApiDocument());
   registerApiRoutes(app, options.deployer);
   registerUpstreamRoutes(app, options.pools);
-  registerResourceRoutes(app, options.store, options.deployer);
+  registerResourceRoutes(app, options.store, options.deployer, largeBodies);
   registerStatusRoutes(app, options.status, options.metrics);
   return app;
 }

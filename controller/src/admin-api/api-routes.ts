@@ -3,6 +3,7 @@ import { CausewayError } from '@causeway/shared';
 import type { Deployer } from '../deployment/deployer.ts';
 import { etag, toDocument } from './documents.ts';
 import { API_VERSION } from './validate.ts';
+import { SMALL_BODY_BYTES } from './body-parsers.ts';
 
 /** Revisions, rollback and deployment status of APIs. */
 export function registerApiRoutes(app: FastifyInstance, deployer: Deployer): void {
@@ -15,7 +16,7 @@ export function registerApiRoutes(app: FastifyInstance, deployer: Deployer): voi
     };
   });
 
-  app.post<{ Params: { name: string }; Body: { revision?: unknown } | undefined }>('/v1/apis/:name/rollback', async (request, reply) => {
+  app.post<{ Params: { name: string }; Body: { revision?: unknown } | undefined }>('/v1/apis/:name/rollback', { bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const wanted = request.body?.revision;
     if (wanted !== undefined && (typeof wanted !== 'number' || !Number.isInteger(wanted) || wanted < 1)) {
       throw CausewayError.invalid([{ path: 'revision', message: `${JSON.stringify(wanted)} is not a revision number` }]);

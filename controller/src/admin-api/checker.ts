@@ -1,4 +1,4 @@
-import { CausewayError, isSlug, slugRule, type ErrorDetail } from '@causeway/shared';
+import { canonicalUpstreamUrl, CausewayError, isSlug, MAX_URL_LENGTH, rangeProblem, slugRule, type ErrorDetail, type Normalized, type Range } from '@causeway/shared';
 
 type Json = unknown;
 
@@ -109,22 +109,30 @@ export class Checker {
     return items;
   }
 
-  /** An absolute http(s) URL with no credentials, query or fragment. */
-  httpUrl(path: string, value: Json, fallback?: string): string {
+  /** A whole number within one of the shared ranges; its default when absent. */
+  range(path: string, value: Json, range: Range, fallback: number = range.default): number {
+    if (value === undefined) return fallback;
+    const rule = rangeProblem(value, range);
+    if (rule === undefined) return value as number;
+    this.fail(path, `${show(value)} ${rule}`);
+    return fallback;
+  }
+
+  /** A string in the canonical form a shared rule gives it (the value as stored), or the rule it breaks. */
+  canonical(path: string, value: Json, canonical: (raw: string) => Normalized<string>, maxLength: number, fallback?: string): string {
     const problemsBefore = this.details.length;
-    const text = this.string(path, value, fallback, 2048);
-    if (this.details.length > problemsBefore || (text === '' && fallback === '')) return text;
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      this.fail(path, `${show(value)} is not an absolute URL like http://host:port`);
-      return text;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') this.fail(path, `${show(value)} must use http or https`);
-    else if (url.username !== '' || url.password !== '') this.fail(path, `${show(value)} must not contain credentials`);
-    else if (url.search !== '' || url.hash !== '') this.fail(path, `${show(value)} must not have a query or fragment`);
-    return text.replace(/\/+$/, '');
+    const text = this.string(path, value, fallback, maxLength);
+    if (this.details.length > problemsBefore || value === undefined) return text;
+    const result = canonical(text);
+    if (result.ok) return result.value;
+    this.fail(path, `${show(value)} ${result.rule}`);
+    return text;
+  }
+
+  /** An upstream URL (see canonicalUpstreamUrl); '' allowed when `fallback` is ''. */
+  httpUrl(path: string, value: Json, fallback?: string): string {
+    if (value === '' && fallback === '') return '';
+    return this.canonical(path, value, canonicalUpstreamUrl, MAX_URL_LENGTH, fallback);
   }
 
   labels(path: string, value: Json): Record<string, string> {

@@ -5,10 +5,11 @@ import { kinds, type ApiSpec, type Kind } from '../store/records.ts';
 import { notFound, type PutItem, type ResourceStore, type WriteOptions } from '../store/resource-store.ts';
 import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
+import type { LargeBodyGate } from './large-body-gate.ts';
 
 const MAX_WAIT_MS = 300_000;
 /** Items of one `POST /v1/apply`. */
-export const MAX_APPLY_ITEMS = 20_000;
+export const MAX_APPLY_ITEMS = 50_000;
 const MAX_APPLY_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -60,7 +61,8 @@ function parseWait(query: Record<string, string>): { ms: number; rollbackOnFailu
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw);
   const unit = match?.[2] ?? 's';
   const ms = match === null ? Number.NaN : Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1_000 : 60_000);
-  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_WAIT_MS) {
+  // Whole milliseconds: a fraction would reach the database as an interval of nothing.
+  if (!Number.isInteger(ms) || ms <= 0 || ms > MAX_WAIT_MS) {
     throw CausewayError.invalid([{ path: 'wait', message: `${JSON.stringify(raw)} is not a duration like 500ms, 10s or 2m, at most 5m` }]);
   }
   return { ms, rollbackOnFailure: rollback === 'true' };
@@ -77,16 +79,25 @@ function kindOf(plural: string, url: string): Kind {
   return kind;
 }
 
-function writeOptions(header: string | undefined): WriteOptions {
+/** `?force=true`: see WriteOptions.force. */
+export function parseForce(query: Readonly<Record<string, string | undefined>>): boolean {
+  const raw = query.force;
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw CausewayError.invalid([{ path: 'force', message: `${JSON.stringify(raw)} is not true or false` }]);
+}
+
+function writeOptions(header: string | undefined, query: Readonly<Record<string, string | undefined>>): WriteOptions {
   const ifMatch = parseIfMatch(header);
   if (ifMatch === 'invalid') {
     throw CausewayError.invalid([{ path: 'If-Match', message: `${JSON.stringify(header)} is not a revision ETag like "12"` }]);
   }
-  return ifMatch === undefined ? {} : { ifMatch };
+  const force = parseForce(query);
+  return { ...(ifMatch === undefined ? {} : { ifMatch }), ...(force ? { force } : {}) };
 }
 
 /** GET (list and one), PUT and DELETE for every declarative kind. */
-export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, deployer: Deployer): void {
+export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, deployer: Deployer, largeBodies: LargeBodyGate): void {
   app.get<{ Params: { plural: string } }>('/v1/:plural', async (request) => {
     const kind = kindOf(request.params.plural, request.url);
     const records = await store.list(kind, request.principal.org);
@@ -103,7 +114,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
 
   app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', async (request, reply) => {
     const kind = kindOf(request.params.plural, request.url);
-    const options = writeOptions(request.headers['if-match']);
+    const options = writeOptions(request.headers['if-match'], request.query);
     const wait = parseWait(request.query);
     const doc = validateDocument(request.body, { kind, name: request.params.name });
     if (wait !== undefined && doc.kind !== 'Api') {
@@ -123,9 +134,11 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
   });
 
   // Many documents as one write: one revision, all or nothing.
-  app.post('/v1/apply', { bodyLimit: MAX_APPLY_BYTES }, async (request) => {
+  // Large bodies wait for their turn (or get 429) before they are read.
+  app.post('/v1/apply', { bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
     const items = validateApply(request.body);
-    const { revision, results } = await store.putMany(request.principal.org, items);
+    const force = parseForce(request.query as Record<string, string | undefined>);
+    const { revision, results } = await store.putMany(request.principal.org, items, { force });
     return {
       apiVersion: API_VERSION,
       kind: 'ApplyResult',
@@ -139,9 +152,9 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
     };
   });
 
-  app.delete<{ Params: NameParams }>('/v1/:plural/:name', async (request) => {
+  app.delete<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', async (request) => {
     const kind = kindOf(request.params.plural, request.url);
-    const revision = await store.delete(kind, request.principal.org, request.params.name, writeOptions(request.headers['if-match']));
+    const revision = await store.delete(kind, request.principal.org, request.params.name, writeOptions(request.headers['if-match'], request.query));
     return { apiVersion: API_VERSION, kind: 'Status', status: 'deleted', metadata: { name: request.params.name, kind, revision } };
   });
 }

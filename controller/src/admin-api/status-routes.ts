@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Sql } from '../store/database.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 import { API_VERSION } from './validate.ts';
+import { publicRoute } from './access.ts';
+import type { ReadinessCheck } from './readiness.ts';
 
 export interface StatusSources {
   readonly sql: Sql;
@@ -9,6 +11,8 @@ export interface StatusSources {
   /** True after the first full load of the store. */
   ready(): boolean;
   appliedRevision(): number;
+  /** Whether the database answers (cached: cheap to call). */
+  database(): Promise<ReadinessCheck>;
 }
 
 interface RuntimeRow {
@@ -49,15 +53,20 @@ function runtimeDocument(row: RuntimeRow) {
 
 /** Health, readiness, metrics, and who is connected where. */
 export function registerStatusRoutes(app: FastifyInstance, status: StatusSources, metrics: ControllerMetrics): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', publicRoute, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
-    const ready = status.ready();
-    reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'loading', controller: status.controllerId, revision: status.appliedRevision() };
+  // Ready to take admin requests: loaded, and the database answers. Runtimes' streams do
+  // not depend on it: xDS serves from memory while the database is away.
+  app.get('/readyz', publicRoute, async (_request, reply) => {
+    const load: ReadinessCheck = status.ready() ? { ok: true } : { ok: false, reason: 'the first full load is not done' };
+    const database = await status.database();
+    const checks = { load, database };
+    const failed = Object.entries(checks).flatMap(([name, check]) => (check.ok ? [] : [name]));
+    reply.code(failed.length === 0 ? 200 : 503);
+    return { status: failed.length === 0 ? 'ready' : 'not_ready', controller: status.controllerId, revision: status.appliedRevision(), failed, checks };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', publicRoute, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

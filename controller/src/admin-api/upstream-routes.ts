@@ -9,6 +9,8 @@ import { notFound, type ResourceStore } from '../store/resource-store.ts';
 import { Checker, isObject } from './checker.ts';
 import { etag, parseIfMatch, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
+import { SMALL_BODY_BYTES } from './body-parsers.ts';
+import { parseForce } from './resource-routes.ts';
 
 export interface UpstreamRouteDeps {
   readonly sql: Sql;
@@ -82,7 +84,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return describeOne(request.principal.org, record.name);
   });
 
-  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', async (request, reply) => {
+  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', { bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const c = new Checker();
     const body = c.object('(body)', request.body, ['apiVersion', 'kind', 'metadata', 'spec'], true) ?? {};
     const metadata = c.object('metadata', body.metadata, ['name']) ?? {};
@@ -101,7 +103,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return describeOne(request.principal.org, record.name);
   });
 
-  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', async (request, reply) => {
+  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', { bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const c = new Checker();
     const body = c.object('(body)', request.body, ['gateway'], true) ?? {};
     const gateway = c.slug('gateway', body.gateway);
@@ -111,8 +113,8 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return describeOne(request.principal.org, record.name);
   });
 
-  app.delete<{ Params: { name: string; gateway: string } }>('/v1/gateway-pools/:name/memberships/:gateway', async (request, reply) => {
-    const record = await pools.removeMember(request.principal.org, request.params.name, request.params.gateway);
+  app.delete<{ Params: { name: string; gateway: string }; Querystring: Record<string, string> }>('/v1/gateway-pools/:name/memberships/:gateway', async (request, reply) => {
+    const record = await pools.removeMember(request.principal.org, request.params.name, request.params.gateway, parseForce(request.query));
     reply.header('etag', etag(record.revision));
     return describeOne(request.principal.org, record.name);
   });
@@ -139,7 +141,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return gatewayDocument(record, await loadGatewayHealth(sql, org, health, [record.name]));
   });
 
-  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', async (request) => {
+  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', { bodyLimit: SMALL_BODY_BYTES }, async (request) => {
     const at = await recordHeartbeat(sql, request.principal.org, request.params.name);
     if (at === undefined) throw notFound('Gateway', request.params.name);
     return { gateway: request.params.name, lastHeartbeatAt: at.toISOString(), ttlMs: health.heartbeatTtlMs };

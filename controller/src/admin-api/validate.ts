@@ -1,12 +1,20 @@
-import { CausewayError } from '@causeway/shared';
+import {
+  apiRules,
+  canonicalBasePath,
+  CausewayError,
+  healthCheckPathProblem,
+  healthCheckRules,
+  hostProblem,
+  httpMethods,
+  lbPolicies,
+  poolRules,
+  zoneRules,
+} from '@causeway/shared';
 import type { ApiSpec, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, UpstreamSpec, ZoneSpec } from '../store/records.ts';
 import { kinds } from '../store/records.ts';
 import { Checker, isObject } from './checker.ts';
 
 export const API_VERSION = 'causeway/v1';
-
-export const httpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const lbPolicies = ['random', 'round-robin', 'least-request'] as const;
 
 /** A resource document that passed validation, with every default filled in. */
 export interface ValidDocument<K extends Kind = Kind> {
@@ -16,31 +24,19 @@ export interface ValidDocument<K extends Kind = Kind> {
   readonly spec: SpecByKind[K];
 }
 
-const segment = /^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$/;
-const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
-function basePath(c: Checker, path: string, value: unknown): string {
-  const text = c.string(path, value, undefined, 256);
-  if (text === '') return '/';
-  const rule = "must start with '/', have no empty, '.' or '..' segments and no trailing '/'";
-  if (!text.startsWith('/')) {
-    c.fail(path, `"${text}" ${rule}`);
-    return text;
-  }
-  if (text === '/') return text;
-  const segments = text.slice(1).split('/');
-  if (segments.some((s) => s === '' || s === '.' || s === '..' || !segment.test(s))) c.fail(path, `"${text}" ${rule}`);
-  return text;
-}
+/** Longest base path accepted as written (its canonical form is bounded by the shared rule). */
+const MAX_RAW_BASE_PATH = 1024;
 
 function gatewaySpec(c: Checker, raw: unknown): GatewaySpec {
   const spec = c.object('spec', raw, ['url', 'zone', 'healthCheck'], true) ?? {};
   const hc = c.object('spec.healthCheck', spec.healthCheck, ['path', 'intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold']) ?? {};
-  const intervalMs = c.integer('spec.healthCheck.intervalMs', hc.intervalMs, 5_000, 500, 300_000);
-  const timeoutMs = c.integer('spec.healthCheck.timeoutMs', hc.timeoutMs, Math.min(2_000, intervalMs), 100, 60_000);
+  const rules = healthCheckRules;
+  const intervalMs = c.range('spec.healthCheck.intervalMs', hc.intervalMs, rules.intervalMs);
+  const timeoutMs = c.range('spec.healthCheck.timeoutMs', hc.timeoutMs, rules.timeoutMs, Math.min(rules.timeoutMs.default, intervalMs));
   if (timeoutMs > intervalMs) c.fail('spec.healthCheck.timeoutMs', `${timeoutMs} must not exceed intervalMs (${intervalMs})`);
-  const checkPath = c.string('spec.healthCheck.path', hc.path, '/', 256);
-  if (!checkPath.startsWith('/')) c.fail('spec.healthCheck.path', `"${checkPath}" must start with '/'`);
+  const checkPath = c.string('spec.healthCheck.path', hc.path, rules.path, rules.maxPathLength);
+  const pathRule = healthCheckPathProblem(checkPath);
+  if (pathRule !== undefined) c.fail('spec.healthCheck.path', `${JSON.stringify(checkPath)} ${pathRule}`);
   return {
     url: c.httpUrl('spec.url', spec.url),
     zone: c.slug('spec.zone', spec.zone, 'default'),
@@ -48,24 +44,24 @@ function gatewaySpec(c: Checker, raw: unknown): GatewaySpec {
       path: checkPath,
       intervalMs,
       timeoutMs,
-      healthyThreshold: c.integer('spec.healthCheck.healthyThreshold', hc.healthyThreshold, 2, 1, 10),
-      unhealthyThreshold: c.integer('spec.healthCheck.unhealthyThreshold', hc.unhealthyThreshold, 3, 1, 10),
+      healthyThreshold: c.range('spec.healthCheck.healthyThreshold', hc.healthyThreshold, rules.healthyThreshold),
+      unhealthyThreshold: c.range('spec.healthCheck.unhealthyThreshold', hc.unhealthyThreshold, rules.unhealthyThreshold),
     },
   };
 }
 
 function poolSpec(c: Checker, raw: unknown): PoolSpec {
   const spec = c.object('spec', raw, ['members', 'description']) ?? {};
-  const members = c.list('spec.members', spec.members, 256, (path, v) => c.slug(path, v));
-  return { members: [...members].sort(), description: c.string('spec.description', spec.description, '', 256) };
+  const members = c.list('spec.members', spec.members, poolRules.maxMembers, (path, v) => c.slug(path, v));
+  return { members: [...members].sort(), description: c.string('spec.description', spec.description, '', poolRules.maxDescriptionLength) };
 }
 
 function zoneSpec(c: Checker, raw: unknown): ZoneSpec {
   const spec = c.object('spec', raw, ['dtcUrl', 'failoverEligible', 'failoverPriority']) ?? {};
   return {
     dtcUrl: c.httpUrl('spec.dtcUrl', spec.dtcUrl, ''),
-    failoverEligible: c.boolean('spec.failoverEligible', spec.failoverEligible, true),
-    failoverPriority: c.integer('spec.failoverPriority', spec.failoverPriority, 100, 0, 1_000),
+    failoverEligible: c.boolean('spec.failoverEligible', spec.failoverEligible, zoneRules.failoverEligible),
+    failoverPriority: c.range('spec.failoverPriority', spec.failoverPriority, zoneRules.failoverPriority),
   };
 }
 
@@ -87,32 +83,31 @@ function apiSpec(c: Checker, raw: unknown): ApiSpec {
   const timeouts = c.object('spec.timeouts', spec.timeouts, ['connectMs', 'requestMs']) ?? {};
   const retries = c.object('spec.retries', spec.retries, ['attempts', 'perTryTimeoutMs']) ?? {};
   const failover = c.object('spec.failover', spec.failover, ['enabled', 'zones']) ?? {};
-  const hosts = c.list('spec.hosts', spec.hosts, 64, (path, v) => {
-    const host = c.string(path, v, undefined, 253);
-    if (!hostname.test(host)) c.fail(path, `${JSON.stringify(v)} is not a lowercase host name without port`);
+  const hosts = c.list('spec.hosts', spec.hosts, apiRules.maxHosts, (path, v) => {
+    const host = c.string(path, v, undefined, apiRules.maxHostLength);
+    const rule = hostProblem(host);
+    if (rule !== undefined && typeof v === 'string' && v.length <= apiRules.maxHostLength) c.fail(path, `${JSON.stringify(v)} ${rule}`);
     return host;
   });
-  const methods = c.list('spec.methods', spec.methods, httpMethods.length, (path, v) =>
-    c.oneOf(path, v, 'GET', httpMethods),
-  );
+  const methods = c.list('spec.methods', spec.methods, httpMethods.length, (path, v) => c.oneOf(path, v, 'GET', httpMethods));
   return {
-    basePath: basePath(c, 'spec.basePath', spec.basePath),
+    basePath: c.canonical('spec.basePath', spec.basePath, canonicalBasePath, MAX_RAW_BASE_PATH),
     hosts,
     methods: [...methods].sort(),
-    stripBasePath: c.boolean('spec.stripBasePath', spec.stripBasePath, true),
+    stripBasePath: c.boolean('spec.stripBasePath', spec.stripBasePath, apiRules.stripBasePath),
     upstream: upstream(c, spec.upstream),
     timeouts: {
-      connectMs: c.integer('spec.timeouts.connectMs', timeouts.connectMs, 2_000, 1, 60_000),
-      requestMs: c.integer('spec.timeouts.requestMs', timeouts.requestMs, 15_000, 1, 3_600_000),
+      connectMs: c.range('spec.timeouts.connectMs', timeouts.connectMs, apiRules.timeouts.connectMs),
+      requestMs: c.range('spec.timeouts.requestMs', timeouts.requestMs, apiRules.timeouts.requestMs),
     },
     retries: {
-      attempts: c.integer('spec.retries.attempts', retries.attempts, 2, 0, 10),
-      perTryTimeoutMs: c.integer('spec.retries.perTryTimeoutMs', retries.perTryTimeoutMs, 0, 0, 3_600_000),
+      attempts: c.range('spec.retries.attempts', retries.attempts, apiRules.retries.attempts),
+      perTryTimeoutMs: c.range('spec.retries.perTryTimeoutMs', retries.perTryTimeoutMs, apiRules.retries.perTryTimeoutMs),
     },
-    loadBalancing: c.oneOf('spec.loadBalancing', spec.loadBalancing, 'random', lbPolicies),
+    loadBalancing: c.oneOf('spec.loadBalancing', spec.loadBalancing, apiRules.loadBalancing, lbPolicies),
     failover: {
-      enabled: c.boolean('spec.failover.enabled', failover.enabled, false),
-      zones: c.list('spec.failover.zones', failover.zones, 32, (path, v) => c.slug(path, v)),
+      enabled: c.boolean('spec.failover.enabled', failover.enabled, apiRules.failoverEnabled),
+      zones: c.list('spec.failover.zones', failover.zones, apiRules.maxFailoverZones, (path, v) => c.slug(path, v)),
     },
   };
 }

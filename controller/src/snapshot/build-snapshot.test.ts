@@ -13,8 +13,8 @@ function record<K extends Kind>(doc: Record<string, unknown>, revision: number, 
   return { kind: valid.kind as K, org: valid.kind === 'Zone' ? '' : org, name: valid.name, labels: valid.labels, spec: valid.spec as never, revision, createdAt: new Date(clock), updatedAt: new Date(clock) };
 }
 
-const gwA = record({ kind: 'Gateway', metadata: { name: 'gw-a' }, spec: { url: 'http://10.0.0.1:80', zone: 'eu-1' } }, 1);
-const gwB = record({ kind: 'Gateway', metadata: { name: 'gw-b' }, spec: { url: 'http://10.0.0.2:80', zone: 'eu-2' } }, 2);
+const gwA = record({ kind: 'Gateway', metadata: { name: 'gw-a' }, spec: { url: 'http://10.0.0.1', zone: 'eu-1' } }, 1);
+const gwB = record({ kind: 'Gateway', metadata: { name: 'gw-b' }, spec: { url: 'http://10.0.0.2', zone: 'eu-2' } }, 2);
 const pool = record({ kind: 'GatewayPool', metadata: { name: 'pool' }, spec: { members: ['gw-a', 'gw-b'] } }, 3);
 const orders = record({ kind: 'Api', metadata: { name: 'orders' }, spec: { basePath: '/orders', upstream: { pool: 'pool' }, loadBalancing: 'round-robin' } }, 4);
 const users = record({ kind: 'Api', metadata: { name: 'users' }, spec: { basePath: '/users', upstream: { gateway: 'gw-a' } } }, 5);
@@ -42,8 +42,8 @@ describe('buildSnapshot', () => {
     const clusterEntry = snapshot.resources.cluster.get('default/pool/pool');
     const cluster = clusterEntry === undefined ? undefined : unpack(ClusterSchema, clusterEntry.resource);
     expect(cluster?.members.map((m) => [m.name, m.url, m.zone])).toEqual([
-      ['gw-a', 'http://10.0.0.1:80', 'eu-1'],
-      ['gw-b', 'http://10.0.0.2:80', 'eu-2'],
+      ['gw-a', 'http://10.0.0.1', 'eu-1'],
+      ['gw-b', 'http://10.0.0.2', 'eu-2'],
     ]);
   });
 

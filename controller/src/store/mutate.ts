@@ -37,16 +37,16 @@ export async function mutate<T>(sql: Sql, work: (m: Mutation) => Promise<T>): Pr
         changes.set(`${change.kind}\u0000${change.org}\u0000${change.name}`, change);
       },
     });
-    const rows = [...changes.values()].map((c, seq) => ({
-      revision,
-      seq,
-      kind: changeKindOf[c.kind],
-      org_id: c.org,
-      name: c.name,
-      op: c.op,
-    }));
-    if (rows.length > 0) {
-      await tx`INSERT INTO config_changes ${tx(rows, 'revision', 'seq', 'kind', 'org_id', 'name', 'op')}`;
+    if (changes.size > 0) {
+      // One statement whatever the count: arrays are 6 bind parameters in all, where a
+      // row list would need 6 per change and stop at PostgreSQL's 65,535.
+      const list = [...changes.values()];
+      await tx`
+        INSERT INTO config_changes (revision, seq, kind, org_id, name, op)
+        SELECT ${revision}, t.seq, t.kind, t.org_id, t.name, t.op
+        FROM unnest(${list.map((_c, seq) => seq)}::int[], ${list.map((c) => changeKindOf[c.kind])}::text[],
+                    ${list.map((c) => c.org)}::text[], ${list.map((c) => c.name)}::text[], ${list.map((c) => c.op)}::text[])
+             AS t(seq, kind, org_id, name, op)`;
     }
     await tx`SELECT pg_notify(${CHANGES_CHANNEL}, ${String(revision)})`;
     return { result, revision };

@@ -17,6 +17,11 @@ export interface WriteOptions {
   readonly ifMatch?: number;
   /** More work in the same transaction, after the write (e.g. recording a deployment). */
   readonly alsoDo?: (m: Mutation, previous: StoredRecord | undefined) => Promise<void>;
+  /**
+   * `?force=true`: the operator means it. Allows deleting a zone that APIs fail over to and
+   * leaving a pool that APIs use without members (every request to them is then a 503).
+   */
+  readonly force?: boolean;
 }
 
 /** Writes of one many-resource write in flight at once on its connection. */
@@ -115,7 +120,7 @@ export class ResourceStore {
    * An item that fails fails the whole write, with its index in the error's message and
    * field paths. When no item changes anything, no revision is taken (`revision` undefined).
    */
-  async putMany(org: string, items: readonly PutItem[]): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
+  async putMany(org: string, items: readonly PutItem[], options: Pick<WriteOptions, 'force'> = {}): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
     try {
       checkBatchRoutes(items);
       const { result, revision } = await mutate(this.sql, async (m) => {
@@ -133,7 +138,7 @@ export class ResourceStore {
           // Every write of the slice settles before a failure is thrown, so that none of
           // them runs a statement after the transaction was rolled back.
           const settled = await Promise.allSettled(
-            items.slice(start, end).map((item) => this.write(m, item.kind, org, item.name, item.labels, item.spec, { routesChecked: true })),
+            items.slice(start, end).map((item) => this.write(m, item.kind, org, item.name, item.labels, item.spec, { ...options, routesChecked: true })),
           );
           const failures = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ i: start + i, error: r.reason as unknown }] : []));
           // The statement that failed first, not those refused after it (the transaction was aborted).
@@ -171,6 +176,7 @@ export class ResourceStore {
       return { record: current, created: false, changed: false };
     }
     await this.checkReferences(m.tx, kind, org, name, spec, options.routesChecked === true);
+    if (kind === 'GatewayPool' && (spec as PoolSpec).members.length === 0 && options.force !== true) await refuseEmptyingUsedPool(m.tx, org, name);
     await table.write(m, org, name, labels, spec);
     await this.recordDependents(m, kind, org, name);
     m.record({ kind, org, name, op: 'upsert' });
@@ -186,7 +192,7 @@ export class ResourceStore {
         const current = await table.get(m.tx, org, name, true);
         if (current === undefined) throw notFound(kind, name);
         checkIfMatch(kind, name, current, options);
-        await this.checkNotInUse(m.tx, kind, org, name);
+        await this.checkNotInUse(m.tx, kind, org, name, options.force === true);
         await this.recordDependents(m, kind, org, name);
         await table.remove(m.tx, org, name);
         m.record({ kind, org, name, op: 'delete' });
@@ -207,7 +213,9 @@ export class ResourceStore {
     return rows.map((r) => r.name);
   }
 
-  private async checkNotInUse(tx: Tx, kind: Kind, org: string, name: string): Promise<void> {
+  private async checkNotInUse(tx: Tx, kind: Kind, org: string, name: string, force: boolean): Promise<void> {
+    if (kind === 'Zone' && !force) await refuseDeletingFailoverZone(tx, name);
+    if (kind === 'Gateway' && !force) await refuseEmptyingUsedPools(tx, org, name);
     if (kind !== 'Gateway' && kind !== 'GatewayPool') return;
     const users = await this.apisUsing(tx, kind, org, name);
     if (users.length > 0) {
@@ -241,6 +249,7 @@ export class ResourceStore {
       } else if ((await tables.GatewayPool.get(tx, org, upstream.pool)) === undefined) {
         throw CausewayError.invalid([{ path: 'spec.upstream.pool', message: `gateway pool "${upstream.pool}" does not exist` }]);
       }
+      await checkFailoverZones(tx, api);
       if (!routesChecked) await checkRouteConflicts(tx, org, name, api);
     }
   }
@@ -261,6 +270,62 @@ export async function recordPoolsOfGateway(m: Mutation, org: string, gateway: st
     WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway} AND p.org_id = gm.org_id AND p.name = gm.pool_name
     RETURNING p.name`;
   for (const pool of pools) m.record({ kind: 'GatewayPool', org, name: pool.name, op: 'upsert' });
+}
+
+/** An API's failover list may only name zones that exist. */
+async function checkFailoverZones(tx: Tx, api: ApiSpec): Promise<void> {
+  const zones = api.failover.zones;
+  if (zones.length === 0) return;
+  const found = new Set((await tx<{ name: string }[]>`SELECT name FROM zones WHERE name IN ${tx(zones as string[])}`).map((r) => r.name));
+  const details = zones.flatMap((zone, i) => (found.has(zone) ? [] : [{ path: `spec.failover.zones[${i}]`, message: `zone "${zone}" does not exist` }]));
+  if (details.length > 0) throw CausewayError.invalid(details);
+}
+
+function listed(names: readonly string[], max = 10): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/** Zones are shared: the APIs of every org that fail over to one keep it (named org/api). */
+async function refuseDeletingFailoverZone(tx: Tx, zone: string): Promise<void> {
+  const rows = await tx<{ org_id: string; name: string }[]>`
+    SELECT org_id, name FROM apis WHERE spec->'failover'->'zones' ? ${zone} ORDER BY org_id, name`;
+  if (rows.length === 0) return;
+  throw new CausewayError(
+    'conflict',
+    `zone "${zone}" is in the failover list of ${rows.length === 1 ? 'API' : 'APIs'} ${listed(rows.map((r) => `${r.org_id}/${r.name}`))}; ` +
+      'change them first, or delete with ?force=true',
+  );
+}
+
+/** The APIs of a pool, when the pool is used: emptying it would turn every request to them into a 503. */
+async function refuseEmptyingUsedPool(tx: Tx, org: string, pool: string): Promise<void> {
+  const users = await tx<{ name: string }[]>`SELECT name FROM apis WHERE org_id = ${org} AND upstream_pool = ${pool} ORDER BY name`;
+  if (users.length === 0) return;
+  throw lastMemberConflict(pool, users.map((u) => u.name));
+}
+
+/** Deleting a gateway removes it from its pools: refused when it is the last member of a pool that APIs use. */
+async function refuseEmptyingUsedPools(tx: Tx, org: string, gateway: string): Promise<void> {
+  const rows = await tx<{ pool: string; api: string }[]>`
+    SELECT gm.pool_name AS pool, a.name AS api FROM gateway_pool_members gm
+    JOIN apis a ON a.org_id = gm.org_id AND a.upstream_pool = gm.pool_name
+    WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway}
+      AND NOT EXISTS (SELECT 1 FROM gateway_pool_members other
+                      WHERE other.org_id = gm.org_id AND other.pool_name = gm.pool_name AND other.gateway_name <> gm.gateway_name)
+    ORDER BY gm.pool_name, a.name`;
+  const first = rows[0];
+  if (first === undefined) return;
+  throw lastMemberConflict(first.pool, rows.filter((r) => r.pool === first.pool).map((r) => r.api), gateway);
+}
+
+export function lastMemberConflict(pool: string, apis: readonly string[], gateway?: string): CausewayError {
+  const what = gateway === undefined ? `gateway pool "${pool}" would have no member` : `gateway "${gateway}" is the last member of gateway pool "${pool}"`;
+  return new CausewayError(
+    'conflict',
+    `${what} while ${apis.length === 1 ? 'API' : 'APIs'} ${listed(apis)} ${apis.length === 1 ? 'uses' : 'use'} it ` +
+      '(every request to them would be a 503); add a member first, or repeat with ?force=true',
+  );
 }
 
 /** Method lists overlap when either is empty (every method) or they share one. */
@@ -306,7 +371,7 @@ async function checkBatchRoutesAgainstStore(tx: Tx, org: string, items: readonly
   const replaced = new Set(apis.map((a) => a.item.name));
   const basePaths = [...new Set(apis.map((a) => a.api.basePath))];
   const rows = await tx<{ org_id: string; name: string; base_path: string; spec: ApiSpec }[]>`
-    SELECT org_id, name, base_path, spec FROM apis WHERE base_path IN ${tx(basePaths)}`;
+    SELECT org_id, name, base_path, spec FROM apis WHERE base_path = ANY(${basePaths}::text[])`;
   const stored = new Map<string, (typeof rows)[number][]>();
   for (const row of rows) if (!(row.org_id === org && replaced.has(row.name))) stored.set(row.base_path, [...(stored.get(row.base_path) ?? []), row]);
   for (const { item, index, api } of apis) {

@@ -16,7 +16,14 @@ export interface MemberHealthReport {
   readonly reason: string;
 }
 
+/** One stream of a runtime: the row of a runtime belongs to the newest one. */
+export interface RuntimeStream {
+  readonly nodeId: string;
+  readonly connectedAt: Date;
+}
+
 interface Progress {
+  connectedAt: Date;
   applied: number;
   acked: number;
   apiAcked: number;
@@ -25,29 +32,46 @@ interface Progress {
 /** Frequent progress (ACKs, reports) is written in one statement per this period. */
 const FLUSH_INTERVAL_MS = 100;
 
+export interface RuntimeRegistryOptions {
+  readonly sql: Sql;
+  readonly controllerId: string;
+  readonly log: Logger;
+  readonly metrics: ControllerMetrics;
+  /**
+   * A stream's runtime row now belongs to another stream (a newer one, on another
+   * replica): progress of this one was not recorded.
+   */
+  readonly onLost?: (stream: RuntimeStream) => void;
+}
+
 /**
  * Records in Postgres what the runtimes streaming from this replica do. Rare events
  * (connect, disconnect, NACK) are written at once, in order per runtime; frequent ones
  * (ACKs, reports, health) are merged and written for all runtimes together, so the
  * cost per change does not grow by one write per runtime. Writes never hold up a
  * stream: a failed one is logged and counted, and the next one repairs it.
+ *
+ * A runtime's row follows its newest stream (replica and connection time): only that
+ * stream records progress and NACKs, and only it may mark the runtime disconnected.
  */
 export class RuntimeRegistry {
   private readonly sql: Sql;
   private readonly controllerId: string;
   private readonly log: Logger;
   private readonly metrics: ControllerMetrics;
+  private readonly onLost: (stream: RuntimeStream) => void;
   private readonly chains = new Map<string, Promise<void>>();
   private progress = new Map<string, Progress>();
   private health = new Map<string, readonly MemberHealthReport[]>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(options: { sql: Sql; controllerId: string; log: Logger; metrics: ControllerMetrics }) {
+  constructor(options: RuntimeRegistryOptions) {
     this.sql = options.sql;
     this.controllerId = options.controllerId;
     this.log = options.log;
     this.metrics = options.metrics;
+    this.onLost = options.onLost ?? (() => undefined);
   }
 
   connected(runtime: RuntimeIdentity, appliedRevision: number, connectedAt: Date): void {
@@ -60,46 +84,46 @@ export class RuntimeRegistry {
         last_seen_at = now(), applied_revision = GREATEST(runtimes.applied_revision, excluded.applied_revision)`);
   }
 
-  acked(nodeId: string, revision: number): void {
-    this.merge(nodeId, { applied: revision, acked: revision, apiAcked: 0 });
+  acked(stream: RuntimeStream, revision: number): void {
+    this.merge(stream, { applied: revision, acked: revision, apiAcked: 0 });
   }
 
   /** Every API response up to `revision` was answered by this runtime. */
-  apiSettled(nodeId: string, revision: number): void {
-    this.merge(nodeId, { applied: 0, acked: 0, apiAcked: revision });
+  apiSettled(stream: RuntimeStream, revision: number): void {
+    this.merge(stream, { applied: 0, acked: 0, apiAcked: revision });
   }
 
-  reported(nodeId: string, appliedRevision: number): void {
-    this.merge(nodeId, { applied: appliedRevision, acked: 0, apiAcked: 0 });
+  reported(stream: RuntimeStream, appliedRevision: number): void {
+    this.merge(stream, { applied: appliedRevision, acked: 0, apiAcked: 0 });
   }
 
   /** What the runtime's health checks see of each member (gateway) of its clusters. */
-  healthReported(nodeId: string, members: readonly MemberHealthReport[]): void {
+  healthReported(stream: RuntimeStream, members: readonly MemberHealthReport[]): void {
     if (members.length === 0) return;
-    this.health.set(nodeId, members);
+    this.health.set(stream.nodeId, members);
     this.scheduleFlush();
   }
 
-  nacked(nodeId: string, revision: number, typeUrl: string, message: string): void {
-    this.run(nodeId, 'runtime_nacked', () => this.sql`
+  nacked(stream: RuntimeStream, revision: number, typeUrl: string, message: string): void {
+    this.run(stream.nodeId, 'runtime_nacked', () => this.sql`
       UPDATE runtimes SET last_nack_revision = ${revision}, last_nack_type = ${typeUrl}, last_nack_error = ${message},
         last_nack_at = now(), last_seen_at = now()
-      WHERE node_id = ${nodeId}`);
+      WHERE node_id = ${stream.nodeId} AND controller_id = ${this.controllerId} AND connected_at = ${stream.connectedAt}`);
   }
 
-  resourceRejected(nodeId: string, kind: string, name: string, version: number, error: string): void {
-    this.run(nodeId, 'runtime_resource_rejected', () => this.sql`
+  resourceRejected(stream: RuntimeStream, kind: string, name: string, version: number, error: string): void {
+    this.run(stream.nodeId, 'runtime_resource_rejected', () => this.sql`
       INSERT INTO runtime_nacks (node_id, resource_type, resource_name, version, error)
-      VALUES (${nodeId}, ${kind}, ${name}, ${version}, ${error})
+      VALUES (${stream.nodeId}, ${kind}, ${name}, ${version}, ${error})
       ON CONFLICT (node_id, resource_type, resource_name) DO UPDATE
       SET version = excluded.version, error = excluded.error, at = now()`);
   }
 
-  disconnected(nodeId: string, connectedAt: Date): void {
+  disconnected(stream: RuntimeStream): void {
     // Only if no newer stream of the same runtime (on any replica) took over meanwhile.
-    this.run(nodeId, 'runtime_disconnected', () => this.sql`
+    this.run(stream.nodeId, 'runtime_disconnected', () => this.sql`
       UPDATE runtimes SET connected = false, last_seen_at = now()
-      WHERE node_id = ${nodeId} AND controller_id = ${this.controllerId} AND connected_at = ${connectedAt}`);
+      WHERE node_id = ${stream.nodeId} AND controller_id = ${this.controllerId} AND connected_at = ${stream.connectedAt}`);
   }
 
   /** Resolves when every write made so far is done (used on shutdown). */
@@ -110,9 +134,12 @@ export class RuntimeRegistry {
     await Promise.all(this.chains.values());
   }
 
-  private merge(nodeId: string, update: Progress): void {
-    const current = this.progress.get(nodeId);
-    if (current === undefined) this.progress.set(nodeId, update);
+  private merge(stream: RuntimeStream, revisions: Omit<Progress, 'connectedAt'>): void {
+    const update = { connectedAt: stream.connectedAt, ...revisions };
+    const current = this.progress.get(stream.nodeId);
+    // A newer stream's progress replaces an older one's, which is no longer recorded.
+    if (current === undefined || current.connectedAt < stream.connectedAt) this.progress.set(stream.nodeId, update);
+    else if (current.connectedAt > stream.connectedAt) return;
     else {
       current.applied = Math.max(current.applied, update.applied);
       current.acked = Math.max(current.acked, update.acked);
@@ -143,13 +170,20 @@ export class RuntimeRegistry {
 
   private async writeProgress(progress: ReadonlyMap<string, Progress>): Promise<void> {
     if (progress.size === 0) return;
-    const rows = [...progress].map(([node_id, p]) => ({ node_id, applied: p.applied, acked: p.acked, api_acked: p.apiAcked }));
-    await this.sql`
-      UPDATE runtimes r SET applied_revision = GREATEST(r.applied_revision, p.applied),
-        acked_revision = GREATEST(r.acked_revision, p.acked),
-        api_acked_revision = GREATEST(r.api_acked_revision, p.api_acked), last_seen_at = now()
-      FROM jsonb_to_recordset(${this.sql.json(rows)}) AS p(node_id text, applied bigint, acked bigint, api_acked bigint)
-      WHERE r.node_id = p.node_id`.catch((error: unknown) => this.failed('runtime_progress', error));
+    const rows = [...progress].map(([node_id, p]) => ({ node_id, connected_at: p.connectedAt.toISOString(), applied: p.applied, acked: p.acked, api_acked: p.apiAcked }));
+    try {
+      const owned = await this.sql<{ node_id: string }[]>`
+        UPDATE runtimes r SET applied_revision = GREATEST(r.applied_revision, p.applied),
+          acked_revision = GREATEST(r.acked_revision, p.acked),
+          api_acked_revision = GREATEST(r.api_acked_revision, p.api_acked), last_seen_at = now()
+        FROM jsonb_to_recordset(${this.sql.json(rows)}) AS p(node_id text, connected_at timestamptz, applied bigint, acked bigint, api_acked bigint)
+        WHERE r.node_id = p.node_id AND r.controller_id = ${this.controllerId} AND r.connected_at = p.connected_at
+        RETURNING r.node_id`;
+      const recorded = new Set(owned.map((row) => row.node_id));
+      for (const [nodeId, p] of progress) if (!recorded.has(nodeId)) this.onLost({ nodeId, connectedAt: p.connectedAt });
+    } catch (error) {
+      this.failed('runtime_progress', error);
+    }
   }
 
   private async writeHealth(health: ReadonlyMap<string, readonly MemberHealthReport[]>): Promise<void> {

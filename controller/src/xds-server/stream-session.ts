@@ -10,21 +10,21 @@ import {
   type Logger,
   type ResourceKind,
 } from '@causeway/shared';
-import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { DiscoveryRequest, RuntimeReport } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot, SnapshotEntry } from '../snapshot/build-snapshot.ts';
 import { computeDelta, computeDeltaOf, type Delta } from './delta.ts';
-import { encodeResponse } from './encode-response.ts';
-import type { RuntimeIdentity, RuntimeRegistry } from './runtime-registry.ts';
-
-/** Large syncs are split so that no message comes near gRPC's 4 MiB default limit. */
-const MAX_RESOURCES_PER_RESPONSE = 500;
+import { MAX_RESOURCES_PER_RESPONSE, Outbox, type Pending } from './outbox.ts';
+import { Rejections } from './rejections.ts';
+import { boundedMembers, checkNode, checkRequest, excerpt, truncateText, xdsLimits } from './request-limits.ts';
+import type { RuntimeIdentity, RuntimeRegistry, RuntimeStream } from './runtime-registry.ts';
 
 export interface SessionContext {
   readonly controllerId: string;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
   readonly registry: RuntimeRegistry;
+  readonly maxPendingResponses?: number;
   currentSnapshot(): Snapshot | undefined;
   /** When a revision was committed, if this replica saw it (for the commit-to-ACK metric). */
   committedAt(revision: number): number | undefined;
@@ -32,16 +32,10 @@ export interface SessionContext {
   requestCatchUp(): void;
   /** The newest revision known to be committed in the database (told to runtimes for their lag). */
   databaseRevision(): number;
-}
-
-interface Pending {
-  readonly kind: ResourceKind;
-  readonly revision: number;
-  /** What the runtime held of each resource in the response before it (undefined: nothing). */
-  readonly previous: ReadonlyMap<string, string | undefined>;
-  /** The version sent of each resource in the response (absent for a removal). */
-  readonly sent: ReadonlyMap<string, string>;
-  readonly sentAt: number;
+  /** The session now speaks for its runtime; an older stream of the same node id is closed. */
+  claim(session: StreamSession): void;
+  /** The session ended: true when it still spoke for its runtime (it may then mark it disconnected). */
+  release(session: StreamSession): boolean;
 }
 
 export type SessionEvent =
@@ -51,61 +45,61 @@ export type SessionEvent =
 /**
  * One runtime's stream: remembers what the runtime holds (name → version per type) and
  * sends only the difference to the current snapshot, clusters before the APIs that use
- * them and removed after them.
+ * them and removed after them. Every type subscribed gets a first response, empty when
+ * the runtime holds all there is: it then knows its initial fetch is complete.
  */
 export class StreamSession {
+  readonly connectedAt: Date;
   private readonly call: ServerDuplexStream<DiscoveryRequest, Uint8Array>;
   private readonly ctx: SessionContext;
   private readonly onEvent: (event: SessionEvent) => void;
   private identity: RuntimeIdentity | undefined;
-  private readonly connectedAt = new Date();
   private runtimeRevision = 0;
   private readonly known = new Map<ResourceKind, Map<string, string>>();
-  private readonly pending = new Map<string, Pending>();
-  private nonceCounter = 0;
+  private readonly out: Outbox;
   /** Types whose next push sends one resource per response, to find which one a runtime rejects. */
   private readonly isolate = new Set<ResourceKind>();
-  /** Versions a runtime rejected, per type: not resent until they change. */
-  private readonly rejectedVersions = new Map<ResourceKind, Map<string, string>>();
+  /** The same for the next removals of a type. */
+  private readonly isolateRemovals = new Set<ResourceKind>();
+  private readonly rejections = new Rejections();
   private removalsDue = false;
   /** The snapshot revision whose resources this runtime was last sent in full (adds and updates). */
   private syncedRevision: number | undefined;
   /** Highest revision of an answered API response of this stream. */
   private answeredApiRevision = 0;
-  /** Highest revision this stream has sent a response of. */
-  private sentRevision = 0;
   private closed = false;
+  private closedRecorded = false;
   private log: Logger;
 
-  constructor(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>, ctx: SessionContext, onEvent: (event: SessionEvent) => void) {
+  constructor(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>, ctx: SessionContext, connectedAt: Date, onEvent: (event: SessionEvent) => void) {
     this.call = call;
     this.ctx = ctx;
+    this.connectedAt = connectedAt;
     this.onEvent = onEvent;
     this.log = ctx.log;
+    this.out = new Outbox(call, { ...ctx, overflow: (error) => this.fail(error) });
   }
 
   get nodeId(): string | undefined {
     return this.identity?.nodeId;
   }
 
+  private get stream(): RuntimeStream {
+    return { nodeId: this.identity?.nodeId ?? '', connectedAt: this.connectedAt };
+  }
+
   handle(request: DiscoveryRequest): void {
     if (this.closed) return;
     try {
+      checkRequest(request);
       if (this.identity === undefined) this.identify(request);
       const revision = Number(request.appliedRevision);
       if (revision > this.runtimeRevision) this.runtimeRevision = revision;
-      if (request.report !== undefined && this.identity !== undefined) {
-        const applied = Number(request.report.appliedRevision);
-        if (applied > this.runtimeRevision) this.runtimeRevision = applied;
-        this.ctx.registry.reported(this.identity.nodeId, applied);
-        this.ctx.registry.healthReported(this.identity.nodeId, request.report.members);
-      }
+      if (request.report !== undefined) this.reported(request.report);
       if (request.typeUrl === '') return;
       const kind = kindByTypeUrl.get(request.typeUrl);
-      if (kind === undefined) {
-        throw new CausewayError('invalid_argument', `unknown resource type "${request.typeUrl}"`);
-      }
-      if (request.responseNonce !== '') this.acknowledge(kind, request);
+      if (kind === undefined) throw new CausewayError('invalid_argument', `type_url: ${excerpt(request.typeUrl)} is not a resource type`);
+      if (request.responseNonce !== '') this.acknowledge(request);
       else this.subscribe(kind, request);
     } catch (error) {
       this.fail(CausewayError.from(error));
@@ -114,9 +108,7 @@ export class StreamSession {
 
   private identify(request: DiscoveryRequest): void {
     const node = request.node;
-    if (node === undefined || node.id === '') {
-      throw new CausewayError('invalid_argument', 'the first request of a stream must carry node.id');
-    }
+    checkNode(node);
     if (node.protocolVersion !== PROTOCOL_VERSION) {
       throw new CausewayError(
         'incompatible_version',
@@ -126,72 +118,75 @@ export class StreamSession {
     this.identity = { nodeId: node.id, zone: node.zone || 'default', labels: { ...node.labels }, version: node.version };
     this.log = this.ctx.log.child({ node: node.id, zone: this.identity.zone });
     this.runtimeRevision = Number(request.appliedRevision);
+    this.ctx.claim(this);
     this.ctx.registry.connected(this.identity, this.runtimeRevision, this.connectedAt);
     this.log.info({ runtimeRevision: this.runtimeRevision, runtimeVersion: node.version }, 'runtime connected');
   }
 
+  private reported(report: RuntimeReport): void {
+    const applied = Number(report.appliedRevision);
+    if (applied > this.runtimeRevision) this.runtimeRevision = applied;
+    this.ctx.registry.reported(this.stream, applied);
+    this.ctx.registry.healthReported(this.stream, boundedMembers(report.members));
+  }
+
   private subscribe(kind: ResourceKind, request: DiscoveryRequest): void {
+    // One subscription per type and stream: another would make the controller send everything again.
+    if (this.known.has(kind)) throw new CausewayError('invalid_argument', `type_url: ${kind} is already subscribed on this stream`);
     this.known.set(kind, new Map(Object.entries(request.initialResourceVersions)));
     this.syncedRevision = undefined;
     this.push();
   }
 
-  private acknowledge(kind: ResourceKind, request: DiscoveryRequest): void {
-    const pending = this.pending.get(request.responseNonce);
+  private acknowledge(request: DiscoveryRequest): void {
+    const pending = this.out.take(request.responseNonce);
     if (pending === undefined) return; // an answer to a response of an earlier stream: nothing to do
-    this.pending.delete(request.responseNonce);
-    const nodeId = this.identity?.nodeId ?? '';
+    const { kind } = pending;
     if (request.errorDetail === undefined) {
-      const rejected = this.rejectedVersions.get(kind);
-      if (rejected !== undefined) for (const name of pending.previous.keys()) rejected.delete(name);
+      this.rejections.accepted(kind, pending.previous.keys());
       this.ctx.metrics.acks.inc({ type: kind });
-      this.ctx.registry.acked(nodeId, pending.revision);
+      this.ctx.registry.acked(this.stream, pending.revision);
       const committedAt = this.ctx.committedAt(pending.revision);
       if (committedAt !== undefined) this.ctx.metrics.commitToAck.observe({ zone: this.identity?.zone ?? '' }, (Date.now() - committedAt) / 1000);
-      this.onEvent({ type: 'ack', nodeId, kind, revision: pending.revision });
+      this.onEvent({ type: 'ack', nodeId: this.stream.nodeId, kind, revision: pending.revision });
     } else {
-      this.rejected(kind, pending, request.errorDetail.message);
+      this.rejected(pending, truncateText(request.errorDetail.message, xdsLimits.maxErrorMessageLength));
     }
     if (kind === 'api') this.apiAnswered(pending.revision);
   }
 
-  private rejected(kind: ResourceKind, pending: Pending, message: string): void {
-    const nodeId = this.identity?.nodeId ?? '';
+  private rejected(pending: Pending, message: string): void {
+    const { kind } = pending;
     this.ctx.metrics.nacks.inc({ type: kind });
     this.log.warn({ type: kind, revision: pending.revision, resources: pending.previous.size, error: message }, 'runtime rejected config (NACK)');
-    this.ctx.registry.nacked(nodeId, pending.revision, typeUrls[kind], message);
+    this.ctx.registry.nacked(this.stream, pending.revision, typeUrls[kind], message);
     const known = this.known.get(kind);
     // What the runtime holds now differs from what was sent: compare in full next time.
     this.syncedRevision = undefined;
-    if (pending.previous.size > 1 && known !== undefined) {
-      // The runtime kept what it had. Resend these one by one, so that only the bad
-      // one stays out and the others are not held back by it.
-      for (const [name, version] of pending.previous) {
-        if (version === undefined) known.delete(name);
-        else known.set(name, version);
-      }
-      this.isolate.add(kind);
-      this.push();
-      return;
-    }
-    // One resource: the runtime keeps what it had, and this version is not resent.
     for (const [name, previous] of pending.previous) {
-      const sent = pending.sent.get(name);
       if (previous === undefined) known?.delete(name);
       else known?.set(name, previous);
-      if (sent !== undefined) this.rejectedSet(kind).set(name, sent);
-      this.ctx.registry.resourceRejected(nodeId, kind, name, sent === undefined ? pending.revision : Number(sent), message);
-      this.onEvent({ type: 'nack', nodeId, kind, name, revision: pending.revision, message });
     }
-  }
-
-  private rejectedSet(kind: ResourceKind): Map<string, string> {
-    let set = this.rejectedVersions.get(kind);
-    if (set === undefined) {
-      set = new Map();
-      this.rejectedVersions.set(kind, set);
+    if (pending.previous.size > 1) {
+      // The runtime kept what it had. Resend these one by one, so that only the bad
+      // one stays out and the others are not held back by it.
+      if (pending.sent.size > 0 || kind === 'api') {
+        this.isolate.add(kind);
+        this.push();
+      } else {
+        this.isolateRemovals.add(kind);
+        this.removeWhenSettled();
+      }
+      return;
     }
-    return set;
+    // One resource: the runtime keeps what it had, and this version (or removal) is not resent.
+    for (const name of pending.previous.keys()) {
+      const sent = pending.sent.get(name);
+      if (sent === undefined) this.rejections.rejectRemoval(kind, name);
+      else this.rejections.rejectVersion(kind, name, sent);
+      this.ctx.registry.resourceRejected(this.stream, kind, name, sent === undefined ? pending.revision : Number(sent), message);
+      this.onEvent({ type: 'nack', nodeId: this.stream.nodeId, kind, name, revision: pending.revision, message });
+    }
   }
 
   /**
@@ -200,9 +195,14 @@ export class StreamSession {
    */
   private apiAnswered(revision: number): void {
     if (revision > this.answeredApiRevision) this.answeredApiRevision = revision;
-    if ([...this.pending.values()].some((p) => p.kind === 'api')) return;
-    this.ctx.registry.apiSettled(this.identity?.nodeId ?? '', this.answeredApiRevision);
+    if (this.out.apiPending()) return;
+    this.ctx.registry.apiSettled(this.stream, this.answeredApiRevision);
     this.sendRemovals();
+  }
+
+  private removeWhenSettled(): void {
+    this.removalsDue = true;
+    if (!this.out.apiPending()) this.sendRemovals();
   }
 
   /**
@@ -236,20 +236,22 @@ export class StreamSession {
     if (!apiSent) this.apiAnswered(snapshot.revision);
     // Nothing at all for this runtime: an empty response tells it that it is up to date at
     // this revision, so its applied revision (and lag) does not stay behind.
-    if (this.sentRevision < snapshot.revision) this.sendProgress(snapshot.revision);
+    if (this.out.sentRevision < snapshot.revision) this.out.progress(snapshot.revision);
   }
 
   /**
-   * Zones and clusters are removed only once every API response was answered, and not at
-   * all while the runtime still holds a rejected API (which may use them): break after make.
+   * Zones and clusters are removed only once every API response was answered: break
+   * after make. A removal the runtime refuses (an API it holds still uses the cluster)
+   * is tried again once that API changes.
    */
   private sendRemovals(): void {
     const snapshot = this.ctx.currentSnapshot();
-    if (!this.removalsDue || snapshot === undefined || this.closed) return;
+    if (!this.removalsDue || snapshot === undefined || this.closed || snapshot.revision < this.runtimeRevision) return;
     this.removalsDue = false;
-    if ((this.rejectedVersions.get('api')?.size ?? 0) > 0) return;
     for (const kind of removeOrder) {
-      if (kind !== 'api') this.send(kind, snapshot.revision, [], this.delta(kind, snapshot).removals);
+      if (kind === 'api') continue;
+      const perResponse = this.isolateRemovals.delete(kind) ? 1 : MAX_RESOURCES_PER_RESPONSE;
+      this.send(kind, snapshot.revision, [], this.delta(kind, snapshot).removals, perResponse);
     }
   }
 
@@ -264,80 +266,33 @@ export class StreamSession {
       incremental && snapshot.base !== undefined
         ? computeDeltaOf(known, snapshot.resources[kind], snapshot.base.changed[kind])
         : computeDelta(known, snapshot.resources[kind]);
-    const rejected = this.rejectedVersions.get(kind);
-    if (rejected === undefined || rejected.size === 0) return delta;
-    // A rejected version is not sent again; a newer one is.
-    return { upserts: delta.upserts.filter((e) => rejected.get(e.name) !== e.version), removals: delta.removals };
+    return this.rejections.filter(kind, delta);
   }
 
-  private send(kind: ResourceKind, revision: number, upserts: readonly SnapshotEntry[], removals: readonly string[]): void {
+  private send(kind: ResourceKind, revision: number, upserts: readonly SnapshotEntry[], removals: readonly string[], perResponse?: number): void {
     const known = this.known.get(kind);
-    if (known === undefined || (upserts.length === 0 && removals.length === 0)) return;
-    if (revision > this.sentRevision) this.sentRevision = revision;
-    const size = this.isolate.has(kind) ? 1 : MAX_RESOURCES_PER_RESPONSE;
-    const batches: { upserts: readonly SnapshotEntry[]; removals: readonly string[] }[] = [];
-    for (let i = 0; i < upserts.length; i += size) batches.push({ upserts: upserts.slice(i, i + size), removals: [] });
-    for (let i = 0; i < removals.length; i += size) batches.push({ upserts: [], removals: removals.slice(i, i + size) });
-    for (const batch of batches) {
-      const previous = new Map<string, string | undefined>();
-      for (const e of batch.upserts) previous.set(e.name, known.get(e.name));
-      for (const name of batch.removals) previous.set(name, known.get(name));
-      const sent = new Map(batch.upserts.map((e) => [e.name, e.version]));
-      this.writeResponse(kind, revision, batch.upserts, batch.removals, previous, sent);
-      // Sent is taken as applied (as go-control-plane does); a NACK undoes it (see rejected()).
-      for (const e of batch.upserts) known.set(e.name, e.version);
-      for (const name of batch.removals) known.delete(name);
-      this.ctx.metrics.pushes.inc({ type: kind });
-      this.ctx.metrics.pushBytes.inc({ type: kind }, batch.upserts.reduce((n, e) => n + e.resource.value.byteLength, 0));
-    }
+    if (known === undefined) return;
+    this.out.send(kind, known, revision, { upserts, removals }, perResponse ?? (this.isolate.has(kind) ? 1 : MAX_RESOURCES_PER_RESPONSE));
     this.log.debug({ type: kind, revision, upserts: upserts.length, removals: removals.length }, 'resources sent');
   }
 
-  /** An API response without resources: acknowledged like any other, it changes nothing but the revision. */
-  private sendProgress(revision: number): void {
-    this.sentRevision = revision;
-    this.writeResponse('api', revision, [], [], new Map(), new Map());
-    this.ctx.metrics.pushes.inc({ type: 'progress' });
-  }
-
-  /** Writes one response under a new nonce, pending until the runtime answers it. */
-  private writeResponse(
-    kind: ResourceKind,
-    revision: number,
-    upserts: readonly SnapshotEntry[],
-    removals: readonly string[],
-    previous: Pending['previous'],
-    sent: Pending['sent'],
-  ): void {
-    const nonce = (++this.nonceCounter).toString(36);
-    this.pending.set(nonce, { kind, revision, previous, sent, sentAt: Date.now() });
-    const head = {
-      revision: BigInt(revision),
-      typeUrl: typeUrls[kind],
-      removedResources: [...removals],
-      nonce,
-      controllerId: this.ctx.controllerId,
-      databaseRevision: BigInt(Math.max(revision, this.ctx.databaseRevision())),
-    };
-    this.call.write(encodeResponse(head, upserts));
-  }
-
-  private fail(error: CausewayError): void {
+  /** Ends the stream with an error status the runtime sees (and logs). */
+  fail(error: CausewayError): void {
+    if (this.closed) return;
     this.log.warn({ err: error, code: error.code }, 'closing stream');
     this.ctx.metrics.streamErrors.inc({ reason: error.code });
     this.closed = true;
+    this.out.stop();
     this.call.emit('error', { code: error.grpcStatus ?? GrpcStatus.INTERNAL, details: error.message });
   }
 
   /** The stream ended, for whatever reason. */
   close(): void {
-    if (this.identity !== undefined && !this.closedRecorded) {
-      this.closedRecorded = true;
-      this.ctx.registry.disconnected(this.identity.nodeId, this.connectedAt);
-      this.log.info('runtime disconnected');
-    }
     this.closed = true;
+    this.out.stop();
+    if (this.identity === undefined || this.closedRecorded) return;
+    this.closedRecorded = true;
+    if (this.ctx.release(this)) this.ctx.registry.disconnected(this.stream);
+    this.log.info('runtime disconnected');
   }
-
-  private closedRecorded = false;
 }

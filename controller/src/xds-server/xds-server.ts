@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { formatAddress, type Address, type Logger } from '@causeway/shared';
+import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import { CausewayError, formatAddress, type Address, type Logger } from '@causeway/shared';
 import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot } from '../snapshot/build-snapshot.ts';
 import { discoveryServiceDefinition } from './encode-response.ts';
-import type { RuntimeRegistry } from './runtime-registry.ts';
-import { StreamSession, type SessionEvent } from './stream-session.ts';
+import type { RuntimeRegistry, RuntimeStream } from './runtime-registry.ts';
+import { StreamSession, type SessionContext, type SessionEvent } from './stream-session.ts';
 
 export interface XdsServerOptions {
   readonly address: Address;
@@ -16,16 +16,37 @@ export interface XdsServerOptions {
   readonly registry: RuntimeRegistry;
   /** After this long a connection is closed gracefully, so runtimes spread across replicas again. */
   readonly maxConnectionAgeMs: number;
+  /** Streams served at once; more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxStreams: number;
+  /** The largest message a runtime may send; larger ones end its stream. */
+  readonly maxMessageBytes: number;
+  /** Default IDENTIFY_TIMEOUT_MS. */
+  readonly identifyTimeoutMs?: number;
+  /** Default MAX_PENDING_RESPONSES. */
+  readonly maxPendingResponses?: number;
   readonly requestCatchUp: () => void;
   readonly committedAt: (revision: number) => number | undefined;
   readonly databaseRevision: () => number;
 }
 
-/** The gRPC discovery service: one StreamSession per connected runtime. */
+/** Streams one HTTP/2 connection may carry at once. */
+export const MAX_STREAMS_PER_CONNECTION = 16;
+
+/** A stream that has not said which runtime it is within this time is closed. */
+export const IDENTIFY_TIMEOUT_MS = 10_000;
+
+/**
+ * The gRPC discovery service: one StreamSession per connected runtime, at most one per
+ * node id (the newest wins, the older stream is closed).
+ */
 export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
   private readonly options: XdsServerOptions;
   private readonly server: Server;
   private readonly sessions = new Set<StreamSession>();
+  private readonly owners = new Map<string, StreamSession>();
+  /** Connection times are unique per replica: they tell a runtime's streams apart in its row. */
+  private lastConnectedAt = 0;
+  private refusing = false;
   private snapshot: Snapshot | undefined;
   private bound: Address | undefined;
 
@@ -39,6 +60,9 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
       'grpc.max_connection_age_ms': options.maxConnectionAgeMs,
       'grpc.max_connection_age_grace_ms': 5_000,
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      // A runtime needs one stream per connection; more on one connection are refused.
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     });
     this.server.addService(discoveryServiceDefinition(), {
       streamResources: (call: ServerDuplexStream<DiscoveryRequest, Uint8Array>) => this.accept(call),
@@ -71,6 +95,13 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
     for (const session of this.sessions) session.push();
   }
 
+  /** The row of a runtime now belongs to a newer stream on another replica: the older stream here is closed. */
+  lost(stream: RuntimeStream): void {
+    const session = this.owners.get(stream.nodeId);
+    if (session?.connectedAt.getTime() !== stream.connectedAt.getTime()) return;
+    session.fail(new CausewayError('conflict', `a newer stream of runtime "${stream.nodeId}" connected to another controller; this one is closed`));
+  }
+
   async close(): Promise<void> {
     for (const session of this.sessions) session.close();
     await this.options.registry.flush();
@@ -87,26 +118,27 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
   }
 
   private accept(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
-    const session = new StreamSession(
-      call,
-      {
-        controllerId: this.options.controllerId,
-        log: this.options.log,
-        metrics: this.options.metrics,
-        registry: this.options.registry,
-        currentSnapshot: () => this.snapshot,
-        requestCatchUp: this.options.requestCatchUp,
-        committedAt: this.options.committedAt,
-        databaseRevision: this.options.databaseRevision,
-      },
-      (event) => this.emit('event', event),
-    );
+    if (this.sessions.size >= this.options.maxStreams) {
+      this.refuse(call);
+      return;
+    }
+    const session = new StreamSession(call, this.sessionContext(), this.nextConnectedAt(), (event) => this.emit('event', event));
     this.sessions.add(session);
     this.options.metrics.connectedRuntimes.set(this.sessions.size);
+    const identifyTimeoutMs = this.options.identifyTimeoutMs ?? IDENTIFY_TIMEOUT_MS;
+    const identifyTimer = setTimeout(() => {
+      if (session.nodeId === undefined) session.fail(new CausewayError('request_timeout', `no node identity within ${identifyTimeoutMs} ms`));
+    }, identifyTimeoutMs);
+    identifyTimer.unref();
     const finish = (): void => {
+      clearTimeout(identifyTimer);
       if (!this.sessions.delete(session)) return;
       session.close();
       this.options.metrics.connectedRuntimes.set(this.sessions.size);
+      if (this.refusing && this.sessions.size < this.options.maxStreams) {
+        this.refusing = false;
+        this.options.log.info({ streams: this.sessions.size }, 'accepting new config streams again');
+      }
     };
     call.on('data', (request: DiscoveryRequest) => session.handle(request));
     call.on('end', () => {
@@ -116,5 +148,53 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
     call.on('error', finish);
     call.on('cancelled', finish);
     call.on('close', finish);
+  }
+
+  /** Past the stream cap: RESOURCE_EXHAUSTED (the runtime tries another replica), logged once until back under it. */
+  private refuse(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
+    this.options.metrics.streamsRefused.inc({ reason: 'max_streams' });
+    if (!this.refusing) {
+      this.refusing = true;
+      this.options.log.warn({ maxStreams: this.options.maxStreams }, 'config stream limit reached; refusing new streams');
+    }
+    call.on('error', () => undefined);
+    call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details: `this controller serves ${this.options.maxStreams} streams already (CAUSEWAY_XDS_MAX_STREAMS)` });
+  }
+
+  private nextConnectedAt(): Date {
+    this.lastConnectedAt = Math.max(Date.now(), this.lastConnectedAt + 1);
+    return new Date(this.lastConnectedAt);
+  }
+
+  private sessionContext(): SessionContext {
+    return {
+      controllerId: this.options.controllerId,
+      log: this.options.log,
+      metrics: this.options.metrics,
+      registry: this.options.registry,
+      ...(this.options.maxPendingResponses !== undefined && { maxPendingResponses: this.options.maxPendingResponses }),
+      currentSnapshot: () => this.snapshot,
+      requestCatchUp: this.options.requestCatchUp,
+      committedAt: this.options.committedAt,
+      databaseRevision: this.options.databaseRevision,
+      claim: (session) => this.claim(session),
+      release: (session) => {
+        const nodeId = session.nodeId;
+        if (nodeId === undefined || this.owners.get(nodeId) !== session) return false;
+        this.owners.delete(nodeId);
+        return true;
+      },
+    };
+  }
+
+  /** Two live streams with the same node id: the newer wins, the older is closed. */
+  private claim(session: StreamSession): void {
+    const nodeId = session.nodeId;
+    if (nodeId === undefined) return;
+    const previous = this.owners.get(nodeId);
+    this.owners.set(nodeId, session);
+    if (previous === undefined || previous === session) return;
+    this.options.log.warn({ node: nodeId, previousConnectedAt: previous.connectedAt.toISOString() }, 'a newer stream of a connected runtime arrived; closing the older one');
+    previous.fail(new CausewayError('conflict', `a newer stream of runtime "${nodeId}" connected; this one is closed`));
   }
 }

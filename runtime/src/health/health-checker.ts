@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { SOFTWARE_VERSION, type Logger } from '@causeway/shared';
+import type { ConnectorFactory } from '../upstreams/address-guard.ts';
 import { describeFailure } from '../upstreams/upstream-errors.ts';
 
 /** One target to probe periodically. */
@@ -17,7 +18,11 @@ export interface CheckJob {
 export interface HealthCheckerOptions {
   readonly log: Logger;
   readonly random: () => number;
+  /** Connects checks as traffic is connected (the upstream deny list applies). */
+  readonly connector?: ConnectorFactory;
 }
+
+const checkConnectTimeoutMs = 10_000;
 
 /** Interval jitter: each wait is the interval ±10 %, so checks of many runtimes spread out. */
 const jitter = 0.1;
@@ -45,12 +50,14 @@ class CheckTimeout extends Error {
  */
 export class HealthChecker {
   private readonly options: HealthCheckerOptions;
-  private readonly agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 1_000 });
+  private readonly agent: Agent;
   private readonly running = new Map<string, Running>();
   private closed = false;
 
   constructor(options: HealthCheckerOptions) {
     this.options = options;
+    const connect = options.connector?.(checkConnectTimeoutMs) ?? { timeout: checkConnectTimeoutMs };
+    this.agent = new Agent({ connect, keepAliveTimeout: 1_000 });
   }
 
   /** Makes `jobs` (by id) the set of running checks: starts new ones, stops gone or changed ones. */

@@ -1,7 +1,6 @@
 import type { HealthCheck } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { RetryBudget } from '../upstreams/retry-budget.ts';
 import {
-  connectRefusedReason,
   controlPlaneReason,
   healthyState,
   isUsable,
@@ -10,7 +9,7 @@ import {
 } from '../upstreams/member-state.ts';
 import { uncheckedCounter, type CheckCounter, type CheckThresholds } from './check-verdict.ts';
 
-/** A member's active health check with the defaults the controller also applies. */
+/** A member's active health check, as the config gives it (validated by the shared rules, defaults filled in by the controller). */
 export interface HealthCheckSettings {
   /** Appended to the member URL (after its own path, as request paths are). */
   readonly path: string;
@@ -19,23 +18,14 @@ export interface HealthCheckSettings {
   readonly thresholds: CheckThresholds;
 }
 
-export const defaultCheckIntervalMs = 5_000;
-export const defaultCheckTimeoutMs = 2_000;
-export const defaultHealthyThreshold = 2;
-export const defaultUnhealthyThreshold = 3;
-
-/** The effective settings of a Member's `health_check`; undefined when it has none. */
+/** The settings of a Member's `health_check`; undefined when it has none. */
 export function healthCheckSettings(check: HealthCheck | undefined): HealthCheckSettings | undefined {
   if (check === undefined) return undefined;
-  const intervalMs = check.intervalMs || defaultCheckIntervalMs;
   return {
-    path: check.path || '/',
-    intervalMs,
-    timeoutMs: check.timeoutMs || Math.min(defaultCheckTimeoutMs, intervalMs),
-    thresholds: {
-      healthy: check.healthyThreshold || defaultHealthyThreshold,
-      unhealthy: check.unhealthyThreshold || defaultUnhealthyThreshold,
-    },
+    path: check.path,
+    intervalMs: check.intervalMs,
+    timeoutMs: check.timeoutMs,
+    thresholds: { healthy: check.healthyThreshold, unhealthy: check.unhealthyThreshold },
   };
 }
 
@@ -86,7 +76,7 @@ export class MemberCell implements MemberLiveState {
   lastEjectionEnd = 0;
   /** 0 when not ejected. */
   ejectedUntil = 0;
-  /** The ejection is for a refused connection: the member shows as unhealthy, not ejected. */
+  /** The ejection is for a refused connection or a denied address: the member shows as unhealthy (with `ejectionReason`), not ejected. */
   ejectionRefused = false;
   /** An active check failed during the current ejection: a recovery then ends it early. */
   checkFailedWhileEjected = false;
@@ -166,7 +156,7 @@ export function deriveState(cell: MemberCell, now: number, withControlPlane = tr
   if (withControlPlane && cell.controlPlaneDown) return { kind: 'unhealthy', since, reason: controlPlaneReason };
   if (cell.check !== undefined && cell.check.counter.verdict === 'fail') return { kind: 'unhealthy', since, reason: cell.check.reason };
   if (cell.ejectedUntil > now) {
-    return cell.ejectionRefused ? { kind: 'unhealthy', since, reason: connectRefusedReason } : { kind: 'ejected', until: cell.ejectedUntil };
+    return cell.ejectionRefused ? { kind: 'unhealthy', since, reason: cell.ejectionReason } : { kind: 'ejected', until: cell.ejectedUntil };
   }
   return healthyState;
 }

@@ -201,21 +201,22 @@ export class MemberStates implements MemberLookup {
   }
 
   /**
-   * The member refused a connection: definitive, so it is out at once whatever the
-   * ejected share. Its active checks bring it back; without any, the ejection timer does.
+   * The member refused a connection (or its address is denied): definitive, so it is out
+   * at once whatever the ejected share. Its active checks bring it back; without any, the
+   * ejection timer does.
    */
-  refused(live: MemberLiveState): void {
+  refused(live: MemberLiveState, reason = connectRefusedReason): void {
     const cell = this.cells.get(live.key);
     const now = this.options.now();
     if (cell !== live || !isUsable(cell.state, now)) return;
     cell.consecutiveFailures = 0;
     if (cell.check === undefined) {
-      this.eject(cell, now, true, connectRefusedReason);
+      this.eject(cell, now, true, reason);
       return;
     }
     cell.check.counter = failedCounter;
-    cell.check.reason = connectRefusedReason;
-    this.transition(cell, now, connectRefusedReason);
+    cell.check.reason = reason;
+    this.transition(cell, now, reason);
   }
 
   private eject(cell: MemberCell, now: number, refused: boolean, reason: string): void {

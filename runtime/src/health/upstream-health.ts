@@ -1,6 +1,7 @@
 import type { Logger } from '@causeway/shared';
 import type { RuntimeMetrics } from '../metrics.ts';
-import type { MemberLiveState } from '../upstreams/member-state.ts';
+import type { ConnectorFactory } from '../upstreams/address-guard.ts';
+import { addressDeniedReason, type MemberLiveState } from '../upstreams/member-state.ts';
 import { DtcStates, type DtcPlan, type DtcState } from './dtc-states.ts';
 import { HealthChecker } from './health-checker.ts';
 import type { MemberStatePlan } from './member-state-plan.ts';
@@ -12,6 +13,8 @@ export interface UpstreamObserver {
   memberSucceeded(member: MemberLiveState): void;
   memberFailed(member: MemberLiveState, failure: string): void;
   memberRefused(member: MemberLiveState): void;
+  /** The member's address is denied: out at once, like a refusal, with that reason. */
+  memberDenied(member: MemberLiveState): void;
   dtcRefused(target: DtcState): void;
 }
 
@@ -29,6 +32,8 @@ export interface UpstreamHealthOptions {
   readonly outlier?: OutlierSettings;
   /** Called after a member changes state. */
   readonly onMemberChange?: () => void;
+  /** Connects active checks (the upstream deny list applies to them too). */
+  readonly connector?: ConnectorFactory;
 }
 
 /**
@@ -50,7 +55,7 @@ export class UpstreamHealth implements UpstreamObserver {
       ...(options.onMemberChange && { onChange: options.onMemberChange }),
     });
     this.dtc = new DtcStates({ log, metrics });
-    this.checker = new HealthChecker({ log, random: options.random });
+    this.checker = new HealthChecker({ log, random: options.random, ...(options.connector && { connector: options.connector }) });
   }
 
   /** A plan that declares every cluster, member and DTC target in use. */
@@ -79,6 +84,10 @@ export class UpstreamHealth implements UpstreamObserver {
 
   memberRefused(member: MemberLiveState): void {
     this.members.refused(member);
+  }
+
+  memberDenied(member: MemberLiveState): void {
+    this.members.refused(member, addressDeniedReason);
   }
 
   dtcRefused(target: DtcState): void {

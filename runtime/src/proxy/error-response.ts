@@ -1,6 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { httpStatusFor, type ErrorCode } from '@causeway/shared';
 
+/**
+ * Answers after which the connection is closed: the request body is unwanted, stalled or
+ * framed in a way the runtime does not take, so what is left of it is not read (nginx
+ * closes after these too).
+ */
+const closingCodes: ReadonlySet<ErrorCode> = new Set(['payload_too_large', 'request_timeout', 'not_implemented']);
+
 /** Fields added next to `code` and `message` in an error body. */
 export type ErrorFields = Readonly<Record<string, string | number>>;
 
@@ -18,6 +25,7 @@ export function sendError(
   const status = httpStatusFor(code);
   if (res.headersSent || res.destroyed) return status;
   const body = JSON.stringify({ error: { code, message, ...fields } });
+  if (closingCodes.has(code)) res.shouldKeepAlive = false;
   res.writeHead(status, [
     'content-type',
     'application/json; charset=utf-8',

@@ -1,5 +1,14 @@
 import type { Logger } from '@causeway/shared';
 import type { UpstreamObserver } from '../health/upstream-health.ts';
+import type { Increment } from '../metrics.ts';
+import type { ClientLimits } from './client-limits.ts';
+
+/** What the client limits count, bound once. */
+export interface ClientCounters {
+  readonly bodyTimeouts: Increment;
+  readonly sendTimeouts: Increment;
+  readonly bodiesTooLarge: Increment;
+}
 
 export interface ExchangeDeps {
   readonly log: Logger;
@@ -9,6 +18,8 @@ export interface ExchangeDeps {
   /** This runtime's zone, named in the hop header of requests forwarded to a DTC URL. */
   readonly zone: string;
   readonly upstreams: UpstreamObserver;
+  readonly limits: ClientLimits;
+  readonly counters: ClientCounters;
 }
 
 export interface ExchangeRequest {

@@ -17,6 +17,8 @@ describe('request head', () => {
     ]);
     expect(head).toEqual({
       host: 'a.com',
+      refusal: undefined,
+      contentLength: -1,
       requestId: 'r-1',
       forwardedFor: '1.1.1.1, 2.2.2.2',
       failoverFrom: undefined,
@@ -31,6 +33,43 @@ describe('request head', () => {
     const chunked = readRequestHead(['Transfer-Encoding', 'chunked']);
     expect(chunked.hasBody).toBe(true);
     expect(chunked.forwarded).toEqual([]);
+  });
+
+  it('reads the Content-Length as a number', () => {
+    expect(readRequestHead(['Content-Length', '12']).contentLength).toBe(12);
+    expect(readRequestHead([]).contentLength).toBe(-1);
+  });
+
+  it.each([
+    ['two Host headers', ['Host', 'a.com', 'Host', 'a.com']],
+    ['an empty Host', ['Host', '']],
+    ...['a.com/x', 'a.com?x', 'a.com#x', 'user@a.com', 'a.com\\x', 'a .com', 'a.com:', 'a.com:x', 'a.com:65536', 'a.com:1:2', ':80', '[::1', '[]', '[::1]x', '[::1]:', '[g::1]'].map(
+      (value) => [`Host ${JSON.stringify(value)}`, ['Host', value]] as [string, string[]],
+    ),
+  ])('refuses %s with 400 invalid_argument', (_name, raw) => {
+    expect(readRequestHead(raw).refusal?.code).toBe('invalid_argument');
+  });
+
+  it.each(['a.com', 'A.Example.COM.', 'a.com:8080', 'a.com:0', '10.0.0.1:65535', '[::1]', '[::ffff:10.0.0.1]:443', 'xn--bcher-kva.example'])(
+    'accepts Host %j',
+    (value) => {
+      expect(readRequestHead(['Host', value]).refusal).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['gzip, chunked', ['Transfer-Encoding', 'gzip, chunked']],
+    ['identity', ['Transfer-Encoding', 'identity']],
+    ['chunked, chunked', ['Transfer-Encoding', 'chunked, chunked']],
+    ['gzip then chunked on two lines', ['Transfer-Encoding', 'gzip', 'Transfer-Encoding', 'chunked']],
+    ['chunked twice on two lines', ['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked']],
+  ])('refuses Transfer-Encoding %s with 501 not_implemented', (_name, raw) => {
+    expect(readRequestHead(raw).refusal?.code).toBe('not_implemented');
+  });
+
+  it('accepts one Transfer-Encoding chunked, in any case', () => {
+    expect(readRequestHead(['Transfer-Encoding', 'chunked']).refusal).toBeUndefined();
+    expect(readRequestHead(['transfer-encoding', 'Chunked']).refusal).toBeUndefined();
   });
 
   it('reads the failover hop header and does not forward it', () => {

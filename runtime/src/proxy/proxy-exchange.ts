@@ -3,20 +3,23 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '@causeway/shared';
 import { countResponse } from '../metrics.ts';
-import { upstreamPath } from '../routing/request-target.ts';
-import type { ApiRoute, DtcTarget, RouteTarget } from '../routing/serving-config.ts';
+import type { ApiRoute, RouteTarget } from '../routing/serving-config.ts';
 import { chooseTarget, hasCandidate } from '../routing/target-choice.ts';
 import { usableCount } from '../upstreams/balancer.ts';
-import { classifyUpstreamError, describeFailure, type UpstreamError } from '../upstreams/upstream-errors.ts';
+import { classifyUpstreamError, UpstreamError } from '../upstreams/upstream-errors.ts';
+import { attemptHeaders, attemptPath, reportFailure } from './attempt-target.ts';
 import { sendError } from './error-response.ts';
-import { failoverFromHeader, responseHeaders } from './headers.ts';
+import { responseHeaders } from './headers.ts';
 import type { ExchangeDeps, ExchangeRequest } from './exchange-request.ts';
 import { onDrain, type ProxyResponse } from './proxy-response.ts';
-import { RequestBody } from './request-body.ts';
+import { RequestBody, type BodyWatcher } from './request-body.ts';
 import { budgetedRetry, errorRetryReason, isReplayable, mayRetryAfterError, statusRetryReason, type RetryContext } from './retry-rules.ts';
 
 /** Sent to undici when the client left: the upstream request is abandoned. */
-const clientGone = Object.assign(new Error('the client closed the connection'), { code: 'CAUSEWAY_CLIENT_GONE' });
+const clientGone = new UpstreamError('internal', 'local', undefined, 'the client closed the connection');
+
+/** Sent to undici when the client's body stalled (CAUSEWAY_CLIENT_BODY_TIMEOUT_MS). */
+const bodyTimedOut = new UpstreamError('request_timeout', 'local');
 
 const noneTried: readonly RouteTarget[] = [];
 
@@ -26,7 +29,7 @@ const noneTried: readonly RouteTarget[] = [];
  * streams the response back, and tells upstream health how each attempt went. It is the
  * undici dispatch handler of each attempt (attempts never overlap).
  */
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
   private readonly res: ProxyResponse;
   private readonly route: ApiRoute;
   private readonly deps: ExchangeDeps;
@@ -57,7 +60,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.route = route;
     this.deps = deps;
     this.request = request;
-    this.body = request.hasBody ? new RequestBody(req) : null;
+    this.body = request.hasBody ? new RequestBody(req, this, deps.limits) : null;
     this.deadline = performance.now() + route.requestTimeoutMs;
     this.replayable = isReplayable(request.method, request.hasBody);
     res.exchange = this;
@@ -92,25 +95,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.budgetedAttempt = budgeted;
     if (budgeted) route.clusterState.budget.retries++;
     target.failovers?.inc();
-    let path: string;
-    let headers = request.headers;
-    if (target.kind === 'member') {
-      target.live.activeRequests++;
-      path = upstreamPath(target.member.pathPrefix, request.path, request.query, route.stripBasePath, route.basePath, route.basePathSegments);
-    } else {
-      headers = this.dtcHeaders(target);
-      // The remote runtime tier routes by the same host and full path.
-      path = target.pathPrefix + request.path + request.query;
-    }
+    if (target.kind === 'member') target.live.activeRequests++;
     const now = performance.now();
     const remaining = Math.max(1, Math.ceil(this.deadline - now));
     this.attemptStartedAt = now;
     try {
       target.dispatcher.dispatch(
         {
-          path,
+          path: attemptPath(route, request, target),
           method: request.method,
-          headers,
+          headers: attemptHeaders(request, target, this.deps.zone),
           body: this.body as Readable | null,
           headersTimeout: route.perTryTimeoutMs > 0 ? Math.min(route.perTryTimeoutMs, remaining) : remaining,
           bodyTimeout: route.requestTimeoutMs,
@@ -124,24 +118,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** The request's headers with the client's Host and the hop header, for another zone's runtime tier. */
-  private dtcHeaders(target: DtcTarget): string[] {
-    const headers = this.request.headers.slice();
-    headers.push(failoverFromHeader, this.deps.zone, 'host', this.request.host ?? target.host);
-    return headers;
-  }
-
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.closed) controller.abort(clientGone);
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx: informational, not forwarded
     this.unreachedOnly = false;
     const reason = statusRetryReason(statusCode);
@@ -172,12 +154,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (!this.streaming) return;
     // The last chunk of a body of known length ends the response: one write, not a write and an end.
     if (this.bodyLeft > 0 && (this.bodyLeft -= chunk.length) === 0) {
-      this.res.end(chunk);
+      this.endResponse(chunk);
       return;
     }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onDrain);
+      this.res.awaitClient(this.deps.limits.sendTimeoutMs, this.deps.counters.sendTimeouts);
     }
   }
 
@@ -189,8 +172,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.dispatch(next, true);
       return;
     }
-    if (this.streaming && !this.res.writableEnded) this.res.end();
+    if (this.streaming && !this.res.writableEnded) this.endResponse(undefined);
     this.release();
+  }
+
+  /** Ends the response; what the socket could not send at once must be taken within the send timeout. */
+  private endResponse(chunk: Buffer | undefined): void {
+    const { res } = this;
+    res.end(chunk);
+    if ((res.socket?.writableLength ?? 0) > 0) res.awaitClient(this.deps.limits.sendTimeoutMs, this.deps.counters.sendTimeouts);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, cause: Error): void {
@@ -201,6 +191,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const error = classifyUpstreamError(cause);
+    if (error.code === 'payload_too_large') this.deps.counters.bodiesTooLarge.inc();
     if (this.streaming) {
       // Headers are out: all that can be said is that the response is incomplete.
       this.deps.log.debug({ err: cause, api: this.route.name, code: error.code }, 'upstream failed mid-response');
@@ -209,30 +200,21 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     // A 502/503/504 whose body then failed was counted against the member already.
-    if (target !== undefined && this.retryTarget === undefined) this.observeFailure(target, error);
+    if (target !== undefined && this.retryTarget === undefined) reportFailure(this.deps.upstreams, target, error);
     this.afterFailure(error);
-  }
-
-  private observeFailure(target: RouteTarget, error: UpstreamError): void {
-    const { upstreams } = this.deps;
-    if (target.kind === 'dtc') {
-      if (error.origin === 'refused') upstreams.dtcRefused(target.state);
-    } else if (error.origin === 'refused') {
-      upstreams.memberRefused(target.live);
-    } else if (error.origin !== 'local') {
-      upstreams.memberFailed(target.live, describeFailure(error.cause));
-    }
   }
 
   /** After a failed attempt: another one, or the answer. */
   private afterFailure(error: UpstreamError): void {
     if (!error.unreached) this.unreachedOnly = false;
-    // A retry chosen after a 502/503/504 whose body then failed goes ahead as planned.
-    let next = this.retryTarget;
+    // A retry chosen after a 502/503/504 whose body then failed goes ahead as planned,
+    // unless the request itself failed: no other target would take it either.
+    let next = error.final ? undefined : this.retryTarget;
     let budgeted = next !== undefined;
     this.retryTarget = undefined;
     const reason = errorRetryReason(error.code);
-    if (next === undefined && reason !== undefined && this.mayRetry() && mayRetryAfterError(error.code, this.retryContext())) {
+    const context: RetryContext = { replayable: this.replayable, bodyStarted: this.body?.started === true, perTryTimeoutMs: this.route.perTryTimeoutMs };
+    if (next === undefined && reason !== undefined && this.mayRetry() && mayRetryAfterError(error.code, context)) {
       const candidate = this.nextTarget();
       budgeted = budgetedRetry(error.code);
       if (candidate !== undefined && (!budgeted || this.budgetAllows())) {
@@ -248,8 +230,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.noHealthyUpstream(); // every attempt failed to connect and nothing usable is left
       return;
     }
-    this.deps.log.debug({ err: error.cause, api: this.route.name, code: error.code }, 'upstream request failed');
+    if (error.code === 'internal') this.deps.log.error({ err: error.cause, api: this.route.name }, 'cannot forward a request');
+    else this.deps.log.debug({ err: error.cause, api: this.route.name, code: error.code }, 'upstream request failed');
     this.fail(error.code, error.message, { api: this.route.name });
+  }
+
+  /** No request body bytes for the body timeout: 408 if nothing was answered yet, else the connection is cut. */
+  bodyStalled(): void {
+    this.deps.counters.bodyTimeouts.inc();
+    const controller = this.controller;
+    if (this.streaming || controller === undefined) this.res.destroy();
+    else controller.abort(bodyTimedOut);
   }
 
   /** The client's connection closed; abandons the upstream request unless the response was complete. */
@@ -273,10 +264,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.route.clusterState.budget.allows()) return true;
     this.route.metrics.retryBudgetExhausted.inc();
     return false;
-  }
-
-  private retryContext(): RetryContext {
-    return { replayable: this.replayable, bodyStarted: this.body?.started === true, perTryTimeoutMs: this.route.perTryTimeoutMs };
   }
 
   private nextTarget(): RouteTarget | undefined {
@@ -304,6 +291,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   private release(): void {
     this.res.exchange = undefined;
+    this.body?.stop();
     if (this.counted) {
       this.counted = false;
       this.route.clusterState.budget.requests--;

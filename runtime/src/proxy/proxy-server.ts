@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { httpStatusFor, type ErrorCode } from '@causeway/shared';
 import { dtcHealthPath } from '../health/dtc-states.ts';
 import { bindApiMetrics, countResponse, type ApiMetrics, type RuntimeMetrics } from '../metrics.ts';
 import { hasDotSegment, normalizeHost } from '../routing/request-target.ts';
 import { malformedPath } from '../routing/route-table.ts';
 import type { ServingConfig } from '../routing/serving-config.ts';
+import { connectionsCheckingIntervalMs } from './client-limits.ts';
 import { sendError } from './error-response.ts';
-import { readRequestHead } from './headers.ts';
+import { readRequestHead, type HeadRefusal, type RequestHead } from './headers.ts';
 import type { ExchangeDeps } from './exchange-request.ts';
 import { ProxyExchange } from './proxy-exchange.ts';
 import { ProxyResponse } from './proxy-response.ts';
@@ -40,6 +43,27 @@ function parseTarget(url: string, hostHeader: string | undefined): Target | unde
   }
 }
 
+const fragment: HeadRefusal = Object.freeze({ code: 'invalid_argument', message: "the request target has a fragment ('#')" });
+
+/** Why a request is answered before routing: its headers, its declared body size, a fragment in its target. */
+function preRoutingRefusal(url: string, head: RequestHead, maxBodyBytes: number, tooLarge: HeadRefusal): HeadRefusal | undefined {
+  if (head.refusal !== undefined) return head.refusal;
+  if (maxBodyBytes > 0 && head.contentLength > maxBodyBytes) return tooLarge;
+  // A fragment is the client's own business (RFC 9110 §4.2.4); no upstream is sent one.
+  return url.includes('#') ? fragment : undefined;
+}
+
+/** The client's headers to forward, with the ones the proxy sets. */
+function forwardedHeaders(head: RequestHead, clientIp: string, targetHost: string | undefined, requestId: string): string[] {
+  const headers = head.forwarded;
+  headers.push('x-forwarded-for', head.forwardedFor === undefined ? clientIp : `${head.forwardedFor}, ${clientIp}`, 'x-forwarded-proto', 'http');
+  if (targetHost !== undefined) headers.push('x-forwarded-host', targetHost);
+  // No Host: undici sends its pool's, the member's (as Kong's default preserve_host=false);
+  // the client's is in X-Forwarded-Host.
+  headers.push('x-request-id', requestId);
+  return headers;
+}
+
 /** The path of a request-target (without query) is the reserved health path. */
 function isHealthPath(url: string): boolean {
   return url.startsWith(dtcHealthPath) && (url.length === dtcHealthPath.length || url.charCodeAt(dtcHealthPath.length) === 63);
@@ -59,11 +83,32 @@ function answerHealth(req: IncomingMessage, res: ProxyResponse, zone: string, re
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+function ignoreError(): void {}
+
+/**
+ * CONNECT asks for a tunnel, which the proxy does not make: 501 with the JSON error body,
+ * then the connection is closed (without an answer Node would just drop it).
+ */
+function refuseConnect(socket: Duplex): void {
+  // Node took its own listeners off the socket before handing it over; an error must not be unhandled.
+  socket.on('error', ignoreError);
+  const body = JSON.stringify({ error: { code: 'not_implemented', message: 'CONNECT is not supported' } });
+  socket.end(
+    `HTTP/1.1 ${httpStatusFor('not_implemented')} Not Implemented\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nx-request-id: ${randomUUID()}\r\nconnection: close\r\n\r\n${body}`,
+    // The listener keeps half-open sockets: without this, a client that never closes would hold it.
+    () => socket.destroy(),
+  );
+}
+
 /** The API traffic listener: route, pick a member, forward, stream back. */
 export function createProxyServer(deps: ProxyServerDeps): Server<typeof IncomingMessage, typeof ProxyResponse> {
   const unrouted: ApiMetrics = bindApiMetrics(deps.metrics, '');
 
-  function refuse(res: ProxyResponse, requestId: string, code: 'invalid_argument' | 'no_route', message: string, fields?: Record<string, string>): void {
+  const { limits } = deps;
+  const bodyTooLarge: HeadRefusal = { code: 'payload_too_large', message: `the request body is larger than ${limits.maxRequestBodyBytes} bytes` };
+
+  function refuse(res: ProxyResponse, requestId: string, code: ErrorCode, message: string, fields?: Record<string, string>): void {
     countResponse(unrouted.requests, sendError(res, code, message, requestId, fields));
   }
 
@@ -76,6 +121,12 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
     const serving = deps.serving();
     const head = readRequestHead(req.rawHeaders);
     const requestId = head.requestId ?? randomUUID();
+    const refusal = preRoutingRefusal(url, head, limits.maxRequestBodyBytes, bodyTooLarge);
+    if (refusal !== undefined) {
+      if (refusal === bodyTooLarge) deps.counters.bodiesTooLarge.inc();
+      refuse(res, requestId, refusal.code, refusal.message);
+      return;
+    }
     const method = req.method ?? 'GET';
     const target = parseTarget(url, head.host);
     if (target === undefined) {
@@ -97,18 +148,7 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
       refuse(res, requestId, 'no_route', `no API serves ${method} ${host}${path}`, { method, host, path });
       return;
     }
-    const clientIp = req.socket.remoteAddress ?? '';
-    const headers = head.forwarded;
-    headers.push(
-      'x-forwarded-for',
-      head.forwardedFor === undefined ? clientIp : `${head.forwardedFor}, ${clientIp}`,
-      'x-forwarded-proto',
-      'http',
-    );
-    if (target.host !== undefined) headers.push('x-forwarded-host', target.host);
-    // No Host: undici sends its pool's, the member's (as Kong's default preserve_host=false);
-    // the client's is in X-Forwarded-Host.
-    headers.push('x-request-id', requestId);
+    const headers = forwardedHeaders(head, req.socket.remoteAddress ?? '', target.host, requestId);
     const hopped = head.failoverFrom !== undefined;
     const request = { method, path, query, requestId, hasBody: head.hasBody, host: target.host, hopped, headers };
     const exchange = new ProxyExchange(req, res, route, request, deps);
@@ -116,5 +156,19 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
   }
 
   // Malformed requests (clientError) get Node's own 400/408/431 answers.
-  return createServer<typeof IncomingMessage, typeof ProxyResponse>({ ServerResponse: ProxyResponse }, handle);
+  const server = createServer<typeof IncomingMessage, typeof ProxyResponse>(
+    {
+      ServerResponse: ProxyResponse,
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs,
+    },
+    handle,
+  );
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    countResponse(unrouted.requests, httpStatusFor('not_implemented'));
+    refuseConnect(socket);
+  });
+  return server;
 }

@@ -10,8 +10,11 @@ import { failoverZoneOrder } from './failover-zones.ts';
 import { normalizeBasePath, segmentCount } from './request-target.ts';
 import type { ApiRoute, DtcTarget, FailoverZone, MemberTarget, UpstreamMember } from './serving-config.ts';
 
-export const defaultConnectTimeoutMs = 5_000;
-export const defaultRequestTimeoutMs = 60_000;
+/** A field the shared rules require: validation refused the API before it got here without one. */
+function validated<T>(value: T | undefined, field: string, api: string): T {
+  if (value === undefined) throw new Error(`api ${api}: ${field} is missing (the config was not validated)`);
+  return value;
+}
 
 /** What building one API's route needs besides the API, its cluster's members and its metrics. */
 export interface ApiRouteContext {
@@ -117,7 +120,9 @@ export function apiRoute(
   ctx: ApiRouteContext,
 ): ApiRoute {
   const basePath = normalizeBasePath(api.basePath);
-  const connectTimeoutMs = api.timeouts?.connectMs || defaultConnectTimeoutMs;
+  const timeouts = validated(api.timeouts, 'timeouts', name);
+  const retries = validated(api.retries, 'retries', name);
+  const connectTimeoutMs = timeouts.connectMs;
   const { local, failover } = placeTargets(name, api, members, ctx, connectTimeoutMs);
   return {
     name,
@@ -126,9 +131,9 @@ export function apiRoute(
     stripBasePath: api.stripBasePath,
     cluster: api.cluster,
     upstreamLabel: api.upstreamLabel || api.cluster,
-    requestTimeoutMs: api.timeouts?.requestMs || Math.min(defaultRequestTimeoutMs, ctx.maxRequestTimeoutMs),
-    perTryTimeoutMs: api.retries?.perTryTimeoutMs ?? 0,
-    retryAttempts: api.retries?.attempts ?? 0,
+    requestTimeoutMs: timeouts.requestMs,
+    perTryTimeoutMs: retries.perTryTimeoutMs,
+    retryAttempts: retries.attempts,
     local: groupTiers(local, byPriority),
     failover,
     members,

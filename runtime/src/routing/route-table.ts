@@ -1,5 +1,6 @@
 import { normalizeBasePath } from './request-target.ts';
-import { hasTargets, malformedPath, routingPath, RouteTree, type RouteNode } from './route-tree.ts';
+import { routingPath } from '@causeway/shared';
+import { hasTargets, malformedPath, RouteTree, type RouteNode } from './route-tree.ts';
 
 export { malformedPath } from './route-tree.ts';
 

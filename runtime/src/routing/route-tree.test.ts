@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { malformedPath, RouteTree, routingPath } from './route-tree.ts';
+import { routingPath } from '@causeway/shared';
+import { malformedPath, RouteTree } from './route-tree.ts';
 
 function withTarget(tree: RouteTree<string>, basePath: string): void {
   const node = tree.ensure(basePath);
@@ -57,5 +58,6 @@ describe('route tree', () => {
     expect(routingPath('/100%25')).toBe('/100%25');
     expect(routingPath('/a#b')).toBe('/a');
     expect(routingPath('/%E0%A4%A')).toBeUndefined();
+    expect(routingPath('/a%2fb%3a')).toBe('/a%2Fb%3A');
   });
 });

@@ -1,3 +1,5 @@
+import { routingPath } from '@causeway/shared';
+
 /** What the tree holds per (host, base path): the targets by method. */
 export interface RouteNode<T> {
   /**
@@ -20,23 +22,6 @@ export const malformedPath: unique symbol = Symbol('malformed path');
 
 export function hasTargets<T>(node: RouteNode<T>): boolean {
   return node.anyMethodOwner !== undefined || (node.byMethod !== undefined && node.byMethod.size > 0);
-}
-
-/**
- * A path as routes compare it: percent-escapes decoded except those of the characters
- * that delimit URI parts (`/ ? # @ : $ & + , ; =`, as `decodeURI` leaves them) and of
- * `%` itself, so an encoded slash never becomes a segment boundary; anything from a
- * `#` on is not part of the path. Undefined when the encoding is broken.
- */
-export function routingPath(path: string): string | undefined {
-  const hash = path.indexOf('#');
-  const raw = hash === -1 ? path : path.slice(0, hash);
-  if (!raw.includes('%')) return raw;
-  try {
-    return decodeURI(raw.replaceAll('%25', '%2525'));
-  } catch {
-    return undefined;
-  }
 }
 
 function newNode<T>(parent: RouteNode<T> | undefined, segment: string): RouteNode<T> {

@@ -1,3 +1,4 @@
+import { apiRules } from '@causeway/shared';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@causeway/shared';
@@ -54,7 +55,7 @@ describe('applying config changes', () => {
     const after = route(store, 'GET', '', '/api-1/x');
     expect(after?.requestTimeoutMs).toBe(1234);
     expect(after).not.toBe(before); // replaced, not changed in place: requests in flight keep `before`
-    expect(before?.requestTimeoutMs).toBe(60_000);
+    expect(before?.requestTimeoutMs).toBe(apiRules.timeouts.requestMs.default);
     expect(after?.metrics).toBe(before?.metrics); // metric series are bound once per API (see below)
     expect(store.serving.apis.get('acme/api-7')).toBe(untouched);
 

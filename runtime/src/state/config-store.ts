@@ -7,6 +7,7 @@ import { UpstreamHealth } from '../health/upstream-health.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
 import type { ServingConfig } from '../routing/serving-config.ts';
 import { ServingState } from '../routing/serving-state.ts';
+import type { ConnectorFactory } from '../upstreams/address-guard.ts';
 import { Dispatchers } from '../upstreams/dispatchers.ts';
 import { decodeResponse } from './decode-response.ts';
 import { LiveResources } from './live-resources.ts';
@@ -33,6 +34,8 @@ export interface ConfigStoreOptions {
   readonly outlier?: OutlierSettings;
   /** Called after a member changes state (to send a health report soon). */
   readonly onMemberChange?: () => void;
+  /** Connects upstream pools and active checks (the upstream deny list); default: undici's own. */
+  readonly connector?: ConnectorFactory;
 }
 
 /**
@@ -47,7 +50,7 @@ export class ConfigStore {
   private configSource: ConfigSource = 'none';
   private readonly options: ConfigStoreOptions;
   private readonly now: () => number;
-  private readonly dispatchers = new Dispatchers();
+  private readonly dispatchers: Dispatchers;
   /** Member states, active checks and DTC targets; what requests report to. */
   readonly health: UpstreamHealth;
   private readonly retiring = new Set<Promise<void>>();
@@ -56,6 +59,7 @@ export class ConfigStore {
   constructor(options: ConfigStoreOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.dispatchers = new Dispatchers(options.connector);
     this.health = new UpstreamHealth({
       log: options.log,
       metrics: options.metrics,
@@ -63,6 +67,7 @@ export class ConfigStore {
       now: this.now,
       ...(options.outlier && { outlier: options.outlier }),
       ...(options.onMemberChange && { onMemberChange: options.onMemberChange }),
+      ...(options.connector && { connector: options.connector }),
     });
   }
 

@@ -10,7 +10,7 @@ describe('api rules', () => {
     const ok = api('acme/orders', {
       hosts: ['api.example.com', '10.0.0.1'],
       basePath: '/v1/orders:batch/',
-      methods: ['GET', 'POST', 'M-SEARCH'],
+      methods: ['GET', 'POST'],
       timeouts: { requestMs: 300_000 },
     });
     expect(validateApi('acme/orders', ok, limits)).toEqual([]);
@@ -19,11 +19,11 @@ describe('api rules', () => {
   it.each([
     ['orders', "must start with '/'"],
     ['/a//b', "has an empty segment ('//')"],
-    ['/a/../b', "has a '.' or '..' segment"],
-    ['/a/%2E%2e', "has a '.' or '..' segment"],
-    ['/a/*', 'has a character outside letters, digits, "-._~!$&\'+,;=:@" and %-escapes'],
-    ['/a/(x)', 'has a character outside letters, digits, "-._~!$&\'+,;=:@" and %-escapes'],
-    ['/a b', 'has a character outside letters, digits, "-._~!$&\'+,;=:@" and %-escapes'],
+    ['/a/../b', "has a '.' or '..' segment (plain or percent-encoded)"],
+    ['/a/%2E%2e', "has a '.' or '..' segment (plain or percent-encoded)"],
+    ['/x%zz', "has broken percent-encoding ('%' must start an escape of UTF-8, like %2F)"],
+    ['', "is empty; must start with '/' ('/' serves every path)"],
+    ['/a b', 'has a character outside letters, digits, "-._~!$&\'()*+,;=:@/" and %-escapes'],
   ])('rejects base_path %s', (basePath, rule) => {
     expect(validateApi('acme/x', api('acme/x', { basePath }), limits)).toEqual([
       `api "acme/x": base_path: ${JSON.stringify(basePath)} ${rule}`,
@@ -32,23 +32,40 @@ describe('api rules', () => {
 
   it('rejects hosts that are not lower-case names without port', () => {
     expect(validateApi('acme/x', api('acme/x', { hosts: ['ok.com', 'Bad.com', 'a.com:80', '*.a.com'] }), limits)).toEqual([
-      'api "acme/x": hosts[1]: "Bad.com" is not a lower-case host name without port',
-      'api "acme/x": hosts[2]: "a.com:80" is not a lower-case host name without port',
-      'api "acme/x": hosts[3]: "*.a.com" is not a lower-case host name without port',
+      'api "acme/x": hosts[1]: "Bad.com" is not a lowercase host name without port',
+      'api "acme/x": hosts[2]: "a.com:80" is not a lowercase host name without port',
+      'api "acme/x": hosts[3]: "*.a.com" is not a lowercase host name without port',
     ]);
   });
 
-  it('rejects methods that are not upper-case tokens', () => {
-    expect(validateApi('acme/x', api('acme/x', { methods: ['GET', 'get', 'PO ST', ''] }), limits)).toEqual([
-      'api "acme/x": methods[1]: "get" is not an upper-case HTTP method token',
-      'api "acme/x": methods[2]: "PO ST" is not an upper-case HTTP method token',
-      'api "acme/x": methods[3]: "" is not an upper-case HTTP method token',
+  it('rejects methods the controller does not accept', () => {
+    const rule = 'is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+    expect(validateApi('acme/x', api('acme/x', { methods: ['GET', 'get', 'PO ST', 'M-SEARCH'] }), limits)).toEqual([
+      `api "acme/x": methods[1]: "get" ${rule}`,
+      `api "acme/x": methods[2]: "PO ST" ${rule}`,
+      `api "acme/x": methods[3]: "M-SEARCH" ${rule}`,
     ]);
   });
 
-  it('rejects a request timeout above CAUSEWAY_MAX_REQUEST_TIMEOUT_MS', () => {
+  it('rejects a request timeout above the shared maximum, and one above a stricter CAUSEWAY_MAX_REQUEST_TIMEOUT_MS', () => {
     expect(validateApi('acme/x', api('acme/x', { timeouts: { requestMs: 300_001 } }), limits)).toEqual([
+      'api "acme/x": timeouts.request_ms: 300001 is not a whole number from 1 to 300000',
       'api "acme/x": timeouts.request_ms: 300001 exceeds CAUSEWAY_MAX_REQUEST_TIMEOUT_MS (300000) of this runtime',
+    ]);
+    expect(validateApi('acme/x', api('acme/x', { timeouts: { requestMs: 20_000 } }), { maxRequestTimeoutMs: 10_000 })).toEqual([
+      'api "acme/x": timeouts.request_ms: 20000 exceeds CAUSEWAY_MAX_REQUEST_TIMEOUT_MS (10000) of this runtime',
+    ]);
+  });
+
+  it('rejects an api without timeouts or retries (the controller always sends them)', () => {
+    const bare = api('acme/x');
+    bare.timeouts = undefined;
+    bare.retries = undefined;
+    expect(validateApi('acme/x', bare, limits)).toEqual([
+      'api "acme/x": timeouts.connect_ms: "absent" is not a whole number from 1 to 60000',
+      'api "acme/x": timeouts.request_ms: "absent" is not a whole number from 1 to 300000',
+      'api "acme/x": retries.attempts: "absent" is not a whole number from 0 to 10',
+      'api "acme/x": retries.per_try_timeout_ms: "absent" is not a whole number from 0 to 300000',
     ]);
   });
 
@@ -76,9 +93,9 @@ describe('cluster rules', () => {
       { name: '', url: 'http://z' },
     ]);
     expect(validateCluster('acme/pool/p', bad)).toEqual([
-      'cluster "acme/pool/p": members[0].url: "ftp://x" is not an http:// or https:// URL',
-      'cluster "acme/pool/p": members[1].url: "not a url" is not a URL',
-      'cluster "acme/pool/p": members[2].url: "http://user:pw@x" must not carry credentials',
+      'cluster "acme/pool/p": members[0].url: "ftp://x" must use http or https',
+      'cluster "acme/pool/p": members[1].url: "not a url" is not an absolute URL like http://host:port',
+      'cluster "acme/pool/p": members[2].url: "http://user:pw@x" must not contain credentials',
       'cluster "acme/pool/p": members[3].url: "http://x/?q=1" must not have a query or fragment',
       'cluster "acme/pool/p": members[4].name: "d" is used by two members',
       'cluster "acme/pool/p": members[5].name: "" is empty',
@@ -93,8 +110,9 @@ describe('cluster rules', () => {
       { name: 'd', url: 'http://10.0.0.4', healthCheck: { path: '/a b' } },
     ]);
     expect(validateCluster('acme/pool/p', checks)).toEqual([
-      `cluster "acme/pool/p": members[2].health_check.path: "health" is not an absolute path (starting with '/', no spaces or '#')`,
-      `cluster "acme/pool/p": members[3].health_check.path: "/a b" is not an absolute path (starting with '/', no spaces or '#')`,
+      `cluster "acme/pool/p": members[1].health_check.path: "" is not an absolute path (starting with '/', printable, no spaces or '#', max 256)`,
+      `cluster "acme/pool/p": members[2].health_check.path: "health" is not an absolute path (starting with '/', printable, no spaces or '#', max 256)`,
+      `cluster "acme/pool/p": members[3].health_check.path: "/a b" is not an absolute path (starting with '/', printable, no spaces or '#', max 256)`,
     ]);
   });
 });
@@ -103,7 +121,7 @@ describe('zone rules', () => {
   it('accepts no DTC URL or an http(s) one, rejects others', () => {
     expect(validateZone('eu-1', zone('eu-1'))).toEqual([]);
     expect(validateZone('eu-1', zone('eu-1', 'https://eu-1.example.com'))).toEqual([]);
-    expect(validateZone('eu-1', zone('eu-1', 'tcp://x'))).toEqual(['zone "eu-1": dtc_url: "tcp://x" is not an http:// or https:// URL']);
+    expect(validateZone('eu-1', zone('eu-1', 'tcp://x'))).toEqual(['zone "eu-1": dtc_url: "tcp://x" must use http or https']);
   });
 });
 

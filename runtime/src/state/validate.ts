@@ -1,8 +1,25 @@
 import {
+  apiRules,
+  canonicalBasePath,
+  canonicalUpstreamUrl,
+  healthCheckPathProblem,
+  healthCheckRules,
+  hostProblem,
+  httpMethods,
+  isHttpMethod,
+  isSlug,
+  poolRules,
+  rangeProblem,
+  slugRule,
+  zoneRules,
+  type Range,
+} from '@causeway/shared';
+import {
   LbPolicySchema,
   MemberHealthSchema,
   type Api,
   type Cluster,
+  type HealthCheck,
   type Zone,
 } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { PendingState } from './pending-state.ts';
@@ -24,67 +41,40 @@ export type RejectedApis = ReadonlyMap<string, string>;
 
 export type ValidationResult = { readonly ok: true; readonly state: ResourceState } | { readonly ok: false; readonly problems: readonly string[] };
 
-const hostPattern = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-/** An RFC 9110 token without lower-case letters. */
-const methodPattern = /^[!#$%&'+.^_`|~0-9A-Z-]+$/;
-/**
- * Path characters a base path may use: RFC 3986 pchar without '*', '(' and ')', which
- * the route tree would read as wildcards and regular expressions.
- */
-const segmentPattern = /^(?:[A-Za-z0-9\-._~!$&'+,;=:@]|%[0-9A-Fa-f]{2})+$/;
-const maxBasePathLength = 1024;
-/** A health check path: absolute, printable ASCII without spaces or '#', query allowed. */
-const checkPathPattern = /^\/[!-"$-~]{0,1023}$/;
-
 function quote(value: string): string {
   return JSON.stringify(value);
 }
 
-function basePathProblem(basePath: string): string | undefined {
-  if (!basePath.startsWith('/')) return "must start with '/'";
-  if (basePath.length > maxBasePathLength) return `is longer than ${maxBasePathLength} characters`;
-  if (basePath === '/') return undefined;
-  const segments = (basePath.endsWith('/') ? basePath.slice(0, -1) : basePath).slice(1).split('/');
-  for (const segment of segments) {
-    if (segment === '') return "has an empty segment ('//')";
-    if (segment === '.' || segment === '..' || /^(?:\.|%2e){1,2}$/i.test(segment)) {
-      return "has a '.' or '..' segment";
-    }
-    if (!segmentPattern.test(segment)) {
-      return "has a character outside letters, digits, \"-._~!$&'+,;=:@\" and %-escapes";
-    }
-  }
-  return undefined;
-}
-
-/** Why a member or DTC URL is unusable, or undefined when it is fine. */
-export function upstreamUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'is not a URL';
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'is not an http:// or https:// URL';
-  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
-  if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
-  return undefined;
-}
-
+/**
+ * The shared rules of an Api (shared/src/rules), as this runtime checks what it is sent:
+ * the same bounds the controller applies when it accepts a write, plus this runtime's own
+ * cap on request timeouts, which an operator may set lower than the controller's.
+ */
 export function validateApi(name: string, api: Api, limits: ValidationLimits): string[] {
   const problems: string[] = [];
   const at = (field: string, value: string | number, rule: string): void => {
     problems.push(`api ${quote(name)}: ${field}: ${typeof value === 'string' ? quote(value) : value} ${rule}`);
   };
-  const basePathRule = basePathProblem(api.basePath);
-  if (basePathRule !== undefined) at('base_path', api.basePath, basePathRule);
+  const basePath = canonicalBasePath(api.basePath);
+  if (!basePath.ok) at('base_path', api.basePath, basePath.rule);
+  if (api.hosts.length > apiRules.maxHosts) at('hosts', api.hosts.length, `hosts; at most ${apiRules.maxHosts} are allowed`);
   api.hosts.forEach((host, i) => {
-    if (!hostPattern.test(host)) at(`hosts[${i}]`, host, 'is not a lower-case host name without port');
+    const rule = hostProblem(host);
+    if (rule !== undefined) at(`hosts[${i}]`, host, rule);
   });
   api.methods.forEach((method, i) => {
-    if (!methodPattern.test(method)) at(`methods[${i}]`, method, 'is not an upper-case HTTP method token');
+    if (!isHttpMethod(method)) at(`methods[${i}]`, method, `is not one of ${httpMethods.join(', ')}`);
   });
   if (api.cluster === '') at('cluster', api.cluster, 'is empty');
+  const { timeouts, retries } = apiRules;
+  const range = (field: string, value: number | undefined, bounds: Range): void => {
+    const rule = rangeProblem(value, bounds);
+    if (rule !== undefined) at(field, value ?? 'absent', rule);
+  };
+  range('timeouts.connect_ms', api.timeouts?.connectMs, timeouts.connectMs);
+  range('timeouts.request_ms', api.timeouts?.requestMs, timeouts.requestMs);
+  range('retries.attempts', api.retries?.attempts, retries.attempts);
+  range('retries.per_try_timeout_ms', api.retries?.perTryTimeoutMs, retries.perTryTimeoutMs);
   const requestMs = api.timeouts?.requestMs ?? 0;
   if (requestMs > limits.maxRequestTimeoutMs) {
     at('timeouts.request_ms', requestMs, `exceeds CAUSEWAY_MAX_REQUEST_TIMEOUT_MS (${limits.maxRequestTimeoutMs}) of this runtime`);
@@ -94,34 +84,63 @@ export function validateApi(name: string, api: Api, limits: ValidationLimits): s
     at('retries.per_try_timeout_ms', perTryMs, `exceeds CAUSEWAY_MAX_REQUEST_TIMEOUT_MS (${limits.maxRequestTimeoutMs}) of this runtime`);
   }
   if (LbPolicySchema.value[api.lbPolicy] === undefined) at('lb_policy', api.lbPolicy, 'is not a known load-balancing policy');
+  const zones = api.failover?.zones ?? [];
+  if (zones.length > apiRules.maxFailoverZones) at('failover.zones', zones.length, `zones; at most ${apiRules.maxFailoverZones} are allowed`);
+  zones.forEach((zone, i) => {
+    if (!isSlug(zone)) at(`failover.zones[${i}]`, zone, `is not a slug (${slugRule})`);
+  });
+  return problems;
+}
+
+function healthCheckProblems(at: string, check: HealthCheck | undefined): string[] {
+  if (check === undefined) return [];
+  const problems: string[] = [];
+  const rules = healthCheckRules;
+  const pathRule = healthCheckPathProblem(check.path);
+  if (pathRule !== undefined) problems.push(`${at}.health_check.path: ${quote(check.path)} ${pathRule}`);
+  const ranges: [string, number, Range][] = [
+    ['interval_ms', check.intervalMs, rules.intervalMs],
+    ['timeout_ms', check.timeoutMs, rules.timeoutMs],
+    ['healthy_threshold', check.healthyThreshold, rules.healthyThreshold],
+    ['unhealthy_threshold', check.unhealthyThreshold, rules.unhealthyThreshold],
+  ];
+  for (const [field, value, range] of ranges) {
+    const rule = rangeProblem(value, range);
+    if (rule !== undefined) problems.push(`${at}.health_check.${field}: ${value} ${rule}`);
+  }
+  if (check.timeoutMs > check.intervalMs) problems.push(`${at}.health_check.timeout_ms: ${check.timeoutMs} must not exceed interval_ms (${check.intervalMs})`);
   return problems;
 }
 
 export function validateCluster(name: string, cluster: Cluster): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
+  if (cluster.members.length > poolRules.maxMembers) {
+    problems.push(`cluster ${quote(name)}: members: ${cluster.members.length} members; at most ${poolRules.maxMembers} are allowed`);
+  }
   cluster.members.forEach((member, i) => {
     const at = `cluster ${quote(name)}: members[${i}]`;
     if (member.name === '') problems.push(`${at}.name: "" is empty`);
     else if (seen.has(member.name)) problems.push(`${at}.name: ${quote(member.name)} is used by two members`);
     seen.add(member.name);
-    const urlRule = upstreamUrlProblem(member.url);
-    if (urlRule !== undefined) problems.push(`${at}.url: ${quote(member.url)} ${urlRule}`);
+    const url = canonicalUpstreamUrl(member.url);
+    if (!url.ok) problems.push(`${at}.url: ${quote(member.url)} ${url.rule}`);
     if (MemberHealthSchema.value[member.controlPlaneHealth] === undefined) {
       problems.push(`${at}.control_plane_health: ${member.controlPlaneHealth} is not a known health value`);
     }
-    const checkPath = member.healthCheck?.path ?? '';
-    if (checkPath !== '' && !checkPathPattern.test(checkPath)) {
-      problems.push(`${at}.health_check.path: ${quote(checkPath)} is not an absolute path (starting with '/', no spaces or '#')`);
-    }
+    problems.push(...healthCheckProblems(at, member.healthCheck));
   });
   return problems;
 }
 
 export function validateZone(name: string, zone: Zone): string[] {
-  if (zone.dtcUrl === '') return [];
-  const rule = upstreamUrlProblem(zone.dtcUrl);
-  return rule === undefined ? [] : [`zone ${quote(name)}: dtc_url: ${quote(zone.dtcUrl)} ${rule}`];
+  const problems: string[] = [];
+  const priority = rangeProblem(zone.failoverPriority, zoneRules.failoverPriority);
+  if (priority !== undefined) problems.push(`zone ${quote(name)}: failover_priority: ${zone.failoverPriority} ${priority}`);
+  if (zone.dtcUrl === '') return problems;
+  const url = canonicalUpstreamUrl(zone.dtcUrl);
+  if (!url.ok) problems.push(`zone ${quote(name)}: dtc_url: ${quote(zone.dtcUrl)} ${url.rule}`);
+  return problems;
 }
 
 function resourceProblems(update: ResourceUpdate, limits: ValidationLimits): string[] {

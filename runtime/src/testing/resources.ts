@@ -1,6 +1,6 @@
 /** Builders of config resources and discovery responses, for tests. */
 import { create, type DescMessage } from '@bufbuild/protobuf';
-import { pack, schemaByKind, typeUrls, type ResourceKind } from '@causeway/shared';
+import { apiRules, healthCheckRules, pack, schemaByKind, typeUrls, type ResourceKind } from '@causeway/shared';
 import {
   ApiSchema,
   ClusterSchema,
@@ -29,7 +29,9 @@ export interface ApiInit {
   readonly failover?: { enabled: boolean; zones?: string[] };
 }
 
+/** An Api with the shared default timeouts and retries where none are given (the controller always sends them). */
 export function api(name: string, init: ApiInit = {}): Api {
+  const { timeouts, retries } = apiRules;
   return create(ApiSchema, {
     name,
     org: 'acme',
@@ -37,7 +39,27 @@ export function api(name: string, init: ApiInit = {}): Api {
     cluster: 'acme/pool/main',
     upstreamLabel: 'pool/main',
     ...init,
+    timeouts: {
+      connectMs: init.timeouts?.connectMs ?? timeouts.connectMs.default,
+      requestMs: init.timeouts?.requestMs ?? timeouts.requestMs.default,
+    },
+    retries: {
+      attempts: init.retries?.attempts ?? retries.attempts.default,
+      perTryTimeoutMs: init.retries?.perTryTimeoutMs ?? retries.perTryTimeoutMs.default,
+    },
   });
+}
+
+function healthCheck(init: NonNullable<MemberInit['healthCheck']>) {
+  const rules = healthCheckRules;
+  const intervalMs = init.intervalMs ?? rules.intervalMs.default;
+  return {
+    path: init.path ?? rules.path,
+    intervalMs,
+    timeoutMs: init.timeoutMs ?? Math.min(rules.timeoutMs.default, intervalMs),
+    healthyThreshold: init.healthyThreshold ?? rules.healthyThreshold.default,
+    unhealthyThreshold: init.unhealthyThreshold ?? rules.unhealthyThreshold.default,
+  };
 }
 
 export interface MemberInit {
@@ -64,7 +86,7 @@ export function cluster(name: string, members: readonly MemberInit[]): Cluster {
       zone: m.zone ?? 'default',
       priority: m.priority ?? 0,
       controlPlaneHealth: m.unhealthy === true ? MemberHealth.UNHEALTHY : MemberHealth.HEALTHY,
-      ...(m.healthCheck && { healthCheck: m.healthCheck }),
+      ...(m.healthCheck && { healthCheck: healthCheck(m.healthCheck) }),
     })),
   });
 }

@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import type { ConnectorFactory } from './address-guard.ts';
 
 /** A pool per member origin and connect timeout (a pool setting, hence part of the key). */
 export function dispatcherKey(origin: string, connectTimeoutMs: number): string {
@@ -19,15 +20,17 @@ interface LivePool {
  */
 export class DispatcherGeneration {
   private readonly live: ReadonlyMap<string, LivePool>;
+  private readonly connector: ConnectorFactory | undefined;
   /** A complete generation: every pool in force loses its users first, so it keeps only what the build gets. */
   readonly complete: boolean;
   readonly created = new Map<string, Pool>();
   /** Users gained (positive) or lost (negative) by pool key. */
   readonly delta = new Map<string, number>();
 
-  constructor(live: ReadonlyMap<string, LivePool>, complete: boolean) {
+  constructor(live: ReadonlyMap<string, LivePool>, complete: boolean, connector: ConnectorFactory | undefined) {
     this.live = live;
     this.complete = complete;
+    this.connector = connector;
   }
 
   /** The pool for a member origin, with one more user. */
@@ -35,7 +38,7 @@ export class DispatcherGeneration {
     this.delta.set(key, (this.delta.get(key) ?? 0) + 1);
     let pool = this.created.get(key) ?? this.live.get(key)?.pool;
     if (pool === undefined) {
-      pool = new Pool(origin, { connect: { timeout: connectTimeoutMs } });
+      pool = new Pool(origin, { connect: this.connector?.(connectTimeoutMs) ?? { timeout: connectTimeoutMs } });
       this.created.set(key, pool);
     }
     return pool;
@@ -50,15 +53,21 @@ export class DispatcherGeneration {
 /** Every undici pool of the runtime, one per member origin and connect timeout, with its number of users. */
 export class Dispatchers {
   private readonly live = new Map<string, LivePool>();
+  private readonly connector: ConnectorFactory | undefined;
+
+  /** `connector` connects every pool (the upstream deny list); default: undici's own. */
+  constructor(connector?: ConnectorFactory) {
+    this.connector = connector;
+  }
 
   /** A generation that replaces every pool user: what it does not get is closed on commit. */
   begin(): DispatcherGeneration {
-    return new DispatcherGeneration(this.live, true);
+    return new DispatcherGeneration(this.live, true, this.connector);
   }
 
   /** A generation that adds and releases users of the pools in force. */
   change(): DispatcherGeneration {
-    return new DispatcherGeneration(this.live, false);
+    return new DispatcherGeneration(this.live, false, this.connector);
   }
 
   /**

@@ -21,6 +21,8 @@ export interface MemberLiveState {
 export const healthyState: MemberState = Object.freeze({ kind: 'healthy' });
 export const controlPlaneReason = 'marked unhealthy by the control plane';
 export const connectRefusedReason = 'connect refused';
+/** The member's address is in the upstream deny list (`CAUSEWAY_UPSTREAM_DENY_CIDRS`). */
+export const addressDeniedReason = 'address denied';
 
 /** Identifies a member across config builds: same cluster, name and URL. */
 export function memberKey(cluster: string, member: string, url: string): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errors } from 'undici';
-import { classifyUpstreamError, describeFailure } from './upstream-errors.ts';
+import { AddressDeniedError } from './address-guard.ts';
+import { classifyUpstreamError, describeFailure, UpstreamError } from './upstream-errors.ts';
 
 function systemError(code: string): Error {
   return Object.assign(new Error(`connect ${code}`), { code });
@@ -39,6 +40,35 @@ describe('upstream error classification', () => {
     expect(classified.code).toBe('upstream_reset');
     expect(classified.origin).toBe('reset');
     expect(classified.unreached).toBe(false);
+  });
+
+  it.each([
+    ['a header value undici refuses', new errors.InvalidArgumentError('invalid x-note header'), 'invalid_argument'],
+    ['a body shorter than its Content-Length', new errors.RequestContentLengthMismatchError(), 'invalid_argument'],
+    ['something undici does not support', new errors.NotSupportedError(), 'internal'],
+  ])('%s: a local failure, final, that blames no member (%s)', (_name, error, code) => {
+    const classified = classifyUpstreamError(error);
+    expect(classified.code).toBe(code);
+    expect(classified.origin).toBe('local');
+    expect(classified.final).toBe(true);
+    expect(classified.unreached).toBe(false);
+  });
+
+  it('keeps the class of a failure the runtime raised itself', () => {
+    const raised = new UpstreamError('request_timeout', 'local');
+    expect(classifyUpstreamError(raised)).toBe(raised);
+    expect(raised.httpStatus).toBe(408);
+    expect(new UpstreamError('payload_too_large', 'local').httpStatus).toBe(413);
+  });
+
+  it('classifies a denied address as a connect failure of its own origin', () => {
+    const classified = classifyUpstreamError(new AddressDeniedError('metadata', '169.254.169.254'));
+    expect(classified).toMatchObject({ code: 'upstream_unavailable', origin: 'denied', unreached: true, final: false });
+    expect(describeFailure(new AddressDeniedError('metadata', '169.254.169.254'))).toBe('address denied');
+  });
+
+  it('retries after a pool closed under the request: local, but not final', () => {
+    expect(classifyUpstreamError(new errors.ClientClosedError()).final).toBe(false);
   });
 
   it('describes failures by code and system call, never by message', () => {

@@ -3,13 +3,21 @@ import { CausewayError } from '@causeway/shared';
 export type UpstreamErrorCode = 'upstream_unavailable' | 'upstream_timeout' | 'upstream_reset';
 
 /**
+ * What ended an attempt: an upstream failure, or one on the runtime's own side (the
+ * request could not be sent as received, the client's body stalled or grew too large).
+ */
+export type AttemptErrorCode = UpstreamErrorCode | 'invalid_argument' | 'payload_too_large' | 'request_timeout' | 'internal';
+
+/**
  * What a failed attempt says about the member, for health:
  * - `refused`: the member refused the connection; definitive evidence that it is down.
+ * - `denied`: the member's address is in the upstream deny list; as definitive.
  * - `connect`: no connection for another reason (timeout, unreachable, DNS, TLS).
- * - `local`: the runtime's own side (a pool closed by a config swap); says nothing.
+ * - `local`: the runtime's own side (a pool closed by a config swap, a request undici
+ *   refuses to send, the client's body); says nothing about the member.
  * - `reset`, `timeout`: the request may have been seen; counts towards ejection.
  */
-export type FailureOrigin = 'refused' | 'connect' | 'local' | 'reset' | 'timeout';
+export type FailureOrigin = 'refused' | 'denied' | 'connect' | 'local' | 'reset' | 'timeout';
 
 /**
  * Failures before any byte of the request left: the request reached no one, so it can
@@ -38,24 +46,46 @@ const localCodes: ReadonlySet<string> = new Set(['UND_ERR_CLOSED', 'UND_ERR_DEST
 
 const timeoutCodes: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-const messages: Record<UpstreamErrorCode, string> = {
+/**
+ * undici refused the request before sending a byte of it: a path, method or header value
+ * it will not write (it checks more than Node's parser, which let the request in). The
+ * request is the client's, so the client is told; no member saw anything.
+ */
+const refusedRequestCodes: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
+
+/** undici does not support what the runtime asked of it: nothing reached the member. */
+const internalCodes: ReadonlySet<string> = new Set(['UND_ERR_NOT_SUPPORTED']);
+
+export const addressDeniedCode = 'CAUSEWAY_ADDRESS_DENIED';
+
+const messages: Record<AttemptErrorCode, string> = {
   upstream_unavailable: 'the upstream could not be reached',
   upstream_timeout: 'the upstream did not answer in time',
   upstream_reset: 'the upstream closed the connection before the response was complete',
+  invalid_argument: 'the request has a target or header value that cannot be forwarded',
+  payload_too_large: 'the request body is larger than this runtime accepts',
+  request_timeout: 'the request body stopped arriving',
+  internal: 'internal error',
 };
 
-/** An upstream failure classified once, where it entered. */
+/** An attempt's failure classified once, where it entered (or raised so by the runtime itself). */
 export class UpstreamError extends CausewayError {
+  declare readonly code: AttemptErrorCode;
   readonly origin: FailureOrigin;
 
-  constructor(code: UpstreamErrorCode, origin: FailureOrigin, cause: unknown) {
-    super(code, messages[code], { cause });
+  constructor(code: AttemptErrorCode, origin: FailureOrigin, cause?: unknown, message: string = messages[code]) {
+    super(code, message, { cause });
     this.origin = origin;
   }
 
   /** The request reached no one: it may go to another member whatever its method. */
   get unreached(): boolean {
     return this.code === 'upstream_unavailable';
+  }
+
+  /** The request itself or its client failed, not a target: no other target would do better. */
+  get final(): boolean {
+    return this.origin === 'local' && this.code !== 'upstream_unavailable';
   }
 }
 
@@ -85,6 +115,7 @@ const undiciCodeWords: Readonly<Record<string, string>> = {
   UND_ERR_SOCKET: 'connection closed',
   UND_ERR_CLOSED: 'connection closed',
   UND_ERR_DESTROYED: 'connection closed',
+  [addressDeniedCode]: 'address denied',
 };
 
 /**
@@ -101,14 +132,19 @@ export function describeFailure(error: unknown): string {
 
 /**
  * Classifies an undici/Node error once, where it enters: retries and the answer to the
- * client are then decided on the code alone. Anything else (socket closed, parser
- * error, length mismatch) is a reset: the request may have been seen upstream.
+ * client are then decided on the code alone. Errors the runtime raised itself (an
+ * UpstreamError as abort reason) keep their class. Anything else (socket closed, parser
+ * error, response length mismatch) is a reset: the request may have been seen upstream.
  */
 export function classifyUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof UpstreamError) return error;
   const fields = systemErrorFields(error);
   const { code } = fields;
   if (isRefusal(fields)) return new UpstreamError('upstream_unavailable', 'refused', error);
+  if (code === addressDeniedCode) return new UpstreamError('upstream_unavailable', 'denied', error);
   if (code !== undefined && localCodes.has(code)) return new UpstreamError('upstream_unavailable', 'local', error);
+  if (code !== undefined && refusedRequestCodes.has(code)) return new UpstreamError('invalid_argument', 'local', error);
+  if (code !== undefined && internalCodes.has(code)) return new UpstreamError('internal', 'local', error);
   if (code !== undefined && notConnectedCodes.has(code)) return new UpstreamError('upstream_unavailable', 'connect', error);
   if (code !== undefined && timeoutCodes.has(code)) return new UpstreamError('upstream_timeout', 'timeout', error);
   return new UpstreamError('upstream_reset', 'reset', error);

@@ -13,7 +13,7 @@ export async function call(
   method: string,
   path: string,
   body?: unknown,
-  options: { token?: string | null; headers?: Record<string, string>; contentType?: string } = {},
+  options: { token?: string | null; headers?: Record<string, string>; contentType?: string; timeoutMs?: number } = {},
 ): Promise<HttpResult> {
   const token = options.token === undefined ? TEST_TOKEN : options.token;
   const headers: Record<string, string> = { ...options.headers };
@@ -23,7 +23,7 @@ export async function call(
     headers['content-type'] = options.contentType ?? 'application/json';
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
-  const response = await fetch(`${base}${path}`, { method, headers, body: payload ?? null, signal: AbortSignal.timeout(20_000) });
+  const response = await fetch(`${base}${path}`, { method, headers, body: payload ?? null, signal: AbortSignal.timeout(options.timeoutMs ?? 20_000) });
   const text = await response.text();
   let parsed: unknown;
   try {

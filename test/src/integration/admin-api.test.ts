@@ -165,7 +165,7 @@ describe('admin REST API', () => {
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details.map((d: { path: string }) => d.path)).toEqual(['items[0].kind', 'items[1].metadata.name', 'items[3].metadata.name']);
     expect(invalid.body.error.details[2].message).toBe('Gateway "bulk-gw-1" is already items[2]');
-    expect((await call(base, 'POST', '/v1/apply', { items: [] })).body.error.details).toEqual([{ path: 'items', message: 'has 0 documents; send 1 to 20000' }]);
+    expect((await call(base, 'POST', '/v1/apply', { items: [] })).body.error.details).toEqual([{ path: 'items', message: 'has 0 documents; send 1 to 50000' }]);
     expect((await call(base, 'POST', '/v1/apply', {})).status).toBe(400);
   });
 

@@ -1,0 +1,3 @@
+export * from './paths.ts';
+export * from './resource-rules.ts';
+export * from './urls.ts';
