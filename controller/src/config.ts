@@ -36,7 +36,7 @@ export interface ControllerConfig {
   readonly logLevel: LogLevel;
 }
 
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 /** Reads, checks and freezes the controller's settings; every bad variable is named. */
 export function loadControllerConfig(env: Env): ControllerConfig {

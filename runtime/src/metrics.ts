@@ -47,7 +47,7 @@ export interface Increment {
  * when the registry is read (the counter's `collect`): prom-client's own `inc()` hashes
  * the label set on every call.
  */
-export class PendingCounts {
+class PendingCounts {
   private readonly changed: PendingCount[] = [];
 
   /** An increment of `series` that costs an addition until the next flush. */

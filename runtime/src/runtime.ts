@@ -10,8 +10,9 @@ import { childLogger, createRuntimeLogger } from './log.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
 import { createProxyServer } from './proxy/proxy-server.ts';
 import { AddressGuard } from './upstreams/address-guard.ts';
-import { ConfigStore, type ApplyOutcome } from './state/config-store.ts';
-import type { ResourceState } from './state/resource-state.ts';
+import { ConfigApplier } from './config-applier.ts';
+import type { Resources } from './resources/resources.ts';
+import type { ApplyOutcome } from './xds-client/config-target.ts';
 import type { OutlierSettings } from './health/outlier.ts';
 import type { BackoffOptions } from './xds-client/backoff.ts';
 import { XdsClient } from './xds-client/xds-client.ts';
@@ -48,7 +49,7 @@ export interface Runtime {
   applyResponse(response: DiscoveryResponse): ApplyOutcome;
   status(): RuntimeStatus;
   /** The resources in force. */
-  readonly state: ResourceState;
+  readonly resources: Resources;
   readonly metrics: RuntimeMetrics;
 }
 
@@ -90,14 +91,14 @@ function closeServer(server: HttpListener, graceMs: number): Promise<void> {
 interface Parts {
   readonly log: Logger;
   readonly metrics: RuntimeMetrics;
-  readonly store: ConfigStore;
+  readonly applier: ConfigApplier;
 }
 
-function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, { log, metrics, store }: Parts): XdsClient {
+function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, { log, metrics, applier }: Parts): XdsClient {
   return new XdsClient({
     controllers: config.controllers,
     node: { id: config.nodeId, zone: config.zone, labels: config.nodeLabels },
-    target: store,
+    target: applier,
     log: childLogger(log, 'xds-client'),
     metrics,
     ...(overrides.random && { random: overrides.random }),
@@ -106,12 +107,12 @@ function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, 
     ...(overrides.establishAfterMs !== undefined && { establishAfterMs: overrides.establishAfterMs }),
     onConnectionChange: (connected) => {
       metrics.controllerConnected.set(connected ? 1 : 0);
-      if (connected) store.confirm();
+      if (connected) applier.confirm();
     },
   });
 }
 
-function createAdmin(config: RuntimeConfig, { log, metrics, store }: Parts, status: () => RuntimeStatus): HttpServer {
+function createAdmin(config: RuntimeConfig, { log, metrics, applier }: Parts, status: () => RuntimeStatus): HttpServer {
   return createAdminServer({
     log: childLogger(log, 'admin'),
     registry: metrics.registry,
@@ -120,11 +121,11 @@ function createAdmin(config: RuntimeConfig, { log, metrics, store }: Parts, stat
       configDump({
         nodeId: config.nodeId,
         zone: config.zone,
-        state: store.state,
-        source: store.source,
+        resources: applier.resources,
+        source: applier.source,
         controller: status().controller,
-        memberHealth: (cluster, member, url) => store.memberHealth(cluster, member, url),
-        dtcHealth: (zone) => store.health.dtc.describe(zone),
+        memberHealth: (cluster, member, url) => applier.memberHealth(cluster, member, url),
+        dtcHealth: (zone) => applier.health.dtc.describe(zone),
       }),
   });
 }
@@ -139,7 +140,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     log: childLogger(log, 'upstreams'),
     onDenied: () => metrics.upstreamConnectsDenied.inc(),
   });
-  const store = new ConfigStore({
+  const applier = new ConfigApplier({
     zone: config.zone,
     maxRequestTimeoutMs: config.maxRequestTimeoutMs,
     metrics,
@@ -151,17 +152,17 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     // Runs on config applies and health events, all after createRuntime returned and `xds` exists.
     onMemberChange: () => xds.healthChanged(),
   });
-  const parts: Parts = { log, metrics, store };
+  const parts: Parts = { log, metrics, applier };
   const xds = createConfigClient(config, overrides, parts);
   const proxy = createProxyServer({
-    serving: () => store.serving,
-    ready: () => store.source !== 'none',
+    serving: () => applier.serving,
+    ready: () => applier.source !== 'none',
     metrics,
     log: childLogger(log, 'proxy'),
     random,
     now: Date.now,
     zone: config.zone,
-    upstreams: store.health,
+    upstreams: applier.health,
     limits: config.clientLimits,
     counters: {
       bodyTimeouts: metrics.clientTimeouts.labels('body'),
@@ -170,8 +171,8 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     },
   });
   const status = (): RuntimeStatus => ({
-    revision: store.revision,
-    source: store.source,
+    revision: applier.revision,
+    source: applier.source,
     connected: xds.connected,
     controller: xds.controller,
   });
@@ -180,8 +181,8 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   let closing: Promise<void> | undefined;
 
   async function start(): Promise<void> {
-    if (await store.loadCache()) {
-      log.info({ revision: store.revision.toString(), file: cache?.file }, 'serving config from cache until a controller answers');
+    if (await applier.loadCache()) {
+      log.info({ revision: applier.revision.toString(), file: cache?.file }, 'serving config from cache until a controller answers');
     }
     try {
       await listen(proxy, config.listen);
@@ -207,7 +208,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     closing ??= (async () => {
       await xds.close();
       await Promise.all([closeServer(proxy, graceMs), closeServer(admin, 0)]);
-      await store.close();
+      await applier.close();
       log.info('runtime stopped');
     })();
     return closing;
@@ -222,10 +223,10 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     get adminAddress() {
       return boundAddress(admin, 'admin');
     },
-    applyResponse: (response) => store.apply(response),
+    applyResponse: (response) => applier.apply(response),
     status,
-    get state() {
-      return store.state;
+    get resources() {
+      return applier.resources;
     },
     metrics,
   };

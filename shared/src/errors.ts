@@ -127,3 +127,6 @@ export class CausewayError extends Error {
 export function httpStatusFor(code: ErrorCode): number {
   return httpStatusByCode[code];
 }
+
+/** Every code, in the order of the status table. */
+export const errorCodes: readonly ErrorCode[] = Object.keys(httpStatusByCode) as ErrorCode[];

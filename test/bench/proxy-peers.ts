@@ -34,37 +34,39 @@ function upstream(): RequestListener {
 
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'upgrade', 'proxy-connection', 'host']);
 
+/** Writes an upstream's answer to the client: headers without hop-by-hop ones, the body with backpressure. */
+export class ResponseWriter implements Dispatcher.DispatchHandler {
+  private readonly res: ServerResponse;
+  constructor(res: ServerResponse) {
+    this.res = res;
+  }
+  onRequestStart(): void {}
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    const out: string[] = [];
+    for (const name in headers) {
+      const value = headers[name];
+      if (typeof value === 'string' && !hopByHop.has(name)) out.push(name, value);
+    }
+    this.res.writeHead(status, out);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+  onResponseEnd(): void {
+    this.res.end();
+  }
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.res.headersSent) this.res.destroy(error);
+    else this.res.writeHead(502).end();
+  }
+}
+
 /** About the least a Node.js proxy can do per request: one dispatch, headers passed through, backpressure. */
 function undiciPassThrough(origin: string): RequestListener {
   const pool = new Pool(origin);
-  class Exchange implements Dispatcher.DispatchHandler {
-    private readonly res: ServerResponse;
-    constructor(res: ServerResponse) {
-      this.res = res;
-    }
-    onRequestStart(): void {}
-    onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
-      const out: string[] = [];
-      for (const name in headers) {
-        const value = headers[name];
-        if (typeof value === 'string' && !hopByHop.has(name)) out.push(name, value);
-      }
-      this.res.writeHead(status, out);
-    }
-    onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-      if (!this.res.write(chunk)) {
-        controller.pause();
-        this.res.once('drain', () => controller.resume());
-      }
-    }
-    onResponseEnd(): void {
-      this.res.end();
-    }
-    onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-      if (this.res.headersSent) this.res.destroy(error);
-      else this.res.writeHead(502).end();
-    }
-  }
   return (req: IncomingMessage, res: ServerResponse) => {
     const headers: string[] = [];
     const raw = req.rawHeaders;
@@ -73,7 +75,7 @@ function undiciPassThrough(origin: string): RequestListener {
       if (!hopByHop.has(name.toLowerCase())) headers.push(name, raw[i + 1] ?? '');
     }
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: hasBody ? req : null }, new Exchange(res));
+    pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: hasBody ? req : null }, new ResponseWriter(res));
   };
 }
 

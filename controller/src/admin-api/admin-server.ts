@@ -6,7 +6,8 @@ import { registerUpstreamRoutes, type UpstreamRouteDeps } from './upstream-route
 import { registerResourceRoutes } from './resource-routes.ts';
 import type { Deployer } from '../deployment/deployer.ts';
 import { registerStatusRoutes, type StatusSources } from './status-routes.ts';
-import { openApiDocument } from './openapi.ts';
+import { registerOpenApi } from './openapi.ts';
+import { routeSchemas } from './route-schemas.ts';
 import type { ResourceStore } from '../store/resource-store.ts';
 import { createAuthenticator, publicRoute } from './access.ts';
 import { DOCUMENT_BODY_BYTES, registerBodyParsers } from './body-parsers.ts';
@@ -34,7 +35,7 @@ export interface AdminRoute {
 }
 
 /** Who made a request; every query is scoped by `org`. */
-export interface Principal {
+interface Principal {
   readonly org: string;
 }
 
@@ -103,10 +104,14 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
   );
 
   const largeBodies = new LargeBodyGate({ ...options.largeApplies, metrics: options.metrics });
-  app.get('/v1/openapi.json', publicRoute, async () => openApiDocument());
-  registerApiRoutes(app, options.deployer);
-  registerUpstreamRoutes(app, options.pools);
-  registerResourceRoutes(app, options.store, options.deployer, largeBodies);
-  registerStatusRoutes(app, options.status, options.metrics);
+  registerOpenApi(app);
+  // Once the OpenAPI plugin has loaded, so that it sees every route.
+  app.after(() => {
+    app.get('/v1/openapi.json', { ...publicRoute, schema: routeSchemas.openapi }, async () => app.swagger());
+    registerApiRoutes(app, options.deployer);
+    registerUpstreamRoutes(app, options.pools);
+    registerResourceRoutes(app, options.store, options.deployer, largeBodies);
+    registerStatusRoutes(app, options.status, options.metrics);
+  });
   return app;
 }

@@ -4,10 +4,11 @@ import type { Deployer } from '../deployment/deployer.ts';
 import { etag, toDocument } from './documents.ts';
 import { API_VERSION } from './validate.ts';
 import { SMALL_BODY_BYTES } from './body-parsers.ts';
+import { routeSchemas } from './route-schemas.ts';
 
 /** Revisions, rollback and deployment status of APIs. */
 export function registerApiRoutes(app: FastifyInstance, deployer: Deployer): void {
-  app.get<{ Params: { name: string } }>('/v1/apis/:name/revisions', async (request) => {
+  app.get<{ Params: { name: string } }>('/v1/apis/:name/revisions', { schema: routeSchemas.listApiRevisions }, async (request) => {
     const revisions = await deployer.revisions(request.principal.org, request.params.name);
     return {
       apiVersion: API_VERSION,
@@ -16,7 +17,7 @@ export function registerApiRoutes(app: FastifyInstance, deployer: Deployer): voi
     };
   });
 
-  app.post<{ Params: { name: string }; Body: { revision?: unknown } | undefined }>('/v1/apis/:name/rollback', { bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
+  app.post<{ Params: { name: string }; Body: { revision?: unknown } | undefined }>('/v1/apis/:name/rollback', { schema: routeSchemas.rollbackApi, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const wanted = request.body?.revision;
     if (wanted !== undefined && (typeof wanted !== 'number' || !Number.isInteger(wanted) || wanted < 1)) {
       throw CausewayError.invalid([{ path: 'revision', message: `${JSON.stringify(wanted)} is not a revision number` }]);
@@ -26,7 +27,7 @@ export function registerApiRoutes(app: FastifyInstance, deployer: Deployer): voi
     return { ...toDocument(result.record), status: { restoredRevision: result.restoredRevision } };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/apis/:name/status', async (request) => {
+  app.get<{ Params: { name: string } }>('/v1/apis/:name/status', { schema: routeSchemas.getApiStatus }, async (request) => {
     const status = await deployer.status(request.principal.org, request.params.name);
     return { apiVersion: API_VERSION, kind: 'ApiDeploymentStatus', ...status };
   });

@@ -3,13 +3,13 @@ import { Composer, LineCounter, Lexer, Parser, type CST } from 'yaml';
 import { CausewayError } from '@causeway/shared';
 
 /** Nesting of objects and lists a body may have; the documents need fewer than 10. */
-export const MAX_BODY_DEPTH = 64;
+const MAX_BODY_DEPTH = 64;
 /** The body limit of every route that names none: one document is far smaller. */
 export const DOCUMENT_BODY_BYTES = 1024 * 1024;
 /** The body limit of routes whose body is a few fields (rollback, memberships, heartbeats). */
 export const SMALL_BODY_BYTES = 16 * 1024;
 
-const yamlTypes = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+export const yamlTypes = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 
 const tooDeep = (): CausewayError =>
   CausewayError.invalid([{ path: '(body)', message: `is nested more than ${MAX_BODY_DEPTH} levels deep (objects and lists)` }]);
@@ -62,7 +62,7 @@ function unstorable(text: string): string | undefined {
  * Walks a parsed body without recursion: refuses nesting deeper than MAX_BODY_DEPTH (YAML
  * aliases can nest what the text does not) and text that cannot be stored.
  */
-export function checkParsedBody(body: unknown): void {
+function checkParsedBody(body: unknown): void {
   if (typeof body === 'string') {
     const problem = unstorable(body);
     if (problem !== undefined) throw CausewayError.invalid([{ path: '(body)', message: problem }]);

@@ -6,15 +6,15 @@ import type { ControllerMetrics } from '../metrics.ts';
 import { databaseUnavailable } from '../store/database.ts';
 
 /** What an error answer may carry at most, whatever was sent (a 1 MB field name, 20,000 bad items). */
-const MAX_DETAILS = 1_000;
-const MAX_TEXT = 1_024;
+export const MAX_DETAILS = 1_000;
+export const MAX_TEXT = 1_024;
 
 function bounded(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 3)}...` : text;
 }
 
 /** The one error envelope: `{"error":{"code","message","details"?}}`. */
-export function errorBody(error: CausewayError): { error: { code: ErrorCode; message: string; details?: ErrorDetail[] } } {
+function errorBody(error: CausewayError): { error: { code: ErrorCode; message: string; details?: ErrorDetail[] } } {
   const json = error.toJSON();
   const body: { code: ErrorCode; message: string; details?: ErrorDetail[] } = { code: json.code, message: bounded(json.message) };
   if (json.details !== undefined) body.details = json.details.slice(0, MAX_DETAILS).map((d) => ({ path: bounded(d.path), message: bounded(d.message) }));

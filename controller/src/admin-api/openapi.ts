@@ -1,95 +1,83 @@
+import fastifySwagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
 import { SOFTWARE_VERSION } from '@causeway/shared';
-import type { Kind } from '../store/records.ts';
+import { kinds, type Kind } from '../store/records.ts';
 import { pluralOf } from './documents.ts';
-import { adminErrorCodes } from './error-replies.ts';
+import { documentSchemas } from './document-schemas.ts';
+import { KINDS_KEY, OPTIONAL_BODY_KEY } from './route-schemas.ts';
 
-const errorResponse = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-/** What any protected operation may answer besides its own results. */
-const commonErrors = { 401: errorResponse, 503: errorResponse };
-/** ... and any operation that takes a body. */
-const bodyErrors = { 400: errorResponse, 413: errorResponse, 415: errorResponse };
-const publicOperation = (summary: string, description: string) => ({ get: { summary, security: [], responses: { 200: { description } } } });
-const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$' } };
-const ifMatch = { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag from a GET; 412 if the resource changed since' };
+type Operation = Record<string, unknown> & { parameters?: { name: string; schema?: Record<string, unknown> }[]; requestBody?: { required?: boolean } };
+type Paths = Record<string, Record<string, Operation>>;
 
-function resourcePaths(kind: Kind) {
-  const doc = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Document' } } } };
-  return {
-    [`/v1/${pluralOf[kind]}`]: {
-      get: { summary: `List ${kind} resources`, responses: { 200: { description: 'The list' }, ...commonErrors } },
-    },
-    [`/v1/${pluralOf[kind]}/{name}`]: {
-      parameters: [nameParam],
-      get: { summary: `Read one ${kind}`, responses: { 200: { description: 'The resource; ETag is its revision', ...doc }, 404: errorResponse, ...commonErrors } },
-      put: {
-        summary: `Create or replace a ${kind} (JSON or YAML)`,
-        parameters: [ifMatch],
-        requestBody: { required: true, ...doc },
-        responses: { 200: { description: 'Replaced', ...doc }, 201: { description: 'Created', ...doc }, ...bodyErrors, 409: errorResponse, 412: errorResponse, ...commonErrors },
-      },
-      delete: { summary: `Delete a ${kind}`, parameters: [ifMatch], responses: { 200: { description: 'Deleted' }, 404: errorResponse, 409: errorResponse, 412: errorResponse, ...commonErrors } },
-    },
-  };
+const description = `Every route needs \`Authorization: Bearer <token>\` except those with no security.
+Bodies are JSON or YAML. Errors answer the Error schema; besides those listed per operation, any request may get
+408 \`request_timeout\`, 414 \`uri_too_long\` or 431 \`headers_too_large\`. Guide: docs/admin-api.md.`;
+
+/** An operation of a `/v1/{plural}` route as the path of one kind has it: `Document` is that kind. */
+function forKind(operation: Operation, kind: Kind): Operation {
+  const copy = JSON.parse(JSON.stringify(operation).replaceAll('Document', kind)) as Operation;
+  if (copy.parameters === undefined) return copy;
+  copy.parameters = copy.parameters.filter((p) => p.name !== 'plural' && (p.schema?.[KINDS_KEY] as string[] | undefined)?.includes(kind) !== false);
+  for (const parameter of copy.parameters) delete parameter.schema?.[KINDS_KEY];
+  return copy;
 }
 
-/** The admin API described for tools (served at /v1/openapi.json). */
-export function openApiDocument() {
-  return {
-    openapi: '3.1.0',
-    info: { title: 'Causeway admin API', version: SOFTWARE_VERSION },
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Document: {
-          type: 'object',
-          required: ['spec'],
-          properties: {
-            apiVersion: { const: 'causeway/v1' },
-            kind: { enum: Object.keys(pluralOf) },
-            metadata: { type: 'object', properties: { name: { type: 'string' }, labels: { type: 'object', additionalProperties: { type: 'string' } }, revision: { type: 'integer', readOnly: true } } },
-            spec: { type: 'object' },
-          },
-        },
-        Error: {
-          type: 'object',
-          properties: {
-            error: {
-              type: 'object',
-              properties: {
-                code: { enum: [...adminErrorCodes] },
-                message: { type: 'string' },
-                details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
-              },
-            },
-          },
-        },
-      },
+/**
+ * One route serves every kind (`/v1/:plural/:name`); a client sees one path per kind, so the
+ * document lists them so. Where a kind's path has a route of its own, that route answers
+ * (the router prefers a static segment), and the document says what it says.
+ */
+function pathPerKind(paths: Paths): void {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.includes('{plural}')) continue;
+    delete paths[path];
+    for (const kind of kinds) {
+      const served = (paths[path.replace('{plural}', pluralOf[kind])] ??= {});
+      for (const [method, operation] of Object.entries(item)) served[method] ??= forKind(operation, kind);
+    }
+  }
+}
+
+function optionalBodies(paths: Paths): void {
+  for (const operation of Object.values(paths).flatMap((item) => Object.values(item))) {
+    if (operation[OPTIONAL_BODY_KEY] === true && operation.requestBody !== undefined) operation.requestBody.required = false;
+    delete operation[OPTIONAL_BODY_KEY];
+  }
+}
+
+/** The document as @fastify/swagger made it from the routes, as a client reads it. */
+function finish<T extends { paths?: unknown; components?: unknown }>(document: T): T {
+  const paths = (document.paths ?? {}) as Paths;
+  pathPerKind(paths);
+  optionalBodies(paths);
+  // A stand-in left unnamed by every path (`Document` stays for POST /v1/apply, which takes any kind).
+  const schemas = (document.components as { schemas?: Record<string, unknown> } | undefined)?.schemas ?? {};
+  const named = JSON.stringify(paths);
+  for (const standIn of ['Document', 'DocumentList']) if (!named.includes(`/${standIn}"`)) delete schemas[standIn];
+  return { ...document, paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+/**
+ * Makes the admin API describe itself: the `schema` option of each route registered once
+ * the plugin has loaded (route-schemas.ts) becomes its operation in the document that
+ * `app.swagger()` returns. Schemas only document: fastify neither validates requests nor
+ * serializes replies with them, so bodies are checked by validate.ts (which names the
+ * field, the value and the rule) and replies are written exactly as the handlers make them.
+ */
+export function registerOpenApi(app: FastifyInstance): void {
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  for (const schema of documentSchemas) app.addSchema(schema);
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Causeway admin API', version: SOFTWARE_VERSION, description },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
     },
-    security: [{ bearer: [] }],
-    paths: {
-      ...Object.assign({}, ...(Object.keys(pluralOf) as Kind[]).map(resourcePaths)),
-      '/v1/apply': {
-        post: {
-          summary: 'Create or replace many resources as one write (one revision, all or nothing)',
-          requestBody: {
-            required: true,
-            content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Document' } } } } } },
-          },
-          responses: {
-            200: { description: 'Per item: created, updated or unchanged; the revision (null when nothing changed)' },
-            ...bodyErrors,
-            409: errorResponse,
-            429: { ...errorResponse, description: 'A large body (over 1 MiB, or chunked) while another is processed and the queue is full; see Retry-After' },
-            ...commonErrors,
-          },
-        },
-      },
-      '/v1/runtimes': { get: { summary: 'Runtimes, where they stream from, what they applied and their last NACK', responses: { 200: { description: 'The list' }, ...commonErrors } } },
-      '/v1/controllers': { get: { summary: 'Controller replicas', responses: { 200: { description: 'The list' }, ...commonErrors } } },
-      '/v1/openapi.json': publicOperation('This document', 'OpenAPI 3.1'),
-      '/healthz': publicOperation('Liveness', 'The process is up'),
-      '/readyz': { get: { summary: 'Readiness: loaded, and the database answers', security: [], responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready; `failed` names the checks that failed' } } } },
-      '/metrics': publicOperation('Prometheus metrics', 'Text exposition format'),
-    },
-  };
+    // Shared schemas keep their own names (`Api`, `Error`) in components.schemas.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    convertConstToEnum: false,
+    transformObject: (document) => ('openapiObject' in document ? finish(document.openapiObject) : document.swaggerObject),
+  });
 }

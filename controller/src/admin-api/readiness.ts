@@ -1,5 +1,4 @@
-import type { Sql } from '../store/database.ts';
-import { pgCode, unreachableCode } from '../store/database.ts';
+import { pgCode, ping, unreachableCode, type Sql } from '../store/database.ts';
 
 /** One check of /readyz. */
 export interface ReadinessCheck {
@@ -49,7 +48,7 @@ export class DatabaseProbe {
     });
     let check: ReadinessCheck;
     try {
-      const answer = await Promise.race([sql`SELECT 1`.then(() => 'answered' as const), timedOut]);
+      const answer = await Promise.race([ping(sql).then(() => 'answered' as const), timedOut]);
       if (answer === 'timed_out') {
         // Its connection may wait on a peer that vanished without a word: start afresh.
         this.sql = undefined;

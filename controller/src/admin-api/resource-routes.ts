@@ -6,10 +6,11 @@ import { notFound, type PutItem, type ResourceStore, type WriteOptions } from '.
 import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 import type { LargeBodyGate } from './large-body-gate.ts';
+import { routeSchemas } from './route-schemas.ts';
 
 const MAX_WAIT_MS = 300_000;
 /** Items of one `POST /v1/apply`. */
-export const MAX_APPLY_ITEMS = 50_000;
+const MAX_APPLY_ITEMS = 50_000;
 const MAX_APPLY_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -98,13 +99,13 @@ function writeOptions(header: string | undefined, query: Readonly<Record<string,
 
 /** GET (list and one), PUT and DELETE for every declarative kind. */
 export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, deployer: Deployer, largeBodies: LargeBodyGate): void {
-  app.get<{ Params: { plural: string } }>('/v1/:plural', async (request) => {
+  app.get<{ Params: { plural: string } }>('/v1/:plural', { schema: routeSchemas.listDocuments }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
     const records = await store.list(kind, request.principal.org);
     return { apiVersion: API_VERSION, kind: `${kind}List`, items: records.map(toDocument) };
   });
 
-  app.get<{ Params: NameParams }>('/v1/:plural/:name', async (request, reply) => {
+  app.get<{ Params: NameParams }>('/v1/:plural/:name', { schema: routeSchemas.getDocument }, async (request, reply) => {
     const kind = kindOf(request.params.plural, request.url);
     const record = await store.get(kind, request.principal.org, request.params.name);
     if (record === undefined) throw notFound(kind, request.params.name);
@@ -112,7 +113,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
     return toDocument(record);
   });
 
-  app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', async (request, reply) => {
+  app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { schema: routeSchemas.putDocument }, async (request, reply) => {
     const kind = kindOf(request.params.plural, request.url);
     const options = writeOptions(request.headers['if-match'], request.query);
     const wait = parseWait(request.query);
@@ -135,7 +136,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
 
   // Many documents as one write: one revision, all or nothing.
   // Large bodies wait for their turn (or get 429) before they are read.
-  app.post('/v1/apply', { bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
+  app.post('/v1/apply', { schema: routeSchemas.apply, bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
     const items = validateApply(request.body);
     const force = parseForce(request.query as Record<string, string | undefined>);
     const { revision, results } = await store.putMany(request.principal.org, items, { force });
@@ -152,7 +153,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
     };
   });
 
-  app.delete<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', async (request) => {
+  app.delete<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { schema: routeSchemas.deleteDocument }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
     const revision = await store.delete(kind, request.principal.org, request.params.name, writeOptions(request.headers['if-match'], request.query));
     return { apiVersion: API_VERSION, kind: 'Status', status: 'deleted', metadata: { name: request.params.name, kind, revision } };

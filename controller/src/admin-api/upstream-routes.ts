@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
-import { recordHeartbeat } from '../store/heartbeats.ts';
+import { recordHeartbeat } from '../store/gateway-heartbeats.ts';
 import { loadGatewayHealth, poolStatus, type HealthSettings } from '../store/gateway-health.ts';
+import { apisUsing, poolUsageCounts } from '../store/pool-usage.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import type { PoolRecord, StoredRecord } from '../store/records.ts';
 import { notFound, type ResourceStore } from '../store/resource-store.ts';
@@ -11,17 +12,13 @@ import { etag, parseIfMatch, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 import { SMALL_BODY_BYTES } from './body-parsers.ts';
 import { parseForce } from './resource-routes.ts';
+import { routeSchemas } from './route-schemas.ts';
 
 export interface UpstreamRouteDeps {
   readonly sql: Sql;
   readonly store: ResourceStore;
   readonly pools: PoolStore;
   readonly health: HealthSettings;
-}
-
-async function usersOf(sql: Sql, org: string, pool: string): Promise<{ kind: string; name: string }[]> {
-  const rows = await sql<{ name: string }[]>`SELECT name FROM apis WHERE org_id = ${org} AND upstream_pool = ${pool} ORDER BY name`;
-  return rows.map((r) => ({ kind: 'Api', name: r.name }));
 }
 
 /**
@@ -34,9 +31,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
   async function describePools(org: string, records: readonly PoolRecord[]) {
     const members = [...new Set(records.flatMap((p) => p.spec.members))];
     const healthByGateway = await loadGatewayHealth(sql, org, health, members);
-    const usage = await sql<{ pool: string; n: number }[]>`
-      SELECT upstream_pool AS pool, count(*)::int AS n FROM apis WHERE org_id = ${org} AND upstream_pool IS NOT NULL GROUP BY upstream_pool`;
-    const usedBy = new Map(usage.map((u) => [u.pool, u.n]));
+    const usedBy = await poolUsageCounts(sql, org);
     return records.map((pool) => {
       const memberHealth = pool.spec.members.map((gateway) => ({ gateway, ...(healthByGateway.get(gateway) ?? { state: 'unknown' as const, reason: 'not checked yet', lastHeartbeatAt: null, checkedAt: null }) }));
       const summary = poolStatus(memberHealth);
@@ -61,18 +56,18 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return doc;
   }
 
-  app.get('/v1/gateway-pools', async (request) => {
+  app.get('/v1/gateway-pools', { schema: routeSchemas.listGatewayPools }, async (request) => {
     const records = await store.list('GatewayPool', request.principal.org);
     return { apiVersion: API_VERSION, kind: 'GatewayPoolList', items: await describePools(request.principal.org, records) };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name', async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name', { schema: routeSchemas.getGatewayPool }, async (request, reply) => {
     const doc = await describeOne(request.principal.org, request.params.name);
     reply.header('etag', etag(doc?.metadata.revision ?? 0));
     return doc;
   });
 
-  app.post('/v1/gateway-pools', async (request, reply) => {
+  app.post('/v1/gateway-pools', { schema: routeSchemas.createGatewayPool }, async (request, reply) => {
     const body = isObject(request.body) ? request.body : {};
     const metadata = isObject(body.metadata) ? body.metadata : {};
     const name = typeof metadata.name === 'string' ? metadata.name : undefined;
@@ -84,7 +79,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return describeOne(request.principal.org, record.name);
   });
 
-  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', { bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
+  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', { schema: routeSchemas.patchGatewayPool, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const c = new Checker();
     const body = c.object('(body)', request.body, ['apiVersion', 'kind', 'metadata', 'spec'], true) ?? {};
     const metadata = c.object('metadata', body.metadata, ['name']) ?? {};
@@ -103,7 +98,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return describeOne(request.principal.org, record.name);
   });
 
-  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', { bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
+  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', { schema: routeSchemas.addPoolMember, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const c = new Checker();
     const body = c.object('(body)', request.body, ['gateway'], true) ?? {};
     const gateway = c.slug('gateway', body.gateway);
@@ -113,27 +108,28 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return describeOne(request.principal.org, record.name);
   });
 
-  app.delete<{ Params: { name: string; gateway: string }; Querystring: Record<string, string> }>('/v1/gateway-pools/:name/memberships/:gateway', async (request, reply) => {
+  app.delete<{ Params: { name: string; gateway: string }; Querystring: Record<string, string> }>('/v1/gateway-pools/:name/memberships/:gateway', { schema: routeSchemas.removePoolMember }, async (request, reply) => {
     const record = await pools.removeMember(request.principal.org, request.params.name, request.params.gateway, parseForce(request.query));
     reply.header('etag', etag(record.revision));
     return describeOne(request.principal.org, record.name);
   });
 
-  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name/resources', async (request) => {
+  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name/resources', { schema: routeSchemas.listPoolResources }, async (request) => {
     const org = request.principal.org;
     if ((await store.get('GatewayPool', org, request.params.name)) === undefined) throw notFound('GatewayPool', request.params.name);
-    return { apiVersion: API_VERSION, kind: 'ResourceList', items: await usersOf(sql, org, request.params.name) };
+    const apis = await apisUsing(sql, 'GatewayPool', org, request.params.name);
+    return { apiVersion: API_VERSION, kind: 'ResourceList', items: apis.map((name) => ({ kind: 'Api', name })) };
   });
 
   // Gateways show their health too, and may send heartbeats.
-  app.get('/v1/gateways', async (request) => {
+  app.get('/v1/gateways', { schema: routeSchemas.listGateways }, async (request) => {
     const org = request.principal.org;
     const records = await store.list('Gateway', org);
     const healthByGateway = await loadGatewayHealth(sql, org, health);
     return { apiVersion: API_VERSION, kind: 'GatewayList', items: records.map((g) => gatewayDocument(g, healthByGateway)) };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/gateways/:name', async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/v1/gateways/:name', { schema: routeSchemas.getGateway }, async (request, reply) => {
     const org = request.principal.org;
     const record = await store.get('Gateway', org, request.params.name);
     if (record === undefined) throw notFound('Gateway', request.params.name);
@@ -141,7 +137,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     return gatewayDocument(record, await loadGatewayHealth(sql, org, health, [record.name]));
   });
 
-  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', { bodyLimit: SMALL_BODY_BYTES }, async (request) => {
+  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', { schema: routeSchemas.gatewayHeartbeat, bodyLimit: SMALL_BODY_BYTES }, async (request) => {
     const at = await recordHeartbeat(sql, request.principal.org, request.params.name);
     if (at === undefined) throw notFound('Gateway', request.params.name);
     return { gateway: request.params.name, lastHeartbeatAt: at.toISOString(), ttlMs: health.heartbeatTtlMs };

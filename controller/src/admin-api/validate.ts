@@ -1,6 +1,7 @@
 import {
   apiRules,
   canonicalBasePath,
+  gatewayRules,
   CausewayError,
   healthCheckPathProblem,
   healthCheckRules,
@@ -39,7 +40,7 @@ function gatewaySpec(c: Checker, raw: unknown): GatewaySpec {
   if (pathRule !== undefined) c.fail('spec.healthCheck.path', `${JSON.stringify(checkPath)} ${pathRule}`);
   return {
     url: c.httpUrl('spec.url', spec.url),
-    zone: c.slug('spec.zone', spec.zone, 'default'),
+    zone: c.slug('spec.zone', spec.zone, gatewayRules.zone),
     healthCheck: {
       path: checkPath,
       intervalMs,

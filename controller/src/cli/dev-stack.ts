@@ -83,11 +83,11 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
       await mkdir(join(dataDir, '..'), { recursive: true });
       await chmod(join(dataDir, '..'), 0o755);
       const lines: string[] = [];
-      database = startChild('postgres', devDatabase, [dataDir], process.env, (line) => lines.push(line), { detached: true });
+      database = startChild('postgres', devDatabase, [dataDir], { ...env }, (line) => lines.push(line), { detached: true });
       embedded = await waitForReadyLine(database, lines, 60_000);
       databaseUrl = embedded.url;
     }
-    const base = { ...process.env, CAUSEWAY_LOG_LEVEL: logLevel };
+    const base = { ...env, CAUSEWAY_LOG_LEVEL: logLevel };
     const controller = startChild('controller', controllerMain, [], {
       ...base,
       CAUSEWAY_DATABASE_URL: databaseUrl,

@@ -10,7 +10,7 @@ export interface RawDocument {
 }
 
 /** Applied in this order, so that what a document names exists before it is named. */
-export const applyOrder = ['Gateway', 'GatewayPool', 'Zone', 'Api'];
+const applyOrder = ['Gateway', 'GatewayPool', 'Zone', 'Api'];
 
 async function readInput(file: string): Promise<string> {
   if (file !== '-') return readFile(file, 'utf8');

@@ -1,12 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CausewayError, type Logger } from '@causeway/shared';
+import { getApiRevision, listApiRevisions, type ApiRevision } from '../store/api-revisions.ts';
 import type { Sql } from '../store/database.ts';
 import { deploymentStatus, type DeploymentStatus } from '../store/deployment-status.ts';
+import { abandonedDeployments, claimRollback, finishDeployment, getDeployment, insertDeployment, type Deployment } from '../store/deployments.ts';
 import type { Mutation } from '../store/mutate.ts';
 import type { ApiSpec, Labels } from '../store/records.ts';
 import { notFound, type PutResult, type ResourceStore } from '../store/resource-store.ts';
+import { listenForRuntimeStatus } from '../store/runtime-status.ts';
+import { StatusWatch } from './status-watch.ts';
 
-export type DeploymentOutcome = 'converged' | 'failed' | 'timed-out' | 'rolled-back';
+type DeploymentOutcome = 'converged' | 'failed' | 'timed-out' | 'rolled-back';
 
 export interface DeploymentReport {
   readonly outcome: DeploymentOutcome;
@@ -17,23 +20,24 @@ export interface DeploymentReport {
   readonly restoredRevision?: number | null;
 }
 
-interface DeploymentRow {
-  id: number;
-  org_id: string;
-  api_name: string;
-  revision: number;
-  previous_revision: number | null;
-  rollback_on_failure: boolean;
-}
+/**
+ * Runtimes record their answers through whichever replica they stream from, which then
+ * announces it; a waiting deployment looks again on each announcement, and at least this
+ * often in case one was missed.
+ */
+const STATUS_POLL_MS = 1_000;
 
-export interface ApiRevision {
-  readonly revision: number;
-  readonly labels: Labels;
-  readonly spec: ApiSpec;
-  readonly createdAt: Date;
-}
+/** A replica that waits on a deployment finishes it at its deadline; others take over this long after. */
+const ABANDONED_GRACE_MS = 5_000;
 
-const POLL_INTERVAL_MS = 100;
+export interface DeployerOptions {
+  readonly sql: Sql;
+  readonly store: ResourceStore;
+  readonly controllerId: string;
+  readonly log: Logger;
+  /** Default STATUS_POLL_MS. */
+  readonly statusPollMs?: number;
+}
 
 /**
  * API deployments that wait for runtimes and may roll back. The deployment is recorded in
@@ -45,12 +49,25 @@ export class Deployer {
   private readonly store: ResourceStore;
   private readonly controllerId: string;
   private readonly log: Logger;
+  private readonly watch: StatusWatch;
+  private unlisten: (() => Promise<void>) | undefined;
 
-  constructor(options: { sql: Sql; store: ResourceStore; controllerId: string; log: Logger }) {
+  constructor(options: DeployerOptions) {
     this.sql = options.sql;
     this.store = options.store;
     this.controllerId = options.controllerId;
     this.log = options.log;
+    this.watch = new StatusWatch(options.statusPollMs ?? STATUS_POLL_MS);
+  }
+
+  /** Listens for runtime status announcements of every replica. */
+  async start(): Promise<void> {
+    this.unlisten = await listenForRuntimeStatus(this.sql, () => this.watch.changed());
+  }
+
+  async close(): Promise<void> {
+    await this.unlisten?.().catch(() => undefined);
+    this.unlisten = undefined;
   }
 
   async status(org: string, name: string): Promise<DeploymentStatus> {
@@ -60,10 +77,9 @@ export class Deployer {
   }
 
   async revisions(org: string, name: string): Promise<ApiRevision[]> {
-    const rows = await this.sql<{ revision: number; labels: Labels; spec: ApiSpec; created_at: Date }[]>`
-      SELECT revision, labels, spec, created_at FROM api_revisions WHERE org_id = ${org} AND name = ${name} ORDER BY revision DESC`;
-    if (rows.length === 0) throw notFound('Api', name);
-    return rows.map((r) => ({ revision: r.revision, labels: r.labels, spec: r.spec, createdAt: r.created_at }));
+    const revisions = await listApiRevisions(this.sql, org, name);
+    if (revisions.length === 0) throw notFound('Api', name);
+    return revisions;
   }
 
   /** Writes the spec of an earlier revision as a new revision (the previous one by default). */
@@ -91,12 +107,7 @@ export class Deployer {
     const put = await this.store.put('Api', org, name, labels, spec, {
       ...(ifMatch === undefined ? {} : { ifMatch }),
       alsoDo: async (m, previous) => {
-        const [row] = await m.tx<{ id: number }[]>`
-          INSERT INTO deployments (org_id, api_name, revision, previous_revision, rollback_on_failure, deadline, controller_id)
-          VALUES (${org}, ${name}, ${m.revision}, ${previous?.revision ?? null}, ${rollbackOnFailure},
-                  now() + ${`${waitMs} milliseconds`}::interval, ${this.controllerId})
-          RETURNING id`;
-        deploymentId = row?.id ?? 0;
+        deploymentId = await insertDeployment(m, { org, api: name, previousRevision: previous?.revision ?? null, rollbackOnFailure, waitMs, controllerId: this.controllerId });
       },
     });
     if (!put.changed) {
@@ -105,82 +116,71 @@ export class Deployer {
       return { put, report: { outcome: status.summary.pending > 0 ? 'timed-out' : status.summary.nacked > 0 ? 'failed' : 'converged', status, detail: 'unchanged' } };
     }
     const status = await this.waitForAnswers(org, name, put.record.revision, waitMs);
-    const report = await this.finish(await this.deployment(deploymentId), status);
-    return { put, report };
+    const deployment = await getDeployment(this.sql, org, deploymentId);
+    if (deployment === undefined) throw new Error(`deployment ${deploymentId} is missing`);
+    return { put, report: await this.finish(deployment, status) };
   }
 
   /** Finishes deployments whose replica stopped waiting on them (it died): run by one replica at a time. */
   async finishAbandoned(): Promise<number> {
-    const rows = await this.sql<DeploymentRow[]>`
-      SELECT id, org_id, api_name, revision, previous_revision, rollback_on_failure FROM deployments
-      WHERE state = 'waiting' AND deadline < now() - interval '5 seconds' ORDER BY id LIMIT 100`;
-    for (const row of rows) {
-      const status = await deploymentStatus(this.sql, row.org_id, row.api_name, row.revision);
-      const report = await this.finish(row, status);
-      this.log.warn({ deployment: row.id, api: row.api_name, revision: row.revision, outcome: report.outcome }, 'finished a deployment its replica abandoned');
+    const deployments = await abandonedDeployments(this.sql, ABANDONED_GRACE_MS, 100);
+    for (const deployment of deployments) {
+      const status = await deploymentStatus(this.sql, deployment.org, deployment.api, deployment.revision);
+      const report = await this.finish(deployment, status);
+      this.log.warn({ deployment: deployment.id, api: deployment.api, revision: deployment.revision, outcome: report.outcome }, 'finished a deployment its replica abandoned');
     }
-    return rows.length;
+    return deployments.length;
   }
 
-  private async deployment(id: number): Promise<DeploymentRow> {
-    const [row] = await this.sql<DeploymentRow[]>`
-      SELECT id, org_id, api_name, revision, previous_revision, rollback_on_failure FROM deployments WHERE id = ${id}`;
-    if (row === undefined) throw new Error(`deployment ${id} is missing`);
-    return row;
-  }
-
+  /** The status once no targeted runtime is pending, or at the deadline. */
   private async waitForAnswers(org: string, name: string, revision: number, waitMs: number): Promise<DeploymentStatus> {
     const deadline = Date.now() + waitMs;
     for (;;) {
+      const seen = this.watch.generation;
       const status = await deploymentStatus(this.sql, org, name, revision);
       if (status.summary.pending === 0 || Date.now() >= deadline) return status;
-      await sleep(Math.min(POLL_INTERVAL_MS, Math.max(deadline - Date.now(), 1)));
+      await this.watch.changeAfter(seen, deadline - Date.now());
     }
   }
 
   /** Records the outcome; rolls back in the same transaction when asked to and needed. */
-  private async finish(row: DeploymentRow, status: DeploymentStatus): Promise<DeploymentReport> {
+  private async finish(deployment: Deployment, status: DeploymentStatus): Promise<DeploymentReport> {
     const { nacked, pending } = status.summary;
-    const outcome: DeploymentOutcome = nacked > 0 ? 'failed' : pending > 0 ? 'timed-out' : 'converged';
+    const outcome = nacked > 0 ? 'failed' : pending > 0 ? 'timed-out' : 'converged';
     const detail =
       outcome === 'failed'
-        ? `${nacked} runtime(s) rejected revision ${row.revision}: ${status.runtimes.find((r) => r.state === 'nacked')?.error ?? ''}`
+        ? `${nacked} runtime(s) rejected revision ${deployment.revision}: ${status.runtimes.find((r) => r.state === 'nacked')?.error ?? ''}`
         : outcome === 'timed-out'
           ? `${pending} of ${status.summary.total} runtime(s) did not answer in time`
-          : `${status.summary.acked} runtime(s) applied revision ${row.revision}`;
-    if (outcome === 'converged' || !row.rollback_on_failure) {
-      await this.sql`UPDATE deployments SET state = ${outcome}, detail = ${detail}, finished_at = now() WHERE id = ${row.id} AND state = 'waiting'`;
+          : `${status.summary.acked} runtime(s) applied revision ${deployment.revision}`;
+    if (outcome === 'converged' || !deployment.rollbackOnFailure) {
+      await finishDeployment(this.sql, deployment, outcome, detail);
       return { outcome, status, detail };
     }
     try {
-      const revision = await this.rollBackDeployment(row, `${detail}; rolled back`);
-      this.log.warn({ api: row.api_name, revision: row.revision, restored: row.previous_revision, outcome }, 'deployment failed; rolled back');
-      return { outcome: 'rolled-back', status, detail: `${detail}; rolled back`, rollbackRevision: revision, restoredRevision: row.previous_revision };
+      const revision = await this.rollBack(deployment, `${detail}; rolled back`);
+      this.log.warn({ api: deployment.api, revision: deployment.revision, restored: deployment.previousRevision, outcome }, 'deployment failed; rolled back');
+      return { outcome: 'rolled-back', status, detail: `${detail}; rolled back`, rollbackRevision: revision, restoredRevision: deployment.previousRevision };
     } catch (error) {
       const reason = error instanceof CausewayError && error.code === 'precondition_failed' ? 'the API changed meanwhile' : 'the rollback failed';
       const note = `${detail}; not rolled back: ${reason}`;
-      await this.sql`UPDATE deployments SET state = ${outcome}, detail = ${note}, finished_at = now() WHERE id = ${row.id} AND state = 'waiting'`;
-      if (!(error instanceof CausewayError)) this.log.error({ err: error, deployment: row.id }, 'rollback failed');
+      await finishDeployment(this.sql, deployment, outcome, note);
+      if (!(error instanceof CausewayError)) this.log.error({ err: error, deployment: deployment.id }, 'rollback failed');
       return { outcome, status, detail: note };
     }
   }
 
-  private async rollBackDeployment(row: DeploymentRow, detail: string): Promise<number> {
+  /** Writes the previous revision back (or deletes a created API) and claims the deployment, in one mutation. */
+  private async rollBack(deployment: Deployment, detail: string): Promise<number> {
     const claim = async (m: Mutation): Promise<void> => {
-      const claimed = await m.tx`
-        UPDATE deployments SET state = 'rolled-back', detail = ${detail}, rollback_revision = ${m.revision}, finished_at = now()
-        WHERE id = ${row.id} AND state = 'waiting'`;
       // Someone else finished it first: undo this rollback.
-      if (claimed.count !== 1) throw new CausewayError('precondition_failed', 'the deployment was already finished');
+      if (!(await claimRollback(m, deployment, detail))) throw new CausewayError('precondition_failed', 'the deployment was already finished');
     };
-    if (row.previous_revision === null) {
-      return this.store.delete('Api', row.org_id, row.api_name, { ifMatch: row.revision, alsoDo: claim });
-    }
-    const [previous] = await this.sql<{ labels: Labels; spec: ApiSpec }[]>`
-      SELECT labels, spec FROM api_revisions WHERE org_id = ${row.org_id} AND name = ${row.api_name} AND revision = ${row.previous_revision}`;
-    if (previous === undefined) throw new Error(`API revision ${row.previous_revision} is missing`);
-    const result = await this.store.put('Api', row.org_id, row.api_name, previous.labels, previous.spec, { ifMatch: row.revision, alsoDo: claim });
+    const { org, api } = deployment;
+    if (deployment.previousRevision === null) return this.store.delete('Api', org, api, { ifMatch: deployment.revision, alsoDo: claim });
+    const previous = await getApiRevision(this.sql, org, api, deployment.previousRevision);
+    if (previous === undefined) throw new Error(`API revision ${deployment.previousRevision} is missing`);
+    const result = await this.store.put('Api', org, api, previous.labels, previous.spec, { ifMatch: deployment.revision, alsoDo: claim });
     return result.record.revision;
   }
 }
-

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { unpack } from '@causeway/shared';
 import { ApiSchema, ClusterSchema, LbPolicy } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { validateDocument } from '../admin-api/validate.ts';
-import type { Kind, StoredRecord } from '../store/records.ts';
-import { applyEntities, emptyModel, modelFromRecords, type EntityState } from '../sync/model.ts';
+import type { EntityState, Kind, StoredRecord } from '../store/records.ts';
+import { applyEntities, emptyModel, modelFromRecords } from '../sync/model.ts';
 import { buildSnapshot, checkSnapshot, emptySnapshot, updateSnapshot, type Snapshot } from './build-snapshot.ts';
 
 let clock = 0;

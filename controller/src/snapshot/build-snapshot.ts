@@ -9,8 +9,8 @@ import {
   MemberHealth,
   ZoneSchema,
 } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import type { EntityState, Model } from '../sync/model.ts';
-import type { ApiRecord, GatewayRecord, PoolRecord, ZoneRecord } from '../store/records.ts';
+import type { Model } from '../sync/model.ts';
+import type { ApiRecord, EntityState, GatewayRecord, PoolRecord, ZoneRecord } from '../store/records.ts';
 import { recordKey } from '../store/records.ts';
 
 /** One resource as sent to runtimes, encoded once per version. */
@@ -59,11 +59,11 @@ const lbPolicies = {
   'least-request': LbPolicy.LEAST_REQUEST,
 } as const;
 
-export function gatewayClusterName(org: string, gateway: string): string {
+function gatewayClusterName(org: string, gateway: string): string {
   return `${org}/gateway/${gateway}`;
 }
 
-export function poolClusterName(org: string, pool: string): string {
+function poolClusterName(org: string, pool: string): string {
   return `${org}/pool/${pool}`;
 }
 

@@ -12,6 +12,8 @@ export interface DatabaseOptions {
   readonly connectTimeoutMs?: number;
   /** Sent as the session's `statement_timeout`; 0 lets statements run as long as they take. */
   readonly statementTimeoutMs?: number;
+  /** Told of every statement sent (tracing; tests count round trips with it). */
+  readonly onQuery?: (query: string) => void;
 }
 
 /** The defaults of CAUSEWAY_DATABASE_CONNECT_TIMEOUT_MS and CAUSEWAY_DATABASE_STATEMENT_TIMEOUT_MS. */
@@ -28,6 +30,7 @@ export function connectDatabase(options: DatabaseOptions): Sql {
     idle_timeout: 60,
     connect_timeout: (options.connectTimeoutMs ?? databaseTimeoutDefaults.connectTimeoutMs) / 1_000,
     onnotice: () => undefined,
+    ...(options.onQuery === undefined ? {} : { debug: (_connection: number, query: string) => options.onQuery?.(query) }),
     types: {
       bigint: {
         to: 20,
@@ -41,6 +44,11 @@ export function connectDatabase(options: DatabaseOptions): Sql {
       statement_timeout: options.statementTimeoutMs ?? databaseTimeoutDefaults.statementTimeoutMs,
     },
   });
+}
+
+/** Resolves once the database answers a trivial query. */
+export async function ping(sql: Sql): Promise<void> {
+  await sql`SELECT 1`;
 }
 
 /** Postgres SQLSTATE codes the store reacts to. */

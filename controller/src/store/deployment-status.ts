@@ -1,8 +1,8 @@
 import type { Sql } from './database.ts';
 
-export type RuntimeDeploymentState = 'acked' | 'nacked' | 'pending';
+type RuntimeDeploymentState = 'acked' | 'nacked' | 'pending';
 
-export interface RuntimeDeployment {
+interface RuntimeDeployment {
   readonly nodeId: string;
   readonly zone: string;
   readonly controller: string | null;

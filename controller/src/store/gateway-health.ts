@@ -1,7 +1,7 @@
 import type { Sql, Tx } from './database.ts';
 
 /** `unknown`: never checked and sends no heartbeats; it still receives traffic. */
-export type GatewayHealthState = 'healthy' | 'unhealthy' | 'unknown';
+type GatewayHealthState = 'healthy' | 'unhealthy' | 'unknown';
 
 export interface GatewayHealth {
   readonly state: GatewayHealthState;
@@ -32,7 +32,7 @@ interface HealthRow {
  * checked it recently saw it fail; unknown when it neither sends heartbeats nor was
  * checked recently; healthy otherwise.
  */
-export function gatewayHealth(row: HealthRow, settings: HealthSettings, now: number): GatewayHealth {
+function gatewayHealth(row: HealthRow, settings: HealthSettings, now: number): GatewayHealth {
   const lastHeartbeatAt = row.last_heartbeat_at?.toISOString() ?? null;
   const checkedAt = row.last_checked_at?.toISOString() ?? null;
   const base = { lastHeartbeatAt, checkedAt };

@@ -8,8 +8,10 @@ const migrationsDir = new URL('./migrations/', import.meta.url);
 const MIGRATION_LOCK_ID = 7_305_162_001;
 
 /**
- * Applies every migration not yet applied, in file-name order, each in its own
- * transaction, under a session advisory lock so replicas starting together are safe.
+ * Applies every migration not yet applied, in file-name order, all in one transaction
+ * that first takes a transaction-level advisory lock: replicas starting together wait
+ * for each other, and the second finds everything applied. A failed migration applies
+ * none of them.
  */
 export async function migrate(sql: Sql, log: Logger): Promise<string[]> {
   const files = (await readdir(migrationsDir)).filter((f) => f.endsWith('.sql')).sort();

@@ -3,7 +3,7 @@ import { changeKindOf, type Kind } from './records.ts';
 
 export const CHANGES_CHANNEL = 'causeway_changes';
 
-export interface Change {
+interface Change {
   readonly kind: Kind;
   readonly org: string;
   readonly name: string;

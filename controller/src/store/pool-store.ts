@@ -1,8 +1,10 @@
 import { CausewayError } from '@causeway/shared';
 import type { Sql } from './database.ts';
 import { mutate, type Mutation } from './mutate.ts';
+import { apisUsing } from './pool-usage.ts';
 import type { ApiSpec, Labels, PoolRecord } from './records.ts';
-import { lastMemberConflict, notFound, type ResourceStore } from './resource-store.ts';
+import { lastMemberConflict } from './references.ts';
+import { notFound, type ResourceStore } from './resource-store.ts';
 import { tables } from './tables.ts';
 
 /** The imperative pool operations of the admin API, each one mutation. */
@@ -65,7 +67,7 @@ export class PoolStore {
       const removed = await m.tx`DELETE FROM gateway_pool_members WHERE org_id = ${org} AND pool_name = ${pool} AND gateway_name = ${gateway}`;
       if (removed.count === 0) throw new CausewayError('not_found', `gateway "${gateway}" is not a member of gateway pool "${pool}"`);
       if (record.spec.members.length === 1 && !force) {
-        const users = await this.store.apisUsing(m.tx, 'GatewayPool', org, pool);
+        const users = await apisUsing(m.tx, 'GatewayPool', org, pool);
         if (users.length > 0) throw lastMemberConflict(pool, users, gateway);
       }
       return this.touch(m, org, pool);

@@ -2,7 +2,7 @@
 
 export type Labels = Readonly<Record<string, string>>;
 
-export interface HealthCheckSpec {
+interface HealthCheckSpec {
   readonly path: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
@@ -69,6 +69,14 @@ export interface GatewayRecord extends StoredRecord<'Gateway'> {
 }
 export type PoolRecord = StoredRecord<'GatewayPool'>;
 export type ZoneRecord = StoredRecord<'Zone'>;
+
+/** One entity as it now is in the store: a record, or gone. */
+export interface EntityState {
+  readonly kind: Kind;
+  readonly org: string;
+  readonly name: string;
+  readonly record: StoredRecord | undefined;
+}
 
 /** The `kind` column of config_changes for each resource kind. */
 export const changeKindOf: Readonly<Record<Kind, string>> = {

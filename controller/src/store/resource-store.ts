@@ -2,8 +2,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { CausewayError } from '@causeway/shared';
 import { pgCode, pgCodes, type Sql, type Tx } from './database.ts';
 import { mutate, type Mutation } from './mutate.ts';
+import { apisUsing } from './pool-usage.ts';
 import type { ApiSpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord } from './records.ts';
 import { tables } from './tables.ts';
+import { checkFailoverZones, refuseDeletingFailoverZone, refuseEmptyingUsedPool, refuseEmptyingUsedPools } from './references.ts';
+import { checkBatchRoutes, checkBatchRoutesAgainstStore, checkRouteConflicts } from './route-conflicts.ts';
+import { inItem, what, type PutItem } from './write-items.ts';
+
+export type { PutItem } from './write-items.ts';
 
 export interface PutResult<K extends Kind> {
   readonly record: StoredRecord<K>;
@@ -27,15 +33,6 @@ export interface WriteOptions {
 /** Writes of one many-resource write in flight at once on its connection. */
 const PIPELINED_WRITES = 64;
 
-/** One resource of a many-resource write. */
-export interface PutItem {
-  readonly kind: Kind;
-  readonly name: string;
-  readonly labels: Labels;
-  readonly spec: SpecByKind[Kind];
-  /** Where the caller had it (errors name `items[index]`); its position by default. */
-  readonly index?: number;
-}
 
 /** Thrown inside a mutation to roll it back when a write would change nothing. */
 class Unchanged<T> {
@@ -44,23 +41,6 @@ class Unchanged<T> {
     this.record = record;
   }
 }
-
-/** An item's error, saying which item: `items[3] (API "orders"): …`, with field paths under `items[3].`. */
-function inItem(index: number, item: { readonly kind: Kind; readonly name: string }, error: unknown): unknown {
-  if (!(error instanceof CausewayError)) return error;
-  const prefix = `items[${index}]`;
-  return new CausewayError(error.code, `${prefix} (${what[item.kind]} "${item.name}"): ${error.message}`, {
-    cause: error.cause,
-    details: error.details.map((d) => ({ ...d, path: `${prefix}.${d.path}` })),
-  });
-}
-
-const what: Readonly<Record<Kind, string>> = {
-  Api: 'API',
-  Gateway: 'gateway',
-  GatewayPool: 'gateway pool',
-  Zone: 'zone',
-};
 
 export function notFound(kind: Kind, name: string): CausewayError {
   return new CausewayError('not_found', `${what[kind]} "${name}" does not exist`);
@@ -204,20 +184,11 @@ export class ResourceStore {
     }
   }
 
-  /** Names of the APIs whose upstream is this gateway or pool. */
-  async apisUsing(tx: Tx | Sql, kind: 'Gateway' | 'GatewayPool', org: string, name: string): Promise<string[]> {
-    const rows =
-      kind === 'Gateway'
-        ? await tx<{ name: string }[]>`SELECT name FROM apis WHERE org_id = ${org} AND upstream_gateway = ${name} ORDER BY name`
-        : await tx<{ name: string }[]>`SELECT name FROM apis WHERE org_id = ${org} AND upstream_pool = ${name} ORDER BY name`;
-    return rows.map((r) => r.name);
-  }
-
   private async checkNotInUse(tx: Tx, kind: Kind, org: string, name: string, force: boolean): Promise<void> {
     if (kind === 'Zone' && !force) await refuseDeletingFailoverZone(tx, name);
     if (kind === 'Gateway' && !force) await refuseEmptyingUsedPools(tx, org, name);
     if (kind !== 'Gateway' && kind !== 'GatewayPool') return;
-    const users = await this.apisUsing(tx, kind, org, name);
+    const users = await apisUsing(tx, kind, org, name);
     if (users.length > 0) {
       throw new CausewayError(
         'conflict',
@@ -270,129 +241,6 @@ export async function recordPoolsOfGateway(m: Mutation, org: string, gateway: st
     WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway} AND p.org_id = gm.org_id AND p.name = gm.pool_name
     RETURNING p.name`;
   for (const pool of pools) m.record({ kind: 'GatewayPool', org, name: pool.name, op: 'upsert' });
-}
-
-/** An API's failover list may only name zones that exist. */
-async function checkFailoverZones(tx: Tx, api: ApiSpec): Promise<void> {
-  const zones = api.failover.zones;
-  if (zones.length === 0) return;
-  const found = new Set((await tx<{ name: string }[]>`SELECT name FROM zones WHERE name IN ${tx(zones as string[])}`).map((r) => r.name));
-  const details = zones.flatMap((zone, i) => (found.has(zone) ? [] : [{ path: `spec.failover.zones[${i}]`, message: `zone "${zone}" does not exist` }]));
-  if (details.length > 0) throw CausewayError.invalid(details);
-}
-
-function listed(names: readonly string[], max = 10): string {
-  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
-  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
-}
-
-/** Zones are shared: the APIs of every org that fail over to one keep it (named org/api). */
-async function refuseDeletingFailoverZone(tx: Tx, zone: string): Promise<void> {
-  const rows = await tx<{ org_id: string; name: string }[]>`
-    SELECT org_id, name FROM apis WHERE spec->'failover'->'zones' ? ${zone} ORDER BY org_id, name`;
-  if (rows.length === 0) return;
-  throw new CausewayError(
-    'conflict',
-    `zone "${zone}" is in the failover list of ${rows.length === 1 ? 'API' : 'APIs'} ${listed(rows.map((r) => `${r.org_id}/${r.name}`))}; ` +
-      'change them first, or delete with ?force=true',
-  );
-}
-
-/** The APIs of a pool, when the pool is used: emptying it would turn every request to them into a 503. */
-async function refuseEmptyingUsedPool(tx: Tx, org: string, pool: string): Promise<void> {
-  const users = await tx<{ name: string }[]>`SELECT name FROM apis WHERE org_id = ${org} AND upstream_pool = ${pool} ORDER BY name`;
-  if (users.length === 0) return;
-  throw lastMemberConflict(pool, users.map((u) => u.name));
-}
-
-/** Deleting a gateway removes it from its pools: refused when it is the last member of a pool that APIs use. */
-async function refuseEmptyingUsedPools(tx: Tx, org: string, gateway: string): Promise<void> {
-  const rows = await tx<{ pool: string; api: string }[]>`
-    SELECT gm.pool_name AS pool, a.name AS api FROM gateway_pool_members gm
-    JOIN apis a ON a.org_id = gm.org_id AND a.upstream_pool = gm.pool_name
-    WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway}
-      AND NOT EXISTS (SELECT 1 FROM gateway_pool_members other
-                      WHERE other.org_id = gm.org_id AND other.pool_name = gm.pool_name AND other.gateway_name <> gm.gateway_name)
-    ORDER BY gm.pool_name, a.name`;
-  const first = rows[0];
-  if (first === undefined) return;
-  throw lastMemberConflict(first.pool, rows.filter((r) => r.pool === first.pool).map((r) => r.api), gateway);
-}
-
-export function lastMemberConflict(pool: string, apis: readonly string[], gateway?: string): CausewayError {
-  const what = gateway === undefined ? `gateway pool "${pool}" would have no member` : `gateway "${gateway}" is the last member of gateway pool "${pool}"`;
-  return new CausewayError(
-    'conflict',
-    `${what} while ${apis.length === 1 ? 'API' : 'APIs'} ${listed(apis)} ${apis.length === 1 ? 'uses' : 'use'} it ` +
-      '(every request to them would be a 503); add a member first, or repeat with ?force=true',
-  );
-}
-
-/** Method lists overlap when either is empty (every method) or they share one. */
-function methodsOverlap(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length === 0 || b.length === 0) return true;
-  return a.some((x) => b.includes(x));
-}
-
-/** Whether two APIs claim the same base path for a same host and method. */
-function routesClash(a: ApiSpec, b: ApiSpec): boolean {
-  if (a.basePath !== b.basePath) return false;
-  const hostsClash = a.hosts.length === 0 ? b.hosts.length === 0 : a.hosts.some((h) => b.hosts.includes(h));
-  return hostsClash && methodsOverlap(a.methods, b.methods);
-}
-
-function routeConflict(api: ApiSpec, owner: string): CausewayError {
-  return new CausewayError('conflict', `base path "${api.basePath}" is already served by ${owner} for the same hosts and methods`, {
-    details: [{ path: 'spec.basePath', message: `"${api.basePath}" is already used by ${owner}` }],
-  });
-}
-
-/**
- * Two APIs may not claim the same base path for the same host and method: the runtime
- * could not tell which one a request is for. Runs after the revision lock is taken, so
- * two writers cannot both pass it.
- */
-async function checkRouteConflicts(tx: Tx, org: string, name: string, api: ApiSpec): Promise<void> {
-  const rows = await tx<{ org_id: string; name: string; spec: ApiSpec }[]>`
-    SELECT org_id, name, spec FROM apis WHERE base_path = ${api.basePath} AND NOT (org_id = ${org} AND name = ${name})`;
-  for (const other of rows) {
-    if (routesClash(api, other.spec)) throw routeConflict(api, other.org_id === org ? `API "${other.name}"` : "another organisation's API");
-  }
-}
-
-/**
- * checkRouteConflicts for every API of a many-resource write, in one query (after the
- * revision lock is taken): against the stored APIs that the write does not replace. The
- * APIs of the write are compared with each other by checkBatchRoutes.
- */
-async function checkBatchRoutesAgainstStore(tx: Tx, org: string, items: readonly PutItem[]): Promise<void> {
-  const apis = items.flatMap((item, index) => (item.kind === 'Api' ? [{ item, index, api: item.spec as ApiSpec }] : []));
-  if (apis.length === 0) return;
-  const replaced = new Set(apis.map((a) => a.item.name));
-  const basePaths = [...new Set(apis.map((a) => a.api.basePath))];
-  const rows = await tx<{ org_id: string; name: string; base_path: string; spec: ApiSpec }[]>`
-    SELECT org_id, name, base_path, spec FROM apis WHERE base_path = ANY(${basePaths}::text[])`;
-  const stored = new Map<string, (typeof rows)[number][]>();
-  for (const row of rows) if (!(row.org_id === org && replaced.has(row.name))) stored.set(row.base_path, [...(stored.get(row.base_path) ?? []), row]);
-  for (const { item, index, api } of apis) {
-    const other = stored.get(api.basePath)?.find((row) => routesClash(api, row.spec));
-    if (other !== undefined) {
-      throw inItem(item.index ?? index, item, routeConflict(api, other.org_id === org ? `API "${other.name}"` : "another organisation's API"));
-    }
-  }
-}
-
-/** The APIs of one many-resource write must not clash with each other either. */
-function checkBatchRoutes(items: readonly PutItem[]): void {
-  const byBasePath = new Map<string, { item: PutItem; index: number }[]>();
-  items.forEach((item, index) => {
-    if (item.kind !== 'Api') return;
-    const api = item.spec as ApiSpec;
-    const earlier = byBasePath.get(api.basePath) ?? [];
-    const clash = earlier.find((e) => routesClash(api, e.item.spec as ApiSpec));
-    if (clash !== undefined) throw inItem(item.index ?? index, item, routeConflict(api, `API "${clash.item.name}"`));
-    byBasePath.set(api.basePath, [...earlier, { item, index }]);
-  });
 }
 
 /** The database is the last line of defence against races: map its refusals to answers. */

@@ -4,11 +4,18 @@ import type { ApiSpec, GatewayRecord, GatewaySpec, Kind, Labels, PoolSpec, SpecB
 
 type Db = Sql | Tx;
 
+export interface EntityKey {
+  readonly org: string;
+  readonly name: string;
+}
+
 /** How one kind of resource is kept in its table(s). */
 export interface Table<K extends Kind, R extends StoredRecord<K> = StoredRecord<K>> {
   get(db: Db, org: string, name: string, forUpdate?: boolean): Promise<R | undefined>;
   /** All of one org (all orgs when `org` is undefined, for the in-memory model). */
   list(db: Db, org?: string): Promise<R[]>;
+  /** Those of `keys` that exist, in one query whatever the count (an org and a name each; zones ignore the org). */
+  getMany(db: Db, keys: readonly EntityKey[]): Promise<R[]>;
   write(m: Mutation, org: string, name: string, labels: Labels, spec: SpecByKind[K]): Promise<void>;
   remove(db: Db, org: string, name: string): Promise<void>;
 }
@@ -58,6 +65,12 @@ const gateways: Table<'Gateway', GatewayRecord> & Table<'Gateway'> = {
       : await db<GatewayRow[]>`SELECT * FROM gateways WHERE org_id = ${org} ORDER BY name`;
     return rows.map(gatewayRecord);
   },
+  async getMany(db, keys) {
+    const rows = await db<GatewayRow[]>`
+      SELECT g.* FROM gateways g
+      JOIN unnest(${keys.map((k) => k.org)}::text[], ${keys.map((k) => k.name)}::text[]) AS k(org_id, name) ON g.org_id = k.org_id AND g.name = k.name`;
+    return rows.map(gatewayRecord);
+  },
   async write(m, org, name, labels, spec) {
     await m.tx`
       INSERT INTO gateways (org_id, name, labels, spec, revision)
@@ -97,6 +110,14 @@ const pools: Table<'GatewayPool'> = {
       FROM gateway_pools p ${where} ORDER BY p.org_id, p.name`;
     return rows.map(poolRecord);
   },
+  async getMany(db, keys) {
+    const rows = await db<PoolRow[]>`
+      SELECT p.*, COALESCE((SELECT array_agg(gateway_name ORDER BY gateway_name) FROM gateway_pool_members m
+                            WHERE m.org_id = p.org_id AND m.pool_name = p.name), '{}') AS members
+      FROM gateway_pools p
+      JOIN unnest(${keys.map((k) => k.org)}::text[], ${keys.map((k) => k.name)}::text[]) AS k(org_id, name) ON p.org_id = k.org_id AND p.name = k.name`;
+    return rows.map(poolRecord);
+  },
   async write(m, org, name, labels, spec) {
     await m.tx`
       INSERT INTO gateway_pools (org_id, name, labels, description, revision)
@@ -127,6 +148,10 @@ const zones: Table<'Zone'> = {
     const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones ORDER BY name`;
     return rows.map((row) => toRecord('Zone', row, row.spec as ZoneSpec));
   },
+  async getMany(db, keys) {
+    const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE name = ANY(${keys.map((k) => k.name)}::text[])`;
+    return rows.map((row) => toRecord('Zone', row, row.spec as ZoneSpec));
+  },
   async write(m, _org, name, labels, spec) {
     await m.tx`
       INSERT INTO zones (name, labels, spec, revision)
@@ -151,6 +176,12 @@ const apis: Table<'Api'> = {
     const rows = org === undefined
       ? await db<Row[]>`SELECT * FROM apis ORDER BY org_id, name`
       : await db<Row[]>`SELECT * FROM apis WHERE org_id = ${org} ORDER BY name`;
+    return rows.map((row) => toRecord('Api', row, row.spec as ApiSpec));
+  },
+  async getMany(db, keys) {
+    const rows = await db<Row[]>`
+      SELECT a.* FROM apis a
+      JOIN unnest(${keys.map((k) => k.org)}::text[], ${keys.map((k) => k.name)}::text[]) AS k(org_id, name) ON a.org_id = k.org_id AND a.name = k.name`;
     return rows.map((row) => toRecord('Api', row, row.spec as ApiSpec));
   },
   async write(m, org, name, labels, spec) {

@@ -1,19 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@causeway/shared';
-import type { Sql, Tx } from '../store/database.ts';
-import { CHANGES_CHANNEL } from '../store/mutate.ts';
-import { kinds, type Kind, type StoredRecord } from '../store/records.ts';
-import { tables } from '../store/tables.ts';
+import { listenForChanges, readChangesSince, sendChangeProbe, type ChangeLogRead } from '../store/change-log.ts';
+import type { Sql } from '../store/database.ts';
+import type { EntityState } from '../store/records.ts';
 import type { ControllerMetrics } from '../metrics.ts';
-import { applyEntities, emptyModel, modelFromRecords, type EntityState, type Model } from './model.ts';
-
-const kindByChangeKind: Readonly<Record<string, Kind>> = {
-  api: 'Api',
-  gateway: 'Gateway',
-  gateway_pool: 'GatewayPool',
-  zone: 'Zone',
-};
+import { applyEntities, emptyModel, modelFromRecords, type Model } from './model.ts';
 
 export interface ChangeFollowerOptions {
   readonly sql: Sql;
@@ -98,8 +90,8 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
 
   private async listen(): Promise<void> {
     const { sql, log } = this.options;
-    const listener = await sql.listen(
-      CHANGES_CHANNEL,
+    this.unlisten = await listenForChanges(
+      sql,
       (payload) => {
         if (payload.startsWith('probe:')) {
           if (payload === this.probePayload) this.probeAnswered = true;
@@ -113,7 +105,6 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
         void this.requestCatchUp('listen');
       },
     );
-    this.unlisten = listener.unlisten;
   }
 
   /**
@@ -128,7 +119,7 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     try {
       this.probeAnswered = false;
       this.probePayload = `probe:${this.options.controllerId}:${++this.probeCounter}`;
-      await sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${this.probePayload})`;
+      await sendChangeProbe(sql, this.probePayload);
       const deadline = Date.now() + (this.options.probeTimeoutMs ?? 3_000);
       while (!this.probeAnswered && Date.now() < deadline && !this.closed) await sleep(25);
       if (this.probeAnswered || this.closed) return;
@@ -171,7 +162,8 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
   }
 
   private async catchUp(): Promise<void> {
-    const update = await this.options.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', (tx) => this.read(tx));
+    const read = await readChangesSince(this.options.sql, this.loaded ? this.current.revision : undefined);
+    const update = this.apply(read);
     if (update === undefined) return;
     const lag = update.model.revision - this.current.revision;
     this.current = update.model;
@@ -182,47 +174,33 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     this.emit('update', update);
   }
 
+  /** The model after `read`, or undefined when nothing changed. */
+  private apply(read: ChangeLogRead): ModelUpdate | undefined {
+    this.noteRevision(read.revision);
+    this.options.metrics.replicationLag.set(Math.max(read.revision - this.current.revision, 0));
+    switch (read.type) {
+      case 'current':
+        return undefined;
+      case 'full':
+        this.options.metrics.fullLoads.inc();
+        return { model: modelFromRecords(read.revision, read.records), changed: undefined };
+      case 'changes':
+        this.rememberCommitTimes(read.commits);
+        return { model: applyEntities(this.current, read.revision, read.entities), changed: read.entities };
+    }
+  }
+
   private noteRevision(revision: number): void {
     if (!Number.isSafeInteger(revision) || revision <= this.newestRevision) return;
     this.newestRevision = revision;
     this.options.metrics.databaseRevision.set(revision);
   }
 
-  private rememberCommitTimes(rows: readonly { revision: number; changed_at: Date }[]): void {
-    for (const row of rows) this.commitTimes.set(row.revision, row.changed_at.getTime());
+  private rememberCommitTimes(commits: readonly { revision: number; committedAt: Date }[]): void {
+    for (const commit of commits) this.commitTimes.set(commit.revision, commit.committedAt.getTime());
     for (const revision of this.commitTimes.keys()) {
       if (this.commitTimes.size <= 1_000) break;
       this.commitTimes.delete(revision);
     }
-  }
-
-  private async read(tx: Tx): Promise<ModelUpdate | undefined> {
-    const [state] = await tx<{ revision: number; pruned_through: number }[]>`SELECT revision, pruned_through FROM config_state`;
-    if (state === undefined) throw new Error('config_state row is missing');
-    const applied = this.current.revision;
-    this.noteRevision(state.revision);
-    this.options.metrics.replicationLag.set(Math.max(state.revision - applied, 0));
-    if (this.loaded && state.revision <= applied) return undefined;
-    if (!this.loaded || state.pruned_through > applied) {
-      const records = (await Promise.all(kinds.map((kind) => tables[kind].list(tx)))).flat() as StoredRecord[];
-      this.options.metrics.fullLoads.inc();
-      return { model: modelFromRecords(state.revision, records), changed: undefined };
-    }
-    const rows = await tx<{ kind: string; org_id: string; name: string; revision: number; changed_at: Date }[]>`
-      SELECT kind, org_id, name, revision, changed_at FROM config_changes
-      WHERE revision > ${applied} AND revision <= ${state.revision} ORDER BY revision, seq`;
-    this.rememberCommitTimes(rows);
-    const changed: EntityState[] = [];
-    const seen = new Set<string>();
-    for (const row of rows) {
-      const key = `${row.kind}\u0000${row.org_id}\u0000${row.name}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const kind = kindByChangeKind[row.kind];
-      if (kind === undefined) continue;
-      const record = await tables[kind].get(tx, row.org_id, row.name);
-      changed.push({ kind, org: row.org_id, name: row.name, record });
-    }
-    return { model: applyEntities(this.current, state.revision, changed), changed };
   }
 }

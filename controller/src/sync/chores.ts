@@ -1,11 +1,9 @@
 import type { Logger } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
 import type { Deployer } from '../deployment/deployer.ts';
-import { refreshHeartbeatExpiry } from '../store/heartbeats.ts';
+import { refreshHeartbeatExpiry } from '../store/gateway-heartbeats.ts';
+import { expireStaleRows, holdChoresLock, pruneChangeLog } from '../store/maintenance.ts';
 import type { ControllerMetrics } from '../metrics.ts';
-
-/** Held by at most one replica at a time: that replica does the singleton chores. */
-const CHORES_LOCK_ID = 7_305_162_002;
 
 export interface ChoreSettings {
   /** Change-log rows are kept at least this long ... */
@@ -27,32 +25,6 @@ export const defaultChoreSettings: ChoreSettings = {
   forgetAfterMs: 86_400_000,
   heartbeatTtlMs: 3_600_000,
 };
-
-/** Prunes the change log and records how far, so followers that lag behind reload in full. */
-export async function pruneChangeLog(sql: Sql, settings: ChoreSettings): Promise<number> {
-  return sql.begin(async (tx) => {
-    const [row] = await tx<{ through: number | null }[]>`
-      SELECT max(revision) AS through FROM config_changes
-      WHERE revision <= (SELECT revision FROM config_state) - ${settings.changeLogMinRevisions}
-        AND changed_at < now() - ${`${settings.changeLogRetentionMs} milliseconds`}::interval`;
-    const through = row?.through ?? null;
-    if (through === null) return 0;
-    await tx`UPDATE config_state SET pruned_through = GREATEST(pruned_through, ${through})`;
-    const deleted = await tx`DELETE FROM config_changes WHERE revision <= ${through}`;
-    return deleted.count;
-  });
-}
-
-/** Marks runtimes whose replica died as disconnected, and forgets long-gone runtimes and replicas. */
-export async function expireStaleRows(sql: Sql, settings: ChoreSettings): Promise<{ disconnected: number; forgotten: number }> {
-  const stale = await sql`
-    UPDATE runtimes SET connected = false
-    WHERE connected AND last_seen_at < now() - ${`${settings.runtimeStaleMs} milliseconds`}::interval`;
-  const forgetAfter = `${settings.forgetAfterMs} milliseconds`;
-  const runtimes = await sql`DELETE FROM runtimes WHERE NOT connected AND last_seen_at < now() - ${forgetAfter}::interval`;
-  const controllers = await sql`DELETE FROM controllers WHERE last_heartbeat_at < now() - ${forgetAfter}::interval`;
-  return { disconnected: stale.count, forgotten: runtimes.count + controllers.count };
-}
 
 /**
  * Runs the singleton chores on whichever replica holds a session advisory lock. The lock
@@ -106,8 +78,9 @@ export class Chores {
   private async runChores(): Promise<void> {
     try {
       if (!(await this.holdLock())) return;
-      const pruned = await pruneChangeLog(this.sql, this.settings);
-      const expired = await expireStaleRows(this.sql, this.settings);
+      const { changeLogRetentionMs, changeLogMinRevisions, runtimeStaleMs, forgetAfterMs } = this.settings;
+      const pruned = await pruneChangeLog(this.sql, changeLogRetentionMs, changeLogMinRevisions);
+      const expired = await expireStaleRows(this.sql, runtimeStaleMs, forgetAfterMs);
       const finished = await this.deployer.finishAbandoned();
       const heartbeatFlips = await refreshHeartbeatExpiry(this.sql, this.settings.heartbeatTtlMs);
       if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips > 0) {
@@ -119,16 +92,9 @@ export class Chores {
     }
   }
 
-  /**
-   * True when this replica's lock connection holds the lock, taking it if it is free. A
-   * new connection (the old one died) holds nothing and must take it again.
-   */
+  /** True when this replica's lock connection holds the lock, taking it if it is free. */
   private async holdLock(): Promise<boolean> {
-    const [row] = await this.lockSql<{ locked: boolean }[]>`
-      SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-                                 AND ((classid::bigint << 32) | objid::bigint) = ${CHORES_LOCK_ID})
-             THEN true ELSE pg_try_advisory_lock(${CHORES_LOCK_ID}) END AS locked`;
-    const locked = row?.locked === true;
+    const locked = await holdChoresLock(this.lockSql);
     if (locked !== this.leading) this.log.info(locked ? 'took over the singleton chores' : 'another replica does the singleton chores');
     this.leading = locked;
     return locked;

@@ -1,4 +1,4 @@
-import type { ApiRecord, GatewayRecord, Kind, PoolRecord, StoredRecord, ZoneRecord } from '../store/records.ts';
+import type { ApiRecord, EntityState, GatewayRecord, PoolRecord, StoredRecord, ZoneRecord } from '../store/records.ts';
 import { recordKey } from '../store/records.ts';
 
 /** The controller's in-memory copy of everything in the store, as of `revision`. */
@@ -19,14 +19,6 @@ export const emptyModel: Model = {
 };
 
 const mapNameByKind = { Api: 'apis', Gateway: 'gateways', GatewayPool: 'pools', Zone: 'zones' } as const;
-
-/** One entity as it now is in the store: a record, or gone. */
-export interface EntityState {
-  readonly kind: Kind;
-  readonly org: string;
-  readonly name: string;
-  readonly record: StoredRecord | undefined;
-}
 
 /** A new model with the given entities replaced or removed; the old one is untouched. */
 export function applyEntities(model: Model, revision: number, entities: readonly EntityState[]): Model {

@@ -1,6 +1,4 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { CausewayError, typeUrls, type ResourceKind } from '@causeway/shared';
-import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { SnapshotEntry } from '../snapshot/build-snapshot.ts';
 import { encodeResponse } from './encode-response.ts';
@@ -8,7 +6,12 @@ import { encodeResponse } from './encode-response.ts';
 /** Large syncs are split so that no message comes near gRPC's 4 MiB default limit. */
 export const MAX_RESOURCES_PER_RESPONSE = 500;
 /** Responses a runtime may leave unanswered: one that answers none is not reading, and is closed. */
-export const MAX_PENDING_RESPONSES = 5_000;
+const MAX_PENDING_RESPONSES = 5_000;
+
+/** Where responses go: a stream's gRPC call. */
+export interface ResponseWriter {
+  write(message: Uint8Array): unknown;
+}
 
 /** A response sent and not answered yet. */
 export interface Pending {
@@ -32,7 +35,7 @@ export interface OutboxContext {
 
 /** The responses of one stream: written in batches under a nonce each, pending until answered. */
 export class Outbox {
-  private readonly call: ServerDuplexStream<DiscoveryRequest, Uint8Array>;
+  private readonly call: ResponseWriter;
   private readonly ctx: OutboxContext;
   private readonly pending = new Map<string, Pending>();
   private readonly typesSent = new Set<ResourceKind>();
@@ -41,7 +44,7 @@ export class Outbox {
   /** Highest revision a response was sent of. */
   sentRevision = 0;
 
-  constructor(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>, ctx: OutboxContext) {
+  constructor(call: ResponseWriter, ctx: OutboxContext) {
     this.call = call;
     this.ctx = ctx;
   }

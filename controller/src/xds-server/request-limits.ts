@@ -10,7 +10,7 @@ import {
   slugRule,
 } from '@causeway/shared';
 import type { DiscoveryRequest, Node } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
-import type { MemberHealthReport } from './runtime-registry.ts';
+import type { MemberHealthReport } from './stream-callbacks.ts';
 
 /**
  * Bounds on what a runtime may send on its config stream. Whatever is logged or stored is

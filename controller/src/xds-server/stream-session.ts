@@ -1,4 +1,3 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import {
   CausewayError,
@@ -6,7 +5,6 @@ import {
   addOrder,
   kindByTypeUrl,
   removeOrder,
-  typeUrls,
   type Logger,
   type ResourceKind,
 } from '@causeway/shared';
@@ -14,33 +12,29 @@ import type { DiscoveryRequest, RuntimeReport } from '@causeway/shared/gen/cause
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot, SnapshotEntry } from '../snapshot/build-snapshot.ts';
 import { computeDelta, computeDeltaOf, type Delta } from './delta.ts';
-import { MAX_RESOURCES_PER_RESPONSE, Outbox, type Pending } from './outbox.ts';
+import { MAX_RESOURCES_PER_RESPONSE, Outbox, type Pending, type ResponseWriter } from './outbox.ts';
 import { Rejections } from './rejections.ts';
 import { boundedMembers, checkNode, checkRequest, excerpt, truncateText, xdsLimits } from './request-limits.ts';
-import type { RuntimeIdentity, RuntimeRegistry, RuntimeStream } from './runtime-registry.ts';
+import type { SnapshotSource } from './snapshot-source.ts';
+import type { RuntimeIdentity, RuntimeStream, StreamCallbacks } from './stream-callbacks.ts';
+
+/** What a session needs of its gRPC call: writing responses, and ending it with a status. */
+export interface SessionCall extends ResponseWriter {
+  emit(event: 'error', status: { code: GrpcStatus; details: string }): unknown;
+}
 
 export interface SessionContext {
   readonly controllerId: string;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
-  readonly registry: RuntimeRegistry;
+  readonly source: SnapshotSource;
+  readonly callbacks: StreamCallbacks;
   readonly maxPendingResponses?: number;
-  currentSnapshot(): Snapshot | undefined;
-  /** When a revision was committed, if this replica saw it (for the commit-to-ACK metric). */
-  committedAt(revision: number): number | undefined;
-  /** Asks the change follower to read the log now (a runtime is ahead of us). */
-  requestCatchUp(): void;
-  /** The newest revision known to be committed in the database (told to runtimes for their lag). */
-  databaseRevision(): number;
   /** The session now speaks for its runtime; an older stream of the same node id is closed. */
   claim(session: StreamSession): void;
-  /** The session ended: true when it still spoke for its runtime (it may then mark it disconnected). */
+  /** The session ended: true when it still spoke for its runtime (its close is then reported). */
   release(session: StreamSession): boolean;
 }
-
-export type SessionEvent =
-  | { type: 'ack'; nodeId: string; kind: ResourceKind; revision: number }
-  | { type: 'nack'; nodeId: string; kind: ResourceKind; name: string; revision: number; message: string };
 
 /**
  * One runtime's stream: remembers what the runtime holds (name → version per type) and
@@ -50,9 +44,8 @@ export type SessionEvent =
  */
 export class StreamSession {
   readonly connectedAt: Date;
-  private readonly call: ServerDuplexStream<DiscoveryRequest, Uint8Array>;
+  private readonly call: SessionCall;
   private readonly ctx: SessionContext;
-  private readonly onEvent: (event: SessionEvent) => void;
   private identity: RuntimeIdentity | undefined;
   private runtimeRevision = 0;
   private readonly known = new Map<ResourceKind, Map<string, string>>();
@@ -71,13 +64,12 @@ export class StreamSession {
   private closedRecorded = false;
   private log: Logger;
 
-  constructor(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>, ctx: SessionContext, connectedAt: Date, onEvent: (event: SessionEvent) => void) {
+  constructor(call: SessionCall, ctx: SessionContext, connectedAt: Date) {
     this.call = call;
     this.ctx = ctx;
     this.connectedAt = connectedAt;
-    this.onEvent = onEvent;
     this.log = ctx.log;
-    this.out = new Outbox(call, { ...ctx, overflow: (error) => this.fail(error) });
+    this.out = new Outbox(call, { ...ctx, databaseRevision: () => ctx.source.databaseRevision(), overflow: (error) => this.fail(error) });
   }
 
   get nodeId(): string | undefined {
@@ -119,15 +111,14 @@ export class StreamSession {
     this.log = this.ctx.log.child({ node: node.id, zone: this.identity.zone });
     this.runtimeRevision = Number(request.appliedRevision);
     this.ctx.claim(this);
-    this.ctx.registry.connected(this.identity, this.runtimeRevision, this.connectedAt);
+    this.ctx.callbacks.onStreamOpen(this.stream, this.identity, this.runtimeRevision);
     this.log.info({ runtimeRevision: this.runtimeRevision, runtimeVersion: node.version }, 'runtime connected');
   }
 
   private reported(report: RuntimeReport): void {
     const applied = Number(report.appliedRevision);
     if (applied > this.runtimeRevision) this.runtimeRevision = applied;
-    this.ctx.registry.reported(this.stream, applied);
-    this.ctx.registry.healthReported(this.stream, boundedMembers(report.members));
+    this.ctx.callbacks.onReport(this.stream, applied, boundedMembers(report.members));
   }
 
   private subscribe(kind: ResourceKind, request: DiscoveryRequest): void {
@@ -145,10 +136,9 @@ export class StreamSession {
     if (request.errorDetail === undefined) {
       this.rejections.accepted(kind, pending.previous.keys());
       this.ctx.metrics.acks.inc({ type: kind });
-      this.ctx.registry.acked(this.stream, pending.revision);
-      const committedAt = this.ctx.committedAt(pending.revision);
+      this.ctx.callbacks.onAck(this.stream, kind, pending.revision);
+      const committedAt = this.ctx.source.committedAt(pending.revision);
       if (committedAt !== undefined) this.ctx.metrics.commitToAck.observe({ zone: this.identity?.zone ?? '' }, (Date.now() - committedAt) / 1000);
-      this.onEvent({ type: 'ack', nodeId: this.stream.nodeId, kind, revision: pending.revision });
     } else {
       this.rejected(pending, truncateText(request.errorDetail.message, xdsLimits.maxErrorMessageLength));
     }
@@ -159,7 +149,7 @@ export class StreamSession {
     const { kind } = pending;
     this.ctx.metrics.nacks.inc({ type: kind });
     this.log.warn({ type: kind, revision: pending.revision, resources: pending.previous.size, error: message }, 'runtime rejected config (NACK)');
-    this.ctx.registry.nacked(this.stream, pending.revision, typeUrls[kind], message);
+    this.ctx.callbacks.onNack(this.stream, kind, pending.revision, message);
     const known = this.known.get(kind);
     // What the runtime holds now differs from what was sent: compare in full next time.
     this.syncedRevision = undefined;
@@ -184,8 +174,7 @@ export class StreamSession {
       const sent = pending.sent.get(name);
       if (sent === undefined) this.rejections.rejectRemoval(kind, name);
       else this.rejections.rejectVersion(kind, name, sent);
-      this.ctx.registry.resourceRejected(this.stream, kind, name, sent === undefined ? pending.revision : Number(sent), message);
-      this.onEvent({ type: 'nack', nodeId: this.stream.nodeId, kind, name, revision: pending.revision, message });
+      this.ctx.callbacks.onResourceRejected(this.stream, { kind, name, version: sent === undefined ? pending.revision : Number(sent), message });
     }
   }
 
@@ -196,7 +185,7 @@ export class StreamSession {
   private apiAnswered(revision: number): void {
     if (revision > this.answeredApiRevision) this.answeredApiRevision = revision;
     if (this.out.apiPending()) return;
-    this.ctx.registry.apiSettled(this.stream, this.answeredApiRevision);
+    this.ctx.callbacks.onApiSettled(this.stream, this.answeredApiRevision);
     this.sendRemovals();
   }
 
@@ -213,11 +202,11 @@ export class StreamSession {
   push(): void {
     if (this.closed || this.identity === undefined) return;
     if (!addOrder.every((kind) => this.known.has(kind))) return;
-    const snapshot = this.ctx.currentSnapshot();
+    const snapshot = this.ctx.source.current();
     if (snapshot === undefined) return;
     if (snapshot.revision < this.runtimeRevision) {
       this.log.info({ snapshotRevision: snapshot.revision, runtimeRevision: this.runtimeRevision }, 'runtime is ahead of this replica; waiting to catch up');
-      this.ctx.requestCatchUp();
+      this.ctx.source.requestNewer();
       return;
     }
     // Adds and updates first, in dependency order (clusters, zones, APIs), with API removals.
@@ -245,7 +234,7 @@ export class StreamSession {
    * is tried again once that API changes.
    */
   private sendRemovals(): void {
-    const snapshot = this.ctx.currentSnapshot();
+    const snapshot = this.ctx.source.current();
     if (!this.removalsDue || snapshot === undefined || this.closed || snapshot.revision < this.runtimeRevision) return;
     this.removalsDue = false;
     for (const kind of removeOrder) {
@@ -292,7 +281,7 @@ export class StreamSession {
     this.out.stop();
     if (this.identity === undefined || this.closedRecorded) return;
     this.closedRecorded = true;
-    if (this.ctx.release(this)) this.ctx.registry.disconnected(this.stream);
+    if (this.ctx.release(this)) this.ctx.callbacks.onStreamClose(this.stream);
     this.log.info('runtime disconnected');
   }
 }

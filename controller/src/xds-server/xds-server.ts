@@ -1,19 +1,22 @@
-import { EventEmitter } from 'node:events';
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import { CausewayError, formatAddress, type Address, type Logger } from '@causeway/shared';
 import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot } from '../snapshot/build-snapshot.ts';
 import { discoveryServiceDefinition } from './encode-response.ts';
-import type { RuntimeRegistry, RuntimeStream } from './runtime-registry.ts';
-import { StreamSession, type SessionContext, type SessionEvent } from './stream-session.ts';
+import type { SnapshotSource } from './snapshot-source.ts';
+import type { RuntimeStream, StreamCallbacks } from './stream-callbacks.ts';
+import { StreamSession, type SessionContext } from './stream-session.ts';
 
 export interface XdsServerOptions {
   readonly address: Address;
   readonly controllerId: string;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
-  readonly registry: RuntimeRegistry;
+  /** What is served. */
+  readonly source: SnapshotSource;
+  /** Told what each stream does (connects, ACKs, NACKs, reports, ends). */
+  readonly callbacks: StreamCallbacks;
   /** After this long a connection is closed gracefully, so runtimes spread across replicas again. */
   readonly maxConnectionAgeMs: number;
   /** Streams served at once; more are refused with RESOURCE_EXHAUSTED. */
@@ -24,22 +27,19 @@ export interface XdsServerOptions {
   readonly identifyTimeoutMs?: number;
   /** Default MAX_PENDING_RESPONSES. */
   readonly maxPendingResponses?: number;
-  readonly requestCatchUp: () => void;
-  readonly committedAt: (revision: number) => number | undefined;
-  readonly databaseRevision: () => number;
 }
 
 /** Streams one HTTP/2 connection may carry at once. */
-export const MAX_STREAMS_PER_CONNECTION = 16;
+const MAX_STREAMS_PER_CONNECTION = 16;
 
 /** A stream that has not said which runtime it is within this time is closed. */
-export const IDENTIFY_TIMEOUT_MS = 10_000;
+const IDENTIFY_TIMEOUT_MS = 10_000;
 
 /**
  * The gRPC discovery service: one StreamSession per connected runtime, at most one per
  * node id (the newest wins, the older stream is closed).
  */
-export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
+export class XdsServer {
   private readonly options: XdsServerOptions;
   private readonly server: Server;
   private readonly sessions = new Set<StreamSession>();
@@ -47,11 +47,9 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
   /** Connection times are unique per replica: they tell a runtime's streams apart in its row. */
   private lastConnectedAt = 0;
   private refusing = false;
-  private snapshot: Snapshot | undefined;
   private bound: Address | undefined;
 
   constructor(options: XdsServerOptions) {
-    super();
     this.options = options;
     this.server = new Server({
       'grpc.keepalive_time_ms': 10_000,
@@ -89,10 +87,10 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
     return this.bound;
   }
 
-  /** A new snapshot: every session sends its runtime the difference. */
+  /** A new snapshot is the source's current one: every session sends its runtime the difference. */
   publish(snapshot: Snapshot): void {
-    this.snapshot = snapshot;
     for (const session of this.sessions) session.push();
+    this.options.log.debug({ revision: snapshot.revision, runtimes: this.sessions.size }, 'snapshot published');
   }
 
   /** The row of a runtime now belongs to a newer stream on another replica: the older stream here is closed. */
@@ -104,7 +102,6 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
 
   async close(): Promise<void> {
     for (const session of this.sessions) session.close();
-    await this.options.registry.flush();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -122,7 +119,7 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
       this.refuse(call);
       return;
     }
-    const session = new StreamSession(call, this.sessionContext(), this.nextConnectedAt(), (event) => this.emit('event', event));
+    const session = new StreamSession(call, this.sessionContext(), this.nextConnectedAt());
     this.sessions.add(session);
     this.options.metrics.connectedRuntimes.set(this.sessions.size);
     const identifyTimeoutMs = this.options.identifyTimeoutMs ?? IDENTIFY_TIMEOUT_MS;
@@ -171,12 +168,9 @@ export class XdsServer extends EventEmitter<{ event: [SessionEvent] }> {
       controllerId: this.options.controllerId,
       log: this.options.log,
       metrics: this.options.metrics,
-      registry: this.options.registry,
+      source: this.options.source,
+      callbacks: this.options.callbacks,
       ...(this.options.maxPendingResponses !== undefined && { maxPendingResponses: this.options.maxPendingResponses }),
-      currentSnapshot: () => this.snapshot,
-      requestCatchUp: this.options.requestCatchUp,
-      committedAt: this.options.committedAt,
-      databaseRevision: this.options.databaseRevision,
       claim: (session) => this.claim(session),
       release: (session) => {
         const nodeId = session.nodeId;

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '@causeway/shared';
 import type { Registry } from 'prom-client';
-import type { ConfigSource } from '../state/config-store.ts';
+import type { ConfigSource } from '../resources/resources.ts';
 
 /** What /readyz reports. */
 export interface ReadinessStatus {
@@ -33,7 +33,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * 503 before any config; 200 when serving a controller's config; 200 with
  * `stale: true` when serving the cache file because no controller answered.
  */
-export function readinessBody(status: ReadinessStatus): { readonly httpStatus: number; readonly body: Record<string, unknown> } {
+function readinessBody(status: ReadinessStatus): { readonly httpStatus: number; readonly body: Record<string, unknown> } {
   const revision = Number(status.revision);
   switch (status.source) {
     case 'none':

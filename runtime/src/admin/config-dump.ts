@@ -1,13 +1,12 @@
 import { toJson, type JsonObject } from '@bufbuild/protobuf';
 import { ApiSchema, MemberSchema, ZoneSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import type { ConfigSource } from '../state/config-store.ts';
-import type { ResourceState } from '../state/resource-state.ts';
-import type { MemberDescription } from '../health/member-states.ts';
+import type { MemberDescription } from '../health/member-tracker.ts';
+import type { ConfigSource, Resources } from '../resources/resources.ts';
 
 export interface ConfigDumpInput {
   readonly nodeId: string;
   readonly zone: string;
-  readonly state: ResourceState;
+  readonly resources: Resources;
   readonly source: ConfigSource;
   /** The controller of the established stream, if any. */
   readonly controller: string | undefined;
@@ -20,19 +19,19 @@ const jsonOptions = { alwaysEmitImplicit: true } as const;
 
 /** The /config document: what this runtime serves, with the revision and where it came from. */
 export function configDump(input: ConfigDumpInput): Record<string, unknown> {
-  const { state } = input;
+  const { resources } = input;
   return {
     nodeId: input.nodeId,
     zone: input.zone,
-    revision: state.revision.toString(),
+    revision: resources.revision.toString(),
     source: input.source,
     controller: input.controller ?? null,
-    apis: [...state.resources.api].map(([name, { version, message }]) => ({
+    apis: [...resources.api].map(([name, { version, message }]) => ({
       name,
       version,
       resource: toJson(ApiSchema, message, jsonOptions),
     })),
-    clusters: [...state.resources.cluster].map(([name, { version, message }]) => ({
+    clusters: [...resources.cluster].map(([name, { version, message }]) => ({
       name,
       version,
       members: message.members.map((member) => {
@@ -40,7 +39,7 @@ export function configDump(input: ConfigDumpInput): Record<string, unknown> {
         return { ...(toJson(MemberSchema, member, jsonOptions) as JsonObject), ...(health ?? { state: null }) };
       }),
     })),
-    zones: [...state.resources.zone].map(([name, { version, message }]) => ({
+    zones: [...resources.zone].map(([name, { version, message }]) => ({
       name,
       version,
       resource: toJson(ZoneSchema, message, jsonOptions),

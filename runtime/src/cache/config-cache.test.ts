@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@causeway/shared';
 import { api, cluster, zone } from '../testing/resources.ts';
-import { emptyResourceState, mergeUpdate, type ResourceState } from '../state/resource-state.ts';
+import { emptyResources, mergeUpdate, type Resources } from '../resources/resources.ts';
 import { cacheFileName, ConfigCache } from './config-cache.ts';
 
 const log = createLogger('test', { level: 'silent' });
@@ -18,20 +18,20 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function sampleState(): ResourceState {
-  let state = mergeUpdate(emptyResourceState, {
+function sampleResources(): Resources {
+  let resources = mergeUpdate(emptyResources, {
     kind: 'cluster',
     revision: 41n,
     upserts: new Map([['acme/pool/p', { version: '40', message: cluster('acme/pool/p', [{ name: 'gw', url: 'http://10.0.0.1:80', unhealthy: true }]) }]]),
     removals: [],
   });
-  state = mergeUpdate(state, {
+  resources = mergeUpdate(resources, {
     kind: 'zone',
     revision: 41n,
     upserts: new Map([['eu-1', { version: '3', message: zone('eu-1', 'https://eu-1.example.com') }]]),
     removals: [],
   });
-  return mergeUpdate(state, {
+  return mergeUpdate(resources, {
     kind: 'api',
     revision: 42n,
     upserts: new Map([['acme/orders', { version: '42', message: api('acme/orders', { hosts: ['a.com'], basePath: '/orders', stripBasePath: true, cluster: 'acme/pool/p', timeouts: { requestMs: 1500 } }) }]]),
@@ -50,20 +50,20 @@ async function eventuallyRevision(cache: ConfigCache, revision: bigint): Promise
 describe('config cache', () => {
   it('round-trips every resource with its version and the revision', async () => {
     const cache = new ConfigCache(join(dir, 'nested'), log);
-    const state = sampleState();
-    cache.save(state);
+    const resources = sampleResources();
+    cache.save(resources);
     await cache.flush();
     const loaded = await cache.load();
     expect(loaded?.revision).toBe(42n);
-    expect(loaded?.resources.api.get('acme/orders')).toEqual(state.resources.api.get('acme/orders'));
-    expect(loaded?.resources.cluster.get('acme/pool/p')).toEqual(state.resources.cluster.get('acme/pool/p'));
-    expect(loaded?.resources.zone.get('eu-1')).toEqual(state.resources.zone.get('eu-1'));
+    expect(loaded?.api.get('acme/orders')).toEqual(resources.api.get('acme/orders'));
+    expect(loaded?.cluster.get('acme/pool/p')).toEqual(resources.cluster.get('acme/pool/p'));
+    expect(loaded?.zone.get('eu-1')).toEqual(resources.zone.get('eu-1'));
   });
 
   it('leaves only the cache file behind (written through a renamed temporary file)', async () => {
     const cache = new ConfigCache(dir, log);
-    cache.save(sampleState());
-    cache.save(emptyResourceState);
+    cache.save(sampleResources());
+    cache.save(emptyResources);
     await cache.flush();
     expect(await readdir(dir)).toEqual([cacheFileName]);
     expect((await cache.load())?.revision).toBe(0n);
@@ -71,7 +71,7 @@ describe('config cache', () => {
 
   it('writes a burst of changes once at once and once more after the interval, with the newest state', async () => {
     const cache = new ConfigCache(dir, log, 300);
-    const first = sampleState();
+    const first = sampleResources();
     cache.save(first);
     await eventuallyRevision(cache, 42n);
     const second = mergeUpdate(first, { kind: 'api', revision: 43n, upserts: new Map(), removals: ['acme/orders'] });
@@ -83,16 +83,16 @@ describe('config cache', () => {
     expect((await cache.load())?.revision).toBe(42n);
     await eventuallyRevision(cache, 44n);
     const loaded = await cache.load();
-    expect(loaded?.resources.api.size).toBe(0);
-    expect(loaded?.resources.zone.size).toBe(0);
-    expect(loaded?.resources.cluster.get('acme/pool/p')).toEqual(third.resources.cluster.get('acme/pool/p'));
+    expect(loaded?.api.size).toBe(0);
+    expect(loaded?.zone.size).toBe(0);
+    expect(loaded?.cluster.get('acme/pool/p')).toEqual(third.cluster.get('acme/pool/p'));
   });
 
   it('flush writes what waits for the interval at once', async () => {
     const cache = new ConfigCache(dir, log, 60_000);
-    cache.save(emptyResourceState);
+    cache.save(emptyResources);
     await cache.flush();
-    cache.save(sampleState());
+    cache.save(sampleResources());
     await cache.flush();
     expect((await cache.load())?.revision).toBe(42n);
   });

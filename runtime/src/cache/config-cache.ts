@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { schemaByKind, type Logger, type ResourceKind } from '@causeway/shared';
-import type { ResourceEntry, ResourceMaps, ResourceState } from '../state/resource-state.ts';
+import type { ResourceEntry, ResourceMaps, Resources } from '../resources/resources.ts';
 
 /** One cache directory per runtime: the file name is fixed. */
 export const cacheFileName = 'runtime-config.json';
@@ -37,15 +37,16 @@ function entryJson<K extends ResourceKind>(kind: K, name: string, entry: Resourc
 }
 
 /** The cache file's text (a CacheFile), built from per-entry JSON. */
-export function serializeState(state: ResourceState, savedAt: Date): string {
+function serializeResources(resources: Resources, savedAt: Date): string {
+  const maps: ResourceMaps = resources;
   const entries = <K extends ResourceKind>(kind: K): string => {
     const parts: string[] = [];
-    for (const [name, entry] of state.resources[kind]) parts.push(entryJson(kind, name, entry));
+    for (const [name, entry] of maps[kind]) parts.push(entryJson(kind, name, entry));
     return `[${parts.join(',')}]`;
   };
-  const head = { format, revision: state.revision.toString(), savedAt: savedAt.toISOString() } satisfies Omit<CacheFile, 'resources'>;
-  const resources = `{"cluster":${entries('cluster')},"zone":${entries('zone')},"api":${entries('api')}}`;
-  return `${JSON.stringify(head).slice(0, -1)},"resources":${resources}}`;
+  const head = { format, revision: resources.revision.toString(), savedAt: savedAt.toISOString() } satisfies Omit<CacheFile, 'resources'>;
+  const byKind = `{"cluster":${entries('cluster')},"zone":${entries('zone')},"api":${entries('api')}}`;
+  return `${JSON.stringify(head).slice(0, -1)},"resources":${byKind}}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -67,26 +68,26 @@ function parseEntries<K extends ResourceKind>(kind: K, raw: unknown): Map<string
 }
 
 /** Parses a cache file; throws with the reason when it is not one. */
-export function parseState(text: string): ResourceState {
+function parseResources(text: string): Resources {
   const raw: unknown = JSON.parse(text);
   if (!isRecord(raw) || raw.format !== format) throw new Error(`not a ${format} file`);
   if (typeof raw.revision !== 'string' || !/^\d{1,20}$/.test(raw.revision)) throw new Error('revision is not a number');
-  const resources = raw.resources;
-  if (!isRecord(resources)) throw new Error('resources is missing');
-  const maps: ResourceMaps = {
-    cluster: parseEntries('cluster', resources.cluster),
-    zone: parseEntries('zone', resources.zone),
-    api: parseEntries('api', resources.api),
+  const byKind = raw.resources;
+  if (!isRecord(byKind)) throw new Error('resources is missing');
+  return {
+    revision: BigInt(raw.revision),
+    cluster: parseEntries('cluster', byKind.cluster),
+    zone: parseEntries('zone', byKind.zone),
+    api: parseEntries('api', byKind.api),
   };
-  return { revision: BigInt(raw.revision), resources: maps };
 }
 
 /** Writes follow each other at least this far apart by default (a burst of changes is one write). */
-export const defaultCacheWriteIntervalMs = 1_000;
+const defaultCacheWriteIntervalMs = 1_000;
 
 /**
  * The last applied config on disk. Writes are atomic (temporary file, fsync, rename)
- * and serialized, at most one per `minIntervalMs`; only the newest queued state is
+ * and serialized, at most one per `minIntervalMs`; only the newest queued resources are
  * written. The file can thus be up to that interval behind the config in force, which
  * the controller makes up for when the runtime reconnects (it sends the difference).
  */
@@ -95,7 +96,7 @@ export class ConfigCache {
   private readonly dir: string;
   private readonly log: Pick<Logger, 'warn'>;
   private readonly minIntervalMs: number;
-  private pending: ResourceState | undefined;
+  private pending: Resources | undefined;
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastWriteAt = Number.NEGATIVE_INFINITY;
@@ -107,8 +108,8 @@ export class ConfigCache {
     this.minIntervalMs = minIntervalMs;
   }
 
-  /** The cached state, or undefined when there is none or it is unreadable (logged). */
-  async load(): Promise<ResourceState | undefined> {
+  /** The cached resources, or undefined when there are none or they are unreadable (logged). */
+  async load(): Promise<Resources | undefined> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -118,15 +119,15 @@ export class ConfigCache {
       return undefined;
     }
     try {
-      return parseState(text);
+      return parseResources(text);
     } catch (error) {
       this.log.warn({ err: error, file: this.file }, 'the config cache is corrupt; ignoring it');
       return undefined;
     }
   }
 
-  save(state: ResourceState): void {
-    this.pending = state;
+  save(resources: Resources): void {
+    this.pending = resources;
     this.schedule();
   }
 
@@ -157,10 +158,10 @@ export class ConfigCache {
   }
 
   private async drain(): Promise<void> {
-    const state = this.pending;
+    const resources = this.pending;
     this.pending = undefined;
     try {
-      if (state !== undefined) await this.write(state);
+      if (resources !== undefined) await this.write(resources);
     } finally {
       this.lastWriteAt = Date.now();
       this.writing = undefined;
@@ -168,20 +169,20 @@ export class ConfigCache {
     }
   }
 
-  private async write(state: ResourceState): Promise<void> {
+  private async write(resources: Resources): Promise<void> {
     const temporary = `${this.file}.${process.pid}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
       const handle = await open(temporary, 'w', 0o600);
       try {
-        await handle.writeFile(serializeState(state, new Date()), 'utf8');
+        await handle.writeFile(serializeResources(resources, new Date()), 'utf8');
         await handle.sync();
       } finally {
         await handle.close();
       }
       await rename(temporary, this.file);
     } catch (error) {
-      this.log.warn({ err: error, file: this.file, revision: state.revision.toString() }, 'cannot write the config cache');
+      this.log.warn({ err: error, file: this.file, revision: resources.revision.toString() }, 'cannot write the config cache');
       await rm(temporary, { force: true }).catch(() => undefined);
     }
   }

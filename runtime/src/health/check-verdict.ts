@@ -1,5 +1,5 @@
 /** What consecutive active checks say about a target; `unknown` (never checked) counts as passing. */
-export type CheckVerdict = 'unknown' | 'pass' | 'fail';
+type CheckVerdict = 'unknown' | 'pass' | 'fail';
 
 export interface CheckThresholds {
   /** Consecutive passes that bring a failing target back. */

@@ -1,6 +1,6 @@
 /**
  * Passive outlier detection on real traffic (Envoy's consecutive gateway failures):
- * the numbers and the pure rules. MemberStates applies them.
+ * the numbers and the pure rules. The MemberTracker applies them.
  */
 export interface OutlierSettings {
   /** Consecutive failed attempts (connect failures, resets, timeouts, 502/503/504) that eject a member. */

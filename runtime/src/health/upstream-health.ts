@@ -1,26 +1,26 @@
 import type { Logger } from '@causeway/shared';
 import type { RuntimeMetrics } from '../metrics.ts';
 import type { ConnectorFactory } from '../upstreams/address-guard.ts';
-import { addressDeniedReason, type MemberLiveState } from '../upstreams/member-state.ts';
-import { DtcStates, type DtcPlan, type DtcState } from './dtc-states.ts';
+import { addressDeniedReason, type LiveMember } from '../upstreams/member-state.ts';
+import { DtcTracker, type DtcPlan, type TrackedDtc } from './dtc-tracker.ts';
 import { HealthChecker } from './health-checker.ts';
-import type { MemberStatePlan } from './member-state-plan.ts';
-import { MemberStates } from './member-states.ts';
+import type { MemberPlan } from './member-plan.ts';
+import { MemberTracker } from './member-tracker.ts';
 import { defaultOutlierSettings, type OutlierSettings } from './outlier.ts';
 
 /** What the outcome of each attempt on real traffic tells upstream health (outlier detection). */
 export interface UpstreamObserver {
-  memberSucceeded(member: MemberLiveState): void;
-  memberFailed(member: MemberLiveState, failure: string): void;
-  memberRefused(member: MemberLiveState): void;
+  memberSucceeded(member: LiveMember): void;
+  memberFailed(member: LiveMember, failure: string): void;
+  memberRefused(member: LiveMember): void;
   /** The member's address is denied: out at once, like a refusal, with that reason. */
-  memberDenied(member: MemberLiveState): void;
-  dtcRefused(target: DtcState): void;
+  memberDenied(member: LiveMember): void;
+  dtcRefused(target: TrackedDtc): void;
 }
 
 /** What a config build plans: members and clusters, and the DTC targets failover may use. */
 export interface HealthPlan {
-  readonly members: MemberStatePlan;
+  readonly members: MemberPlan;
   readonly dtc: DtcPlan;
 }
 
@@ -41,20 +41,20 @@ export interface UpstreamHealthOptions {
  * outlier detection), DTC targets, and the checker that probes both.
  */
 export class UpstreamHealth implements UpstreamObserver {
-  readonly members: MemberStates;
-  readonly dtc: DtcStates;
+  readonly members: MemberTracker;
+  readonly dtc: DtcTracker;
   private readonly checker: HealthChecker;
 
   constructor(options: UpstreamHealthOptions) {
     const { log, metrics, now } = options;
-    this.members = new MemberStates({
+    this.members = new MemberTracker({
       log,
       metrics,
       now,
       outlier: options.outlier ?? defaultOutlierSettings,
       ...(options.onMemberChange && { onChange: options.onMemberChange }),
     });
-    this.dtc = new DtcStates({ log, metrics });
+    this.dtc = new DtcTracker({ log, metrics });
     this.checker = new HealthChecker({ log, random: options.random, ...(options.connector && { connector: options.connector }) });
   }
 
@@ -74,23 +74,23 @@ export class UpstreamHealth implements UpstreamObserver {
     this.checker.update(this.dtc.commit(plan.dtc));
   }
 
-  memberSucceeded(member: MemberLiveState): void {
+  memberSucceeded(member: LiveMember): void {
     this.members.succeeded(member);
   }
 
-  memberFailed(member: MemberLiveState, failure: string): void {
+  memberFailed(member: LiveMember, failure: string): void {
     this.members.failed(member, failure);
   }
 
-  memberRefused(member: MemberLiveState): void {
+  memberRefused(member: LiveMember): void {
     this.members.refused(member);
   }
 
-  memberDenied(member: MemberLiveState): void {
+  memberDenied(member: LiveMember): void {
     this.members.refused(member, addressDeniedReason);
   }
 
-  dtcRefused(target: DtcState): void {
+  dtcRefused(target: TrackedDtc): void {
     this.dtc.refused(target);
   }
 

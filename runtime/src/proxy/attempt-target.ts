@@ -1,5 +1,5 @@
 import type { UpstreamObserver } from '../health/upstream-health.ts';
-import { upstreamPath } from '../routing/request-target.ts';
+import { upstreamPath } from './upstream-path.ts';
 import type { ApiRoute, RouteTarget } from '../routing/serving-config.ts';
 import { describeFailure, type UpstreamError } from '../upstreams/upstream-errors.ts';
 import type { ExchangeRequest } from './exchange-request.ts';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Runtime } from '../runtime.ts';
-import { blame } from '../testing/pool-state.ts';
+import { blame } from '../testing/member-views.ts';
 import { api, cluster, response } from '../testing/resources.ts';
 import { errorBody, responseHeader, sendRaw, type WireResponse } from '../testing/http-wire.ts';
 import { metricValue, RuntimeHarness } from '../testing/runtime-harness.ts';

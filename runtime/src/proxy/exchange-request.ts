@@ -4,7 +4,7 @@ import type { Increment } from '../metrics.ts';
 import type { ClientLimits } from './client-limits.ts';
 
 /** What the client limits count, bound once. */
-export interface ClientCounters {
+interface ClientCounters {
   readonly bodyTimeouts: Increment;
   readonly sendTimeouts: Increment;
   readonly bodiesTooLarge: Increment;

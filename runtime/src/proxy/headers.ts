@@ -111,7 +111,7 @@ function validPort(value: string, start: number): boolean {
  * name or IPv4 address without `/ ? # @ \` or whitespace, or a bracketed IPv6 literal; an
  * optional port of digits up to 65535 (`a.com:` and `a.com:x` are not).
  */
-export function validHost(value: string): boolean {
+function validHost(value: string): boolean {
   const length = value.length;
   if (length === 0) return false;
   let i = 0;

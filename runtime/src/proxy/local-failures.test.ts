@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { createLogger } from '@causeway/shared';
 import { createRuntimeMetrics, type RuntimeMetrics } from '../metrics.ts';
 import type { ApiRoute } from '../routing/serving-config.ts';
-import { ConfigStore } from '../state/config-store.ts';
+import { ConfigApplier } from '../config-applier.ts';
 import { api, cluster, response } from '../testing/resources.ts';
 import { RuntimeHarness, type EchoUpstream } from '../testing/runtime-harness.ts';
 import { defaultClientLimits } from './client-limits.ts';
@@ -28,37 +28,37 @@ afterEach(async () => {
 });
 
 interface Setup {
-  readonly store: ConfigStore;
+  readonly applier: ConfigApplier;
   readonly metrics: RuntimeMetrics;
   readonly route: ApiRoute;
   readonly ups: readonly EchoUpstream[];
 }
 
-/** A config store serving `/orders` from two echo members, as a runtime builds it. */
+/** A config applier serving `/orders` from two echo members, as a runtime builds it. */
 async function setup(): Promise<Setup> {
   const ups = [await h.echo('gw-1'), await h.echo('gw-2')];
   const metrics = createRuntimeMetrics();
-  const store = new ConfigStore({ zone: 'eu-1', maxRequestTimeoutMs: 300_000, metrics, log: silent, cache: undefined });
-  closers.push(() => store.close());
+  const applier = new ConfigApplier({ zone: 'eu-1', maxRequestTimeoutMs: 300_000, metrics, log: silent, cache: undefined });
+  closers.push(() => applier.close());
   const members = ups.map((u) => ({ name: u.name, url: u.url, zone: 'eu-1' }));
-  expect(store.apply(response('cluster', 1, { 'acme/pool/main': cluster('acme/pool/main', members) }))).toMatchObject({ ok: true });
-  expect(store.apply(response('api', 1, { 'acme/orders': api('acme/orders', { basePath: '/', retries: { attempts: 2 } }) }))).toMatchObject({ ok: true });
-  const route = store.serving.routes.lookup('GET', 'a.com', '/orders');
+  expect(applier.apply(response('cluster', 1, { 'acme/pool/main': cluster('acme/pool/main', members) }))).toMatchObject({ ok: true });
+  expect(applier.apply(response('api', 1, { 'acme/orders': api('acme/orders', { basePath: '/', retries: { attempts: 2 } }) }))).toMatchObject({ ok: true });
+  const route = applier.serving.routes.lookup('GET', 'a.com', '/orders');
   if (route === undefined || typeof route !== 'object') throw new Error('no route');
-  return { store, metrics, route, ups };
+  return { applier, metrics, route, ups };
 }
 
 /**
  * A listener that hands every request to a ProxyExchange with the given forwarded request:
  * the exchange, its undici pools and member health are the runtime's own.
  */
-async function exchangeServer({ store, metrics, route }: Setup, forwarded: ExchangeRequest): Promise<string> {
+async function exchangeServer({ applier, metrics, route }: Setup, forwarded: ExchangeRequest): Promise<string> {
   const deps: ExchangeDeps = {
     log: silent,
     random: Math.random,
     now: Date.now,
     zone: 'eu-1',
-    upstreams: store.health,
+    upstreams: applier.health,
     limits: defaultClientLimits,
     counters: {
       bodyTimeouts: metrics.clientTimeouts.labels('body'),
@@ -92,7 +92,7 @@ describe('failures on the runtime side of an attempt', () => {
     ['a path with a space', { ...base, path: '/orders list' }],
   ])('regression: %s, which undici refuses to send, is a 400 that reaches no member, is not retried and blames no member', async (_name, forwarded) => {
     const setupDone = await setup();
-    const { store, metrics, ups } = setupDone;
+    const { applier, metrics, ups } = setupDone;
     const url = await exchangeServer(setupDone, forwarded);
     // More requests than the 5 consecutive failures that would eject a member.
     for (let i = 0; i < 8; i++) {
@@ -102,7 +102,7 @@ describe('failures on the runtime side of an attempt', () => {
     }
     expect(ups.map((u) => u.hits)).toEqual([0, 0]);
     for (const up of ups) {
-      expect(store.memberHealth('acme/pool/main', up.name, up.url)).toMatchObject({ state: { kind: 'healthy' }, consecutiveFailures: 0, ejections: 0 });
+      expect(applier.memberHealth('acme/pool/main', up.name, up.url)).toMatchObject({ state: { kind: 'healthy' }, consecutiveFailures: 0, ejections: 0 });
     }
     const retries = await metrics.retries.get();
     expect(retries.values.reduce((sum, v) => sum + v.value, 0)).toBe(0);

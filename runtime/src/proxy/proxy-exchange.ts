@@ -72,7 +72,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
       this.noHealthyUpstream();
       return;
     }
-    this.route.clusterState.budget.requests++;
+    this.route.retryBudget.requests++;
     this.counted = true;
     this.dispatch(target, false);
   }
@@ -93,7 +93,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
     this.target = target;
     (this.tried ??= []).push(target);
     this.budgetedAttempt = budgeted;
-    if (budgeted) route.clusterState.budget.retries++;
+    if (budgeted) route.retryBudget.retries++;
     target.failovers?.inc();
     if (target.kind === 'member') target.live.activeRequests++;
     const now = performance.now();
@@ -261,7 +261,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
 
   /** Whether the cluster's retry budget has room for one more retry; counts the refusal if not. */
   private budgetAllows(): boolean {
-    if (this.route.clusterState.budget.allows()) return true;
+    if (this.route.retryBudget.allows()) return true;
     this.route.metrics.retryBudgetExhausted.inc();
     return false;
   }
@@ -275,7 +275,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
     if (target === undefined) return;
     if (target.kind === 'member') target.live.activeRequests--;
     if (this.budgetedAttempt) {
-      this.route.clusterState.budget.retries--;
+      this.route.retryBudget.retries--;
       this.budgetedAttempt = false;
     }
     this.target = undefined;
@@ -294,7 +294,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
     this.body?.stop();
     if (this.counted) {
       this.counted = false;
-      this.route.clusterState.budget.requests--;
+      this.route.retryBudget.requests--;
     }
   }
 }

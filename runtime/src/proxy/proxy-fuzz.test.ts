@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Runtime } from '../runtime.ts';
-import { blame } from '../testing/pool-state.ts';
+import { blame } from '../testing/member-views.ts';
 import { api, cluster, response } from '../testing/resources.ts';
 import { sendRaw } from '../testing/http-wire.ts';
 import { metricValue, RuntimeHarness } from '../testing/runtime-harness.ts';

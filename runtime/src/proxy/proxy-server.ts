@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { httpStatusFor, type ErrorCode } from '@causeway/shared';
-import { dtcHealthPath } from '../health/dtc-states.ts';
+import { dtcHealthPath } from '../health/dtc-tracker.ts';
 import { bindApiMetrics, countResponse, type ApiMetrics, type RuntimeMetrics } from '../metrics.ts';
 import { hasDotSegment, normalizeHost } from '../routing/request-target.ts';
 import { malformedPath } from '../routing/route-table.ts';

@@ -1,10 +1,10 @@
 import type { Dispatcher } from 'undici';
 import type { Api, Cluster } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import type { DtcState } from '../health/dtc-states.ts';
-import type { ClusterState } from '../health/member-cell.ts';
-import type { MemberStatePlan } from '../health/member-state-plan.ts';
+import type { TrackedDtc } from '../health/dtc-tracker.ts';
+import type { MemberPlan } from '../health/member-plan.ts';
+import type { TrackedCluster } from '../health/tracked-member.ts';
 import { failoverCounter, type ApiMetrics, type Increment, type RuntimeMetrics } from '../metrics.ts';
-import type { ResourceMap } from '../state/resource-state.ts';
+import type { ResourceMap } from '../resources/resources.ts';
 import { groupTiers } from '../upstreams/balancer.ts';
 import { failoverZoneOrder } from './failover-zones.ts';
 import { normalizeBasePath, segmentCount } from './request-target.ts';
@@ -20,13 +20,12 @@ function validated<T>(value: T | undefined, field: string, api: string): T {
 export interface ApiRouteContext {
   /** The runtime's zone: members there (or in no zone) are preferred. */
   readonly zone: string;
-  readonly maxRequestTimeoutMs: number;
   /** The zones the config will hold, for failover order and DTC URLs. */
   readonly zones: ResourceMap<'zone'>;
   /** The keep-alive pool for an origin (one more user of it). */
   pool(origin: string, connectTimeoutMs: number): Dispatcher;
   /** The health of a zone's DTC URL (one more user of it). */
-  dtc(zone: string, url: string): DtcState;
+  dtc(zone: string, url: string): TrackedDtc;
   readonly metrics: RuntimeMetrics;
 }
 
@@ -35,7 +34,7 @@ function pathPrefix(url: URL): string {
 }
 
 /** A cluster's members with their URLs taken apart, declared to the health plan (which keeps their live state). */
-export function upstreamMembers(name: string, cluster: Cluster, health: MemberStatePlan): UpstreamMember[] {
+export function upstreamMembers(name: string, cluster: Cluster, health: MemberPlan): UpstreamMember[] {
   health.cluster(name);
   return cluster.members.map((member) => {
     const url = new URL(member.url);
@@ -115,7 +114,7 @@ export function apiRoute(
   name: string,
   api: Api,
   members: readonly UpstreamMember[],
-  clusterState: ClusterState,
+  cluster: TrackedCluster,
   metrics: ApiMetrics,
   ctx: ApiRouteContext,
 ): ApiRoute {
@@ -130,14 +129,15 @@ export function apiRoute(
     basePathSegments: segmentCount(basePath),
     stripBasePath: api.stripBasePath,
     cluster: api.cluster,
-    upstreamLabel: api.upstreamLabel || api.cluster,
+    upstreamLabel: api.upstreamLabel,
+    connectTimeoutMs,
     requestTimeoutMs: timeouts.requestMs,
     perTryTimeoutMs: retries.perTryTimeoutMs,
     retryAttempts: retries.attempts,
     local: groupTiers(local, byPriority),
     failover,
     members,
-    clusterState,
+    retryBudget: cluster.budget,
     balancer: { policy: api.lbPolicy, cursor: 0 },
     metrics,
   };

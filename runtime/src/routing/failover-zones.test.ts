@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { create } from '@bufbuild/protobuf';
 import { FailoverSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import type { ResourceMap } from '../state/resource-state.ts';
+import type { ResourceMap } from '../resources/resources.ts';
 import { zone } from '../testing/resources.ts';
 import { failoverZoneOrder } from './failover-zones.ts';
 

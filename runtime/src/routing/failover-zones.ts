@@ -1,5 +1,5 @@
 import type { Failover, Zone } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import type { ResourceMap } from '../state/resource-state.ts';
+import type { ResourceMap } from '../resources/resources.ts';
 
 /**
  * The zones an API fails over to, in order (pure): `failover.zones` as listed when the

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRouteTable, malformedPath, type RouteDefinition, type RouteTable } from './route-table.ts';
+import { buildRouteTable } from '../testing/build-route-table.ts';
+import { malformedPath, type RouteDefinition, type RouteTable } from './route-table.ts';
 
 type Def = Omit<RouteDefinition<string>, 'target' | 'hosts' | 'methods'> & { hosts?: string[]; methods?: string[] };
 

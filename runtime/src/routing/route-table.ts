@@ -22,10 +22,6 @@ export interface RouteChange<T> {
   readonly upserts: readonly RouteDefinition<T>[];
 }
 
-export type RouteTableBuild<T> =
-  | { readonly ok: true; readonly table: RouteTable<T> }
-  | { readonly ok: false; readonly problems: readonly string[] };
-
 /**
  * A definition with its base path normalized (and decoded as request paths are, so two
  * spellings of one path are one route), hosts ('' = any host) and methods deduplicated.
@@ -250,17 +246,4 @@ function claim<T>(held: Claims, routes: Routes<T>, host: string, problems: strin
     if (other !== undefined) clash(method, other);
     (held.byMethod ??= new Map()).set(method, routes.owner);
   }
-}
-
-/**
- * Builds the lookup structure for a set of APIs, or lists every conflict: two APIs
- * serving the same method on the same host and base path.
- */
-export function buildRouteTable<T>(definitions: readonly RouteDefinition<T>[]): RouteTableBuild<T> {
-  const table = new RouteTable<T>();
-  const change = { removals: [], upserts: definitions };
-  const problems = table.conflicts(change);
-  if (problems.length > 0) return { ok: false, problems };
-  table.apply(change);
-  return { ok: true, table };
 }

@@ -1,16 +1,10 @@
 import type { Dispatcher } from 'undici';
-import type { DtcState } from '../health/dtc-states.ts';
-import type { ClusterState } from '../health/member-cell.ts';
-import type { HealthPlan } from '../health/upstream-health.ts';
-import type { ApiMetrics, Increment, RuntimeMetrics } from '../metrics.ts';
-import { PendingState } from '../state/pending-state.ts';
-import { ResourceIndex } from '../state/resource-index.ts';
-import { emptyResourceState, type ResourceState, type ResourceUpdate } from '../state/resource-state.ts';
+import type { TrackedDtc } from '../health/dtc-tracker.ts';
+import type { ApiMetrics, Increment } from '../metrics.ts';
 import type { BalancerState, Candidate, Tiers } from '../upstreams/balancer.ts';
-import type { DispatcherGeneration } from '../upstreams/dispatchers.ts';
-import type { MemberLiveState } from '../upstreams/member-state.ts';
+import type { LiveMember } from '../upstreams/member-state.ts';
+import type { RetryBudget } from '../upstreams/retry-budget.ts';
 import type { RouteTable } from './route-table.ts';
-import { ServingState } from './serving-state.ts';
 
 /** A member of a cluster, with its URL taken apart once. */
 export interface UpstreamMember extends Candidate {
@@ -24,7 +18,7 @@ export interface UpstreamMember extends Candidate {
   readonly host: string;
   readonly zone: string;
   readonly priority: number;
-  readonly live: MemberLiveState;
+  readonly live: LiveMember;
 }
 
 /** A member as one API reaches it: through the pool for that API's connect timeout. */
@@ -40,7 +34,7 @@ export interface MemberTarget extends Candidate {
 export interface DtcTarget {
   readonly kind: 'dtc';
   readonly zone: string;
-  readonly state: DtcState;
+  readonly state: TrackedDtc;
   /** The DTC URL's own path without trailing slash, put before the original request path. */
   readonly pathPrefix: string;
   /** `host[:port]` of the DTC URL: the Host sent only when the client sent none. */
@@ -67,6 +61,8 @@ export interface ApiRoute {
   readonly cluster: string;
   /** `pool/<name>` or `gateway/<name>`, named in 503 bodies. */
   readonly upstreamLabel: string;
+  /** The connect timeout of its pools (a pool setting: pools are shared by origin and this). */
+  readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
   /** 0: one timeout (requestTimeoutMs) for all attempts together. */
   readonly perTryTimeoutMs: number;
@@ -81,52 +77,21 @@ export interface ApiRoute {
   readonly failover: readonly FailoverZone[];
   /** Every member of the cluster (all zones), for `healthy/total` in 503 bodies. */
   readonly members: readonly UpstreamMember[];
-  /** The cluster's live state: retry budget. */
-  readonly clusterState: ClusterState;
+  /** The cluster's retry budget: shared by the APIs using the cluster, kept across config updates. */
+  readonly retryBudget: RetryBudget;
   readonly balancer: BalancerState;
   readonly metrics: ApiMetrics;
 }
 
 /**
- * What one request is served with. A new one on every config change, whose routes and
- * APIs are changed in place, synchronously: read them within one tick (a request keeps
- * the ApiRoute it resolved; those are replaced, never changed).
+ * What the proxy reads for a request (the serving config). A new one on every config
+ * change, whose routes and APIs are changed in place by the ServingUpdater,
+ * synchronously: read them within one tick (a request keeps the ApiRoute it resolved;
+ * those are replaced, never changed).
  */
 export interface ServingConfig {
   readonly revision: bigint;
   readonly routes: RouteTable<ApiRoute>;
   /** By API name. */
   readonly apis: ReadonlyMap<string, ApiRoute>;
-}
-
-export interface ServingBuildContext {
-  /** The runtime's zone: members there (or in no zone) are preferred. */
-  readonly zone: string;
-  readonly maxRequestTimeoutMs: number;
-  readonly dispatchers: DispatcherGeneration;
-  readonly health: HealthPlan;
-  readonly metrics: RuntimeMetrics;
-}
-
-export type ServingBuild =
-  | { readonly ok: true; readonly config: ServingConfig }
-  | { readonly ok: false; readonly problems: readonly string[] };
-
-/**
- * Compiles validated resources into what the proxy serves, from scratch (the runtime
- * changes its ServingState by what each update touches instead). Fails only on route
- * conflicts (two APIs claiming the same method, host and base path).
- */
-export function buildServingConfig(state: ResourceState, ctx: ServingBuildContext): ServingBuild {
-  const { revision, resources } = state;
-  const updates: ResourceUpdate[] = [
-    { kind: 'cluster', revision, upserts: resources.cluster, removals: [] },
-    { kind: 'zone', revision, upserts: resources.zone, removals: [] },
-    { kind: 'api', revision, upserts: resources.api, removals: [] },
-  ];
-  const serving = new ServingState();
-  const planned = serving.plan(new PendingState(emptyResourceState, updates), new ResourceIndex().scope(updates), revision, ctx);
-  if (!planned.ok) return planned;
-  serving.commit(planned.plan, ctx);
-  return { ok: true, config: serving.config };
 }

@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@causeway/shared';
 import type { Zone } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import { DtcStates } from '../health/dtc-states.ts';
-import { MemberStates } from '../health/member-states.ts';
+import { DtcTracker } from '../health/dtc-tracker.ts';
+import { MemberTracker } from '../health/member-tracker.ts';
 import { defaultOutlierSettings } from '../health/outlier.ts';
 import { createRuntimeMetrics } from '../metrics.ts';
-import type { ResourceState } from '../state/resource-state.ts';
+import type { Resources } from '../resources/resources.ts';
+import { buildServingConfig } from '../testing/build-serving-config.ts';
 import { api, cluster, zone, type ApiInit, type MemberInit } from '../testing/resources.ts';
 import { Dispatchers } from '../upstreams/dispatchers.ts';
-import { buildServingConfig, type ApiRoute, type RouteTarget } from './serving-config.ts';
+import type { ApiRoute, RouteTarget } from './serving-config.ts';
 import { chooseTarget, hasCandidate } from './target-choice.ts';
 
 const log = createLogger('test', { level: 'silent' });
@@ -20,29 +21,27 @@ afterEach(async () => {
 
 interface Built {
   readonly route: ApiRoute;
-  readonly dtc: DtcStates;
+  readonly dtc: DtcTracker;
 }
 
 /** Builds one API's route exactly as a config apply does, for a runtime in `ownZone`. */
 function build(ownZone: string, members: readonly MemberInit[], init: ApiInit = {}, zones: readonly Zone[] = []): Built {
   const metrics = createRuntimeMetrics();
-  const memberStates = new MemberStates({ log, metrics, outlier: defaultOutlierSettings, now: Date.now });
-  const dtc = new DtcStates({ log, metrics });
+  const tracker = new MemberTracker({ log, metrics, outlier: defaultOutlierSettings, now: Date.now });
+  const dtc = new DtcTracker({ log, metrics });
   const dispatchers = new Dispatchers();
-  const generation = dispatchers.begin();
-  cleanups.push(() => dispatchers.abandon(generation));
-  const health = { members: memberStates.plan(), dtc: dtc.plan() };
-  const state: ResourceState = {
+  const pools = dispatchers.plan();
+  cleanups.push(() => dispatchers.abandon(pools));
+  const health = { members: tracker.plan(), dtc: dtc.plan() };
+  const resources: Resources = {
     revision: 1n,
-    resources: {
-      cluster: new Map([['acme/pool/main', { version: '1', message: cluster('acme/pool/main', members) }]]),
-      zone: new Map(zones.map((z) => [z.name, { version: '1', message: z }])),
-      api: new Map([['acme/orders', { version: '1', message: api('acme/orders', init) }]]),
-    },
+    cluster: new Map([['acme/pool/main', { version: '1', message: cluster('acme/pool/main', members) }]]),
+    zone: new Map(zones.map((z) => [z.name, { version: '1', message: z }])),
+    api: new Map([['acme/orders', { version: '1', message: api('acme/orders', init) }]]),
   };
-  const built = buildServingConfig(state, { zone: ownZone, maxRequestTimeoutMs: 60_000, dispatchers: generation, health, metrics });
+  const built = buildServingConfig(resources, { zone: ownZone, dispatchers: pools, health, metrics });
   if (!built.ok) throw new Error(built.problems.join('; '));
-  memberStates.commit(health.members);
+  tracker.commit(health.members);
   dtc.commit(health.dtc);
   const route = built.config.apis.get('acme/orders');
   if (route === undefined) throw new Error('no route');

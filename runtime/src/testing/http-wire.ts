@@ -19,7 +19,7 @@ export interface WireExchange {
   readonly ms: number;
 }
 
-export class MalformedResponse extends Error {}
+class MalformedResponse extends Error {}
 
 const statusLine = /^HTTP\/1\.[01] (\d{3}) [^\r\n]*$/;
 const headerLine = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*$/;
@@ -54,7 +54,7 @@ function chunkedEnd(data: Buffer, start: number, body: Buffer[]): number {
  * when incomplete. A response framed by neither Content-Length nor chunked ends with the
  * connection (`closed`). Throws MalformedResponse on anything that is not HTTP/1.1.
  */
-export function parseResponse(data: Buffer, head: boolean, closed: boolean): { response: WireResponse; bytes: number } | undefined {
+function parseResponse(data: Buffer, head: boolean, closed: boolean): { response: WireResponse; bytes: number } | undefined {
   const headEnd = data.indexOf('\r\n\r\n');
   if (headEnd === -1) {
     if (closed) throw new MalformedResponse(`truncated head: ${JSON.stringify(data.toString('latin1', 0, 200))}`);
@@ -100,7 +100,7 @@ export function parseResponse(data: Buffer, head: boolean, closed: boolean): { r
  * Every response in `data`, in order; throws MalformedResponse when the bytes are not a
  * sequence of responses. `head`: the first request was a HEAD (its final response has no body).
  */
-export function parseResponses(data: Buffer, head: boolean, closed: boolean): WireResponse[] {
+function parseResponses(data: Buffer, head: boolean, closed: boolean): WireResponse[] {
   const responses: WireResponse[] = [];
   let rest = data;
   let headPending = head;

@@ -4,7 +4,7 @@ import { apiRules, healthCheckRules, pack, schemaByKind, typeUrls, type Resource
 import {
   ApiSchema,
   ClusterSchema,
-  type LbPolicy,
+  LbPolicy,
   MemberHealth,
   ZoneSchema,
   type Api,
@@ -29,7 +29,9 @@ export interface ApiInit {
   readonly failover?: { enabled: boolean; zones?: string[] };
 }
 
-/** An Api with the shared default timeouts and retries where none are given (the controller always sends them). */
+const lbPolicies = { random: LbPolicy.RANDOM, 'round-robin': LbPolicy.ROUND_ROBIN, 'least-request': LbPolicy.LEAST_REQUEST } as const;
+
+/** An Api with the shared defaults (timeouts, retries, load balancing, failover) where none are given: the controller always sends them. */
 export function api(name: string, init: ApiInit = {}): Api {
   const { timeouts, retries } = apiRules;
   return create(ApiSchema, {
@@ -38,6 +40,8 @@ export function api(name: string, init: ApiInit = {}): Api {
     basePath: '/',
     cluster: 'acme/pool/main',
     upstreamLabel: 'pool/main',
+    lbPolicy: lbPolicies[apiRules.loadBalancing],
+    failover: { enabled: apiRules.failoverEnabled, zones: [] },
     ...init,
     timeouts: {
       connectMs: init.timeouts?.connectMs ?? timeouts.connectMs.default,

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { createLogger, type Logger } from '@causeway/shared';
 import type { Runtime } from '../runtime.ts';
-import { memberViews } from '../testing/pool-state.ts';
+import { memberViews } from '../testing/member-views.ts';
 import { api, cluster, response, type MemberInit } from '../testing/resources.ts';
 import { echoHealthPath, metricValue, RuntimeHarness } from '../testing/runtime-harness.ts';
 import { AddressGuard, parseCidr, type Cidr } from './address-guard.ts';

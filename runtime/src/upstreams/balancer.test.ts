@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { LbPolicy } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import { groupTiers, hasUsable, pickCandidate, usableCount, type BalancerState } from './balancer.ts';
-import type { MemberLiveState } from './member-state.ts';
+import type { LiveMember } from './member-state.ts';
 
 interface TestMember {
   readonly name: string;
   readonly zone: string;
   readonly priority: number;
-  readonly live: MemberLiveState;
+  readonly live: LiveMember;
 }
 
 function members(specs: readonly { name: string; zone: string; priority?: number; unhealthy?: boolean }[]): TestMember[] {

@@ -1,9 +1,9 @@
 import { LbPolicy } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import { isUsable, type MemberLiveState } from './member-state.ts';
+import { isUsable, type LiveMember } from './member-state.ts';
 
 /** Anything the balancer can choose: it only looks at the member's live state. */
 export interface Candidate {
-  readonly live: MemberLiveState;
+  readonly live: LiveMember;
 }
 
 /** Members of one zone grouped by priority, lower (preferred, as Envoy priorities) first. */
@@ -52,8 +52,8 @@ function nth<T extends Candidate>(tier: readonly T[], index: number, tried: Trie
 
 /**
  * Chooses a member: the first tier with a usable member not yet tried wins, and within
- * it the API's policy picks (random by default; round-robin; least-request as the
- * better of two random choices).
+ * it the API's policy picks (random, round-robin, or least-request as the better of two
+ * random choices).
  */
 export function pickCandidate<T extends Candidate>(
   tiers: Tiers<T>,
@@ -82,6 +82,7 @@ export function pickCandidate<T extends Candidate>(
         return b.live.activeRequests < a.live.activeRequests ? b : a;
       }
       default:
+        // RANDOM: validation refuses an Api whose policy is unspecified.
         return nth(tier, Math.floor(random() * count), tried, now);
     }
   }

@@ -4,13 +4,13 @@ import { Dispatchers } from './dispatchers.ts';
 describe('dispatchers', () => {
   it('reuses the pool of an unchanged member origin across config builds and closes removed ones', async () => {
     const dispatchers = new Dispatchers();
-    const first = dispatchers.begin();
+    const first = dispatchers.plan();
     const kept = first.get('http://10.0.0.1:80', 5000);
     const dropped = first.get('http://10.0.0.2:80', 5000);
     expect(first.get('http://10.0.0.1:80', 5000)).toBe(kept);
     await dispatchers.commit(first);
 
-    const second = dispatchers.begin();
+    const second = dispatchers.plan();
     expect(second.get('http://10.0.0.1:80', 5000)).toBe(kept);
     const otherTimeout = second.get('http://10.0.0.1:80', 1000);
     expect(otherTimeout).not.toBe(kept);
@@ -19,7 +19,7 @@ describe('dispatchers', () => {
     expect(kept.closed).toBe(false);
     expect(dispatchers.size).toBe(2);
 
-    const abandoned = dispatchers.begin();
+    const abandoned = dispatchers.plan();
     const unused = abandoned.get('http://10.0.0.3:80', 5000);
     expect(abandoned.get('http://10.0.0.1:80', 5000)).toBe(kept);
     await dispatchers.abandon(abandoned);

@@ -16,12 +16,12 @@ interface LivePool {
  * The changes one config build makes to the pools: each `get` is one more user of a
  * pool, each `release` one fewer. Pools of the config in force are reused (a config
  * update does not drop warm connections); new ones are created lazily by undici, so an
- * abandoned generation costs nothing to throw away.
+ * abandoned plan costs nothing to throw away.
  */
-export class DispatcherGeneration {
+export class DispatcherPlan {
   private readonly live: ReadonlyMap<string, LivePool>;
   private readonly connector: ConnectorFactory | undefined;
-  /** A complete generation: every pool in force loses its users first, so it keeps only what the build gets. */
+  /** A complete plan: every pool in force loses its users first, so it keeps only what the build gets. */
   readonly complete: boolean;
   readonly created = new Map<string, Pool>();
   /** Users gained (positive) or lost (negative) by pool key. */
@@ -60,25 +60,25 @@ export class Dispatchers {
     this.connector = connector;
   }
 
-  /** A generation that replaces every pool user: what it does not get is closed on commit. */
-  begin(): DispatcherGeneration {
-    return new DispatcherGeneration(this.live, true, this.connector);
+  /** A plan that replaces every pool user: what it does not get is closed on commit. */
+  plan(): DispatcherPlan {
+    return new DispatcherPlan(this.live, true, this.connector);
   }
 
-  /** A generation that adds and releases users of the pools in force. */
-  change(): DispatcherGeneration {
-    return new DispatcherGeneration(this.live, false, this.connector);
+  /** A plan that adds and releases users of the pools in force. */
+  changes(): DispatcherPlan {
+    return new DispatcherPlan(this.live, false, this.connector);
   }
 
   /**
-   * Makes a generation current. Pools left without users are closed gracefully:
+   * Makes a plan current. Pools left without users are closed gracefully:
    * requests still running on the previous config finish first.
    */
-  commit(generation: DispatcherGeneration): Promise<void> {
-    if (generation.complete) for (const entry of this.live.values()) entry.users = 0;
-    const touched = generation.complete ? [...this.live.keys()] : [];
-    for (const [key, delta] of generation.delta) {
-      const pool = generation.created.get(key);
+  commit(plan: DispatcherPlan): Promise<void> {
+    if (plan.complete) for (const entry of this.live.values()) entry.users = 0;
+    const touched = plan.complete ? [...this.live.keys()] : [];
+    for (const [key, delta] of plan.delta) {
+      const pool = plan.created.get(key);
       if (pool !== undefined) this.live.set(key, { pool, users: 0 });
       const entry = this.live.get(key);
       if (entry !== undefined) entry.users += delta;
@@ -94,8 +94,8 @@ export class Dispatchers {
     return closeAll(retired);
   }
 
-  abandon(generation: DispatcherGeneration): Promise<void> {
-    return closeAll([...generation.created.values()]);
+  abandon(plan: DispatcherPlan): Promise<void> {
+    return closeAll([...plan.created.values()]);
   }
 
   get size(): number {

@@ -1,17 +1,18 @@
 /**
  * Whether a member may take requests. The control plane's verdict, active health checks
- * and outlier detection all feed it; `MemberStates` (health/member-states.ts) is the
- * one place that changes it.
+ * and outlier detection all feed it; the MemberTracker (health/member-tracker.ts) is
+ * the one place that changes it.
  */
 export type MemberState =
   | { readonly kind: 'healthy' }
   | { readonly kind: 'ejected'; readonly until: number }
   | { readonly kind: 'unhealthy'; readonly since: number; readonly reason: string };
 
-export type MemberStateKind = MemberState['kind'];
-
-/** The live part of a member, shared by every config build that contains it. */
-export interface MemberLiveState {
+/**
+ * What routes hold of a member: its state and its requests in flight, shared by every
+ * route that reaches it and kept across config updates (health/ tracks it as a TrackedMember).
+ */
+export interface LiveMember {
   readonly key: string;
   readonly state: MemberState;
   /** Requests in flight to this member, for least-request balancing. */

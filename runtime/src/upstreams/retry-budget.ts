@@ -1,6 +1,6 @@
 /** Envoy's retry budget defaults: 20 % of the requests in flight, and never fewer than 3. */
-export const retryBudgetPercent = 20;
-export const minRetryConcurrency = 3;
+const retryBudgetPercent = 20;
+const minRetryConcurrency = 3;
 
 /** Whether one more retry may start: retries in flight < max(3, 20 % of requests in flight). */
 export function retryBudgetAllows(retriesInFlight: number, requestsInFlight: number): boolean {

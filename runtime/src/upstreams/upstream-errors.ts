@@ -1,6 +1,6 @@
 import { CausewayError } from '@causeway/shared';
 
-export type UpstreamErrorCode = 'upstream_unavailable' | 'upstream_timeout' | 'upstream_reset';
+type UpstreamErrorCode = 'upstream_unavailable' | 'upstream_timeout' | 'upstream_reset';
 
 /**
  * What ended an attempt: an upstream failure, or one on the runtime's own side (the
@@ -56,7 +56,7 @@ const refusedRequestCodes: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG',
 /** undici does not support what the runtime asked of it: nothing reached the member. */
 const internalCodes: ReadonlySet<string> = new Set(['UND_ERR_NOT_SUPPORTED']);
 
-export const addressDeniedCode = 'CAUSEWAY_ADDRESS_DENIED';
+const addressDeniedCode = 'CAUSEWAY_ADDRESS_DENIED';
 
 const messages: Record<AttemptErrorCode, string> = {
   upstream_unavailable: 'the upstream could not be reached',

@@ -5,7 +5,7 @@ import { createLogger, formatAddress, PROTOCOL_VERSION, SOFTWARE_VERSION, typeUr
 import { loadRuntimeConfig } from '../config.ts';
 import { createRuntimeMetrics } from '../metrics.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
-import { ConfigStore } from '../state/config-store.ts';
+import { ConfigApplier } from '../config-applier.ts';
 import { FakeController, type FakeStream } from '../testing/fake-controller.ts';
 import { api, cluster, response } from '../testing/resources.ts';
 import { metricValue } from '../testing/runtime-harness.ts';
@@ -217,16 +217,16 @@ describe('xDS client', () => {
     const log = createLogger('test', { level: 'silent' });
     const errors = vi.spyOn(log, 'error');
     const metrics = createRuntimeMetrics();
-    const store = new ConfigStore({ zone: 'eu-1', maxRequestTimeoutMs: 1000, metrics, log, cache: undefined });
+    const applier = new ConfigApplier({ zone: 'eu-1', maxRequestTimeoutMs: 1000, metrics, log, cache: undefined });
     const client = new XdsClient({
       controllers: [{ host: '127.0.0.1', port: fake.port }],
       node: { id: 'rt-old', zone: 'eu-1', labels: {} },
-      target: store,
+      target: applier,
       log,
       metrics,
       backoff: fast.backoff,
     });
-    cleanups.push(() => store.close(), () => client.close());
+    cleanups.push(() => applier.close(), () => client.close());
     client.start();
     const details = 'runtime rt-old speaks protocol 0; this controller speaks protocol 1';
     for (let attempt = 0; attempt < 2; attempt++) {

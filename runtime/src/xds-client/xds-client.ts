@@ -9,27 +9,17 @@ import {
   type ClientDuplexStream,
   type StatusObject,
 } from '@grpc/grpc-js';
-import {
-  addOrder,
-  formatAddress,
-  grpcServiceDefinition,
-  PROTOCOL_VERSION,
-  SOFTWARE_VERSION,
-  typeUrls,
-  type Address,
-  type Logger,
-  type ResourceKind,
-} from '@causeway/shared';
+import { addOrder, formatAddress, grpcServiceDefinition, PROTOCOL_VERSION, SOFTWARE_VERSION, typeUrls, type Address, type Logger } from '@causeway/shared';
 import {
   DiscoveryRequestSchema,
   DiscoveryService,
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
-import type { MemberReport } from '../health/member-states.ts';
+import type { MemberReport } from '../health/member-tracker.ts';
 import type { RuntimeMetrics } from '../metrics.ts';
-import type { ApplyOutcome } from '../state/config-store.ts';
 import { Backoff, defaultBackoff, type BackoffOptions } from './backoff.ts';
+import type { ConfigTarget } from './config-target.ts';
 
 const serviceDefinition = grpcServiceDefinition(DiscoveryService);
 const DiscoveryClient = makeGenericClientConstructor(serviceDefinition, 'DiscoveryService');
@@ -47,19 +37,10 @@ const channelOptions: Partial<ChannelOptions> = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
 };
 
-/** What the client applies responses to (the ConfigStore). */
-export interface ConfigTarget {
-  apply(response: DiscoveryResponse): ApplyOutcome;
-  versions(kind: ResourceKind): Record<string, string>;
-  readonly revision: bigint;
-  /** What this runtime sees of every member of every cluster in use. */
-  memberReports(): MemberReport[];
-}
-
 /** A member state change is reported this soon (changes in between go in the same report). */
-export const healthReportDelayMs = 200;
+const healthReportDelayMs = 200;
 
-export interface NodeIdentity {
+interface NodeIdentity {
   readonly id: string;
   readonly zone: string;
   readonly labels: Readonly<Record<string, string>>;

@@ -39,6 +39,11 @@ export const apiRules = {
   },
 } as const;
 
+export const gatewayRules = {
+  /** The zone of a gateway that names none. */
+  zone: 'default',
+} as const;
+
 export const healthCheckRules = {
   maxPathLength: 256,
   path: '/',

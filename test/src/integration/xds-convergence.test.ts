@@ -84,7 +84,7 @@ function held(runtime: Runtime): Record<ResourceKind, Map<string, Held>> {
   const out = { cluster: new Map<string, Held>(), zone: new Map<string, Held>(), api: new Map<string, Held>() };
   for (const kind of addOrder) {
     const schema = schemaByKind[kind];
-    for (const [name, entry] of runtime.state.resources[kind]) {
+    for (const [name, entry] of runtime.resources[kind]) {
       out[kind].set(name, { version: entry.version, resource: toJson(schema, entry.message as never) as Record<string, unknown> });
     }
   }

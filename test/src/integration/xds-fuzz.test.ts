@@ -91,7 +91,7 @@ describe('config stream fuzz', () => {
     });
     steady = createRuntime(config, { logger: silent, shutdownGraceMs: 100 });
     await steady.start();
-    await eventually(() => expect(steady.state.resources.api.has('default/before')).toBe(true), { message: () => stack.tails() });
+    await eventually(() => expect(steady.resources.api.has('default/before')).toBe(true), { message: () => stack.tails() });
   });
 
   afterAll(async () => {
@@ -151,7 +151,7 @@ describe('config stream fuzz', () => {
     // Still serving: a change made now reaches the runtime that stayed connected throughout.
     expect((await call(controller.adminUrl, 'GET', '/healthz')).status).toBe(200);
     await call(controller.adminUrl, 'PUT', '/v1/apis/after', { spec: { basePath: '/after', upstream: { pool: 'p' } } });
-    await eventually(() => expect(steady.state.resources.api.has('default/after')).toBe(true), { message: () => stack.tails() });
+    await eventually(() => expect(steady.resources.api.has('default/after')).toBe(true), { message: () => stack.tails() });
     expect(steady.status().connected).toBe(true);
 
     // Nothing unbounded is stored.

@@ -142,7 +142,7 @@ describe('whatever the controller accepts, a runtime with default settings appli
         expect(await nacks(runtime), answers.join('\n')).toBe(nacksBefore);
         const listed = await call(base, 'GET', '/v1/apis');
         const accepted = (listed.body.items as { metadata: { name: string } }[]).map((item) => `default/${item.metadata.name}`).sort();
-        expect([...runtime.state.resources.api.keys()].sort()).toEqual(accepted);
+        expect([...runtime.resources.api.keys()].sort()).toEqual(accepted);
       }),
       { numRuns: 150 },
     );

@@ -1,0 +1,301 @@
+import type { FastifySchema } from 'fastify';
+import { httpStatusFor, slugPattern } from '@causeway/shared';
+import { kinds } from '../store/records.ts';
+import { DOCUMENT_BODY_BYTES, SMALL_BODY_BYTES, yamlTypes } from './body-parsers.ts';
+import { pluralOf } from './documents.ts';
+import { ref, type JsonSchema } from './document-schemas.ts';
+import { adminErrorCodes } from './error-replies.ts';
+import { LARGE_BODY_BYTES, LARGE_BODY_RETRY_AFTER_SECONDS } from './large-body-gate.ts';
+
+/** Query parameters that only some kinds take, on the routes that serve every kind. */
+export const KINDS_KEY = 'x-causeway-kinds';
+/** A body that may be left out (@fastify/swagger marks every body required). */
+export const OPTIONAL_BODY_KEY = 'x-causeway-optional-body';
+
+declare module 'fastify' {
+  interface FastifySchema {
+    readonly [OPTIONAL_BODY_KEY]?: boolean;
+  }
+}
+
+const tags = { resources: ['Resources'], pools: ['Gateway pools'], deployments: ['API deployments'], status: ['Status'] } as const;
+const consumes = ['application/json', ...yamlTypes];
+const slug = { type: 'string', pattern: slugPattern.source, maxLength: 32 } as const;
+
+const errorResponse = (status: number): JsonSchema => {
+  const codes = adminErrorCodes.filter((code) => httpStatusFor(code) === status);
+  return { description: codes.map((c) => `\`${c}\``).join(' or '), ...ref('Error') };
+};
+/** Error answers by status, each the one Error schema; 401, 500 and 503 can answer anything protected. */
+const errors = (...statuses: number[]): Record<number, JsonSchema> =>
+  Object.fromEntries([...statuses, 401, 500, 503].map((status) => [status, errorResponse(status)]));
+/** ... and what a route that reads a body may answer. */
+const bodyErrors = [400, 413, 415];
+
+const params = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', required: Object.keys(properties), properties });
+const named = (what: string) => params({ name: { ...slug, description: `the ${what}'s name` } });
+const plural = { enum: kinds.map((k) => pluralOf[k]), description: 'the kind: the document lists one path per kind' };
+const anyKind = params({ plural, name: { ...slug, description: 'metadata.name' } });
+
+const trueOrFalse = (description: string, only?: string): JsonSchema => ({ enum: ['true', 'false'], description, ...(only === undefined ? {} : { [KINDS_KEY]: [only] }) });
+const force = trueOrFalse('remove what is in use anyway (a zone APIs fail over to, the last member of a pool APIs use)');
+const ifMatch = { type: 'object', properties: { 'if-match': { type: 'string', description: 'the ETag of a GET: 412 if the resource changed since' } } };
+const etag = { type: 'string', description: 'the revision, quoted' };
+const ok = (description: string, schema: JsonSchema, headers?: Record<string, JsonSchema>): JsonSchema => ({
+  description,
+  ...schema,
+  ...(headers === undefined ? {} : { headers }),
+});
+
+const writeHeaders = { etag, 'causeway-result': { enum: ['created', 'updated', 'unchanged'] } };
+
+/** GET (list and one), PUT and DELETE of every kind, and POST /v1/apply. */
+const resources = {
+  listDocuments: { tags: tags.resources, operationId: 'listDocuments', summary: 'List every Document', params: params({ plural }), response: { 200: ok('The list', ref('DocumentList')), ...errors(404) } },
+  getDocument: { tags: tags.resources, operationId: 'getDocument', summary: 'Read one Document', params: anyKind, response: { 200: ok('The resource', ref('Document'), { etag }), ...errors(404) } },
+  putDocument: {
+    tags: tags.resources,
+    operationId: 'putDocument',
+    summary: 'Create or replace one Document',
+    description: `JSON or YAML, at most ${DOCUMENT_BODY_BYTES} bytes. The stored spec has every default filled in; a document equal to what is stored changes nothing and takes no revision.`,
+    params: anyKind,
+    headers: ifMatch,
+    querystring: {
+      type: 'object',
+      properties: {
+        force,
+        wait: {
+          type: 'string',
+          pattern: '^\\d+(\\.\\d+)?(ms|s|m)?$',
+          description: 'wait until every runtime applied or rejected the revision, or this long (500ms, 10s, 2m; a bare number is seconds; at most 5m); the answer reports the deployment in status.deployment',
+          [KINDS_KEY]: ['Api'],
+        },
+        rollbackOnFailure: trueOrFalse('with wait: restore the previous revision when a runtime rejects it or does not answer in time', 'Api'),
+      },
+    },
+    consumes,
+    body: ref('Document'),
+    response: {
+      200: ok('Replaced, or unchanged', ref('Document'), writeHeaders),
+      201: ok('Created', ref('Document'), { ...writeHeaders, location: { type: 'string' } }),
+      ...errors(...bodyErrors, 404, 409, 412),
+    },
+  },
+  deleteDocument: {
+    tags: tags.resources,
+    operationId: 'deleteDocument',
+    summary: 'Delete one Document',
+    params: anyKind,
+    headers: ifMatch,
+    querystring: { type: 'object', properties: { force } },
+    response: {
+      200: ok('Deleted', {
+        type: 'object',
+        properties: { kind: { const: 'Status' }, status: { const: 'deleted' }, metadata: { type: 'object', properties: { name: slug, kind: { enum: [...kinds] }, revision: { type: 'integer' } } } },
+      }),
+      ...errors(404, 409, 412),
+    },
+  },
+  apply: {
+    tags: tags.resources,
+    operationId: 'apply',
+    summary: 'Create or replace many resources as one write: one revision, all or nothing',
+    description: `Items in any order, each with its kind; every invalid item is reported with its index (items[3].spec.basePath). A body over ${LARGE_BODY_BYTES} bytes, or chunked, waits for the large apply in progress.`,
+    querystring: { type: 'object', properties: { force } },
+    consumes,
+    body: { type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', minItems: 1, items: ref('Document') } } },
+    response: {
+      200: ok('What each item did; revision is null when nothing changed', {
+        type: 'object',
+        properties: {
+          kind: { const: 'ApplyResult' },
+          revision: { type: ['integer', 'null'] },
+          items: { type: 'array', items: { type: 'object', properties: { kind: { enum: [...kinds] }, name: slug, result: { enum: ['created', 'updated', 'unchanged'] }, revision: { type: 'integer' } } } },
+        },
+      }),
+      ...errors(...bodyErrors, 409, 429),
+      429: { ...errorResponse(429), headers: { 'retry-after': { type: 'integer', const: LARGE_BODY_RETRY_AFTER_SECONDS } } },
+    },
+  },
+} satisfies Record<string, FastifySchema>;
+
+const poolDocument = ref('GatewayPool');
+const smallBody = `at most ${SMALL_BODY_BYTES} bytes`;
+
+/** Gateway pools and the health side of gateways. */
+const pools = {
+  listGatewayPools: { tags: tags.pools, operationId: 'listGatewayPools', summary: 'List gateway pools with their health', response: { 200: ok('The list', ref('GatewayPoolList')), ...errors() } },
+  getGatewayPool: { tags: tags.pools, operationId: 'getGatewayPool', summary: 'Read a gateway pool with its health', params: named('pool'), response: { 200: ok('The pool', poolDocument, { etag }), ...errors(404) } },
+  createGatewayPool: {
+    tags: tags.pools,
+    operationId: 'createGatewayPool',
+    summary: 'Create a gateway pool (metadata.name required)',
+    consumes,
+    body: poolDocument,
+    response: { 201: ok('Created', poolDocument, { etag, location: { type: 'string' } }), ...errors(...bodyErrors, 404, 409) },
+  },
+  patchGatewayPool: {
+    tags: tags.pools,
+    operationId: 'patchGatewayPool',
+    summary: 'Rename a pool (every API using it follows, as a new API revision) or change its description',
+    description: smallBody,
+    params: named('pool'),
+    headers: ifMatch,
+    consumes,
+    body: {
+      type: 'object',
+      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object', additionalProperties: false, properties: { name: slug } }, spec: { type: 'object', additionalProperties: false, properties: { description: { type: 'string' } } } },
+    },
+    response: { 200: ok('The pool', poolDocument, { etag }), ...errors(...bodyErrors, 404, 409, 412) },
+  },
+  addPoolMember: {
+    tags: tags.pools,
+    operationId: 'addPoolMember',
+    summary: 'Add a gateway to a pool',
+    description: smallBody,
+    params: named('pool'),
+    consumes,
+    body: { type: 'object', required: ['gateway'], additionalProperties: false, properties: { gateway: slug } },
+    response: { 201: ok('The pool', poolDocument, { etag }), ...errors(...bodyErrors, 404, 409) },
+  },
+  removePoolMember: {
+    tags: tags.pools,
+    operationId: 'removePoolMember',
+    summary: 'Remove a gateway from a pool (409 for the last member of a pool in use, unless force)',
+    params: params({ name: { ...slug, description: "the pool's name" }, gateway: slug }),
+    querystring: { type: 'object', properties: { force } },
+    response: { 200: ok('The pool', poolDocument, { etag }), ...errors(404, 409) },
+  },
+  listPoolResources: {
+    tags: tags.pools,
+    operationId: 'listPoolResources',
+    summary: 'What uses a pool',
+    params: named('pool'),
+    response: {
+      200: ok('The APIs using the pool', { type: 'object', properties: { kind: { const: 'ResourceList' }, items: { type: 'array', items: { type: 'object', properties: { kind: { const: 'Api' }, name: slug } } } } }),
+      ...errors(404),
+    },
+  },
+  listGateways: { tags: tags.pools, operationId: 'listGateways', summary: 'List gateways with their health', response: { 200: ok('The list', ref('GatewayList')), ...errors() } },
+  getGateway: { tags: tags.pools, operationId: 'getGateway', summary: 'Read a gateway with its health', params: named('gateway'), response: { 200: ok('The gateway', ref('Gateway'), { etag }), ...errors(404) } },
+  gatewayHeartbeat: {
+    tags: tags.pools,
+    operationId: 'gatewayHeartbeat',
+    summary: 'A heartbeat from a gateway: unhealthy once its last one is older than CAUSEWAY_GATEWAY_HEARTBEAT_TTL_MS',
+    description: `Any body, ${smallBody}, is ignored.`,
+    params: named('gateway'),
+    response: {
+      200: ok('Recorded', { type: 'object', properties: { gateway: slug, lastHeartbeatAt: { type: 'string', format: 'date-time' }, ttlMs: { type: 'integer' } } }),
+      ...errors(413, 415, 404),
+    },
+  },
+} satisfies Record<string, FastifySchema>;
+
+const revisionItem = { type: 'object', properties: { revision: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' }, labels: { type: 'object' }, spec: ref('ApiSpec') } };
+
+/** Revisions, rollback and deployment status of APIs. */
+const deployments = {
+  listApiRevisions: {
+    tags: tags.deployments,
+    operationId: 'listApiRevisions',
+    summary: "Every revision of an API's spec, newest first",
+    params: named('API'),
+    response: { 200: ok('The revisions', { type: 'object', properties: { kind: { const: 'ApiRevisionList' }, items: { type: 'array', items: revisionItem } } }), ...errors(404) },
+  },
+  rollbackApi: {
+    tags: tags.deployments,
+    operationId: 'rollbackApi',
+    summary: 'Write the spec of an earlier revision as a new revision (the previous one unless revision is given)',
+    description: `${smallBody}; no body rolls back to the previous revision.`,
+    [OPTIONAL_BODY_KEY]: true,
+    params: named('API'),
+    consumes,
+    body: { type: 'object', additionalProperties: false, properties: { revision: { type: 'integer', minimum: 1 } } },
+    response: { 200: ok('The API; status.restoredRevision names the revision restored', ref('Api'), { etag }), ...errors(...bodyErrors, 404, 409, 412) },
+  },
+  getApiStatus: {
+    tags: tags.deployments,
+    operationId: 'getApiStatus',
+    summary: "Which runtimes applied the API's current revision, which rejected it and why",
+    params: named('API'),
+    response: { 200: ok('The deployment status', { type: 'object', allOf: [ref('DeploymentStatus')], properties: { kind: { const: 'ApiDeploymentStatus' } } }), ...errors(404) },
+  },
+} satisfies Record<string, FastifySchema>;
+
+const check = { type: 'object', properties: { ok: { type: 'boolean' }, reason: { type: 'string' } } };
+const time = { type: 'string', format: 'date-time' } as const;
+const list = (kind: string, item: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: { kind: { const: kind }, items: { type: 'array', items: { type: 'object', properties: item } } } });
+
+/** Health, readiness, metrics, the document itself, and who is connected where. */
+const status = {
+  healthz: { tags: tags.status, operationId: 'healthz', summary: 'Liveness: the process is up', security: [], response: { 200: ok('Up', { type: 'object', properties: { status: { const: 'ok' } } }) } },
+  readyz: {
+    tags: tags.status,
+    operationId: 'readyz',
+    summary: 'Readiness: the first full load is done and the database answers',
+    security: [],
+    response: Object.fromEntries(
+      [
+        [200, 'Ready'],
+        [503, 'Not ready: failed names the checks that failed'],
+      ].map(([code, description]) => [
+        code,
+        ok(String(description), { type: 'object', properties: { status: { enum: ['ready', 'not_ready'] }, controller: { type: 'string' }, revision: { type: 'integer' }, failed: { type: 'array', items: { enum: ['load', 'database'] } }, checks: { type: 'object', properties: { load: check, database: check } } } }),
+      ]),
+    ),
+  },
+  metrics: { tags: tags.status, operationId: 'metrics', summary: 'Prometheus metrics', security: [], produces: ['text/plain'], response: { 200: { description: 'Text exposition format', type: 'string' } } },
+  openapi: { tags: tags.status, operationId: 'openapi', summary: 'This document (OpenAPI 3.1)', security: [], response: { 200: { description: 'The document', type: 'object' } } },
+  listRuntimes: {
+    tags: tags.status,
+    operationId: 'listRuntimes',
+    summary: 'Runtimes: where they stream from, what they applied, their last NACK',
+    response: {
+      200: ok(
+        'The list',
+        list('RuntimeList', {
+          nodeId: { type: 'string' },
+          zone: { type: 'string' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          version: { type: 'string' },
+          controller: { type: ['string', 'null'] },
+          connected: { type: 'boolean' },
+          connectedAt: { type: ['string', 'null'], format: 'date-time' },
+          lastSeenAt: time,
+          appliedRevision: { type: 'integer' },
+          ackedRevision: { type: 'integer' },
+          lastNack: { type: ['object', 'null'], properties: { revision: { type: 'integer' }, type: { type: 'string' }, error: { type: 'string' }, at: { type: ['string', 'null'], format: 'date-time' } } },
+        }),
+      ),
+      ...errors(),
+    },
+  },
+  listControllers: {
+    tags: tags.status,
+    operationId: 'listControllers',
+    summary: 'Controller replicas',
+    response: {
+      200: ok(
+        'The list',
+        list('ControllerList', {
+          id: { type: 'string' },
+          adminAddress: { type: 'string' },
+          xdsAddress: { type: 'string' },
+          version: { type: 'string' },
+          startedAt: time,
+          lastHeartbeatAt: time,
+          appliedRevision: { type: 'integer' },
+          connectedRuntimes: { type: 'integer' },
+        }),
+      ),
+      ...errors(),
+    },
+  },
+} satisfies Record<string, FastifySchema>;
+
+/**
+ * The `schema` option of every admin route: what the OpenAPI document says of it. It is
+ * documentation only (see openapi.ts): bodies are checked by validate.ts, which names the
+ * field, the value and the rule.
+ */
+export const routeSchemas = { ...resources, ...pools, ...deployments, ...status };
