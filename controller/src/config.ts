@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { EnvReader, logLevels, type Address, type Env, type LogLevel } from '@causeway/shared';
+import { failpointNames, type FailpointAction } from './failpoints.ts';
 import { databaseTimeoutDefaults } from './store/database.ts';
 
 export interface ControllerConfig {
@@ -33,7 +34,40 @@ export interface ControllerConfig {
   readonly adminLargeApplyQueue: number;
   /** How long a large apply may wait for its turn before it is refused (429). */
   readonly adminLargeApplyWaitMs: number;
+  /** The admin listener's certificate and key (PEM files); undefined: plain HTTP. */
+  readonly adminTls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Failed authentications one source address may make a second before it gets 429. */
+  readonly adminAuthFailuresPerSecond: number;
+  /** Audit events older than this many days are pruned. */
+  readonly auditRetentionDays: number;
+  /** Test facility: named points that fail or kill the process (CAUSEWAY_FAILPOINTS). */
+  readonly failpoints: ReadonlyMap<string, FailpointAction>;
   readonly logLevel: LogLevel;
+}
+
+/** `name=error|exit,…`, each name one the code has. */
+function readFailpoints(r: EnvReader): Map<string, FailpointAction> {
+  const points = new Map<string, FailpointAction>();
+  for (const part of (r.optional('CAUSEWAY_FAILPOINTS') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const [name = '', action = ''] = part.split('=');
+    if (!(failpointNames as readonly string[]).includes(name) || (action !== 'error' && action !== 'exit')) {
+      r.problem(`CAUSEWAY_FAILPOINTS: "${part}" is not name=error or name=exit with a name of ${failpointNames.join(', ')}`);
+    } else {
+      points.set(name, action);
+    }
+  }
+  return points;
+}
+
+function readAdminTls(r: EnvReader): ControllerConfig['adminTls'] {
+  const certFile = r.optional('CAUSEWAY_ADMIN_TLS_CERT');
+  const keyFile = r.optional('CAUSEWAY_ADMIN_TLS_KEY');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    r.problem('CAUSEWAY_ADMIN_TLS_CERT and CAUSEWAY_ADMIN_TLS_KEY: give both (PEM files) or neither');
+    return undefined;
+  }
+  return { certFile, keyFile };
 }
 
 const MIN_TOKEN_LENGTH = 16;
@@ -73,6 +107,10 @@ export function loadControllerConfig(env: Env): ControllerConfig {
     databaseStatementTimeoutMs: r.integer('CAUSEWAY_DATABASE_STATEMENT_TIMEOUT_MS', databaseTimeoutDefaults.statementTimeoutMs, 0, 3_600_000),
     adminLargeApplyQueue: r.integer('CAUSEWAY_ADMIN_LARGE_APPLY_QUEUE', 4, 0, 64),
     adminLargeApplyWaitMs: r.integer('CAUSEWAY_ADMIN_LARGE_APPLY_WAIT_MS', 60_000, 1_000, 600_000),
+    adminTls: readAdminTls(r),
+    adminAuthFailuresPerSecond: r.integer('CAUSEWAY_ADMIN_AUTH_FAILURES_PER_SECOND', 10, 1, 1_000_000),
+    auditRetentionDays: r.integer('CAUSEWAY_AUDIT_RETENTION_DAYS', 90, 1, 3_650),
+    failpoints: readFailpoints(r),
     logLevel: r.oneOf('CAUSEWAY_LOG_LEVEL', 'info', logLevels),
   };
   r.done();

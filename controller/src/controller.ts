@@ -9,8 +9,9 @@ import { createControllerMetrics, type ControllerMetrics } from './metrics.ts';
 import { Publisher } from './snapshot/publisher.ts';
 import { connectDatabase, type DatabaseOptions, type Sql } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
-import { PoolStore } from './store/pool-store.ts';
-import { ResourceStore } from './store/resource-store.ts';
+import { adminAccessOptions, readAdminTls } from './admin-api/access-wiring.ts';
+import { TokenUseRecorder } from './access/token-use-recorder.ts';
+import { configureFailpoints } from './failpoints.ts';
 import { RuntimeStatusRecorder } from './store/runtime-status-recorder.ts';
 import { ChangeFollower } from './sync/change-follower.ts';
 import { Chores, defaultChoreSettings } from './sync/chores.ts';
@@ -72,24 +73,28 @@ export function createController(config: ControllerConfig, overrides: Controller
   const { controllerId } = config;
   const connect = (poolSize: number, timeouts: Partial<Pick<DatabaseOptions, 'connectTimeoutMs' | 'statementTimeoutMs'>> = {}): Sql =>
     connectDatabase({ url: config.databaseUrl, poolSize, log, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs, ...timeouts });
+  configureFailpoints(config.failpoints);
   const sql = connect(config.databasePoolSize);
-  const store = new ResourceStore(sql);
   const { follower, publisher, runtimeStatus, xds } = createPipeline(config, sql, log, metrics, overrides);
-  const deployer = new Deployer({ sql, store, controllerId, log: childLogger(log, 'deployment') });
+  const deployer = new Deployer({ sql, controllerId, log: childLogger(log, 'deployment') });
+  const tokenUses = new TokenUseRecorder(sql, childLogger(log, 'admin-api'));
   // The chores lock lives on a connection of its own, so that losing it is noticed.
-  const chores = new Chores({ sql, lockSql: connect(1), deployer, log: childLogger(log, 'chores'), metrics, settings: { ...defaultChoreSettings, heartbeatTtlMs: config.gatewayHeartbeatTtlMs } });
+  const settings = { ...defaultChoreSettings, heartbeatTtlMs: config.gatewayHeartbeatTtlMs, auditRetentionDays: config.auditRetentionDays };
+  const chores = new Chores({ sql, lockSql: connect(1), deployer, controllerId, log: childLogger(log, 'chores'), metrics, settings });
   // Readiness asks on a connection of its own, so that a busy pool does not read as an outage.
   const databaseProbe = new DatabaseProbe(
     () => connect(1, { connectTimeoutMs: Math.min(config.databaseConnectTimeoutMs, READINESS_DATABASE_TIMEOUT_MS), statementTimeoutMs: READINESS_DATABASE_TIMEOUT_MS }),
     (check) => metrics.databaseReachable.set(check.ok ? 1 : 0),
   );
   const admin = createAdminServer({
-    adminToken: config.adminToken,
+    access: adminAccessOptions(config, sql, () => follower.model.access, tokenUses, metrics, childLogger(log, 'admin-api')),
     log: childLogger(log, 'admin-api'),
     metrics,
-    store,
+    sql,
     deployer,
-    pools: { sql, store, pools: new PoolStore(sql, store), health: { heartbeatTtlMs: config.gatewayHeartbeatTtlMs, reportFreshnessMs: config.healthReportFreshnessMs } },
+    tls: readAdminTls(config),
+    caughtUpTo: (revision) => follower.caughtUpTo(revision),
+    pools: { sql, health: { heartbeatTtlMs: config.gatewayHeartbeatTtlMs, reportFreshnessMs: config.healthReportFreshnessMs } },
     status: { sql, controllerId, ready: () => follower.ready, appliedRevision: () => follower.model.revision, database: () => databaseProbe.check() },
     largeApplies: { maxWaiting: config.adminLargeApplyQueue, maxWaitMs: config.adminLargeApplyWaitMs },
     ...(overrides.onAdminRoute === undefined ? {} : { onRoute: overrides.onAdminRoute }),
@@ -120,6 +125,7 @@ export function createController(config: ControllerConfig, overrides: Controller
       await deployer.start();
       xdsAddress = await xds.start();
       await heartbeat.start();
+      tokenUses.start();
       chores.start();
       log.info({ controller: controllerId, admin: formatAddress(adminAddress), xds: formatAddress(xdsAddress), revision: follower.model.revision }, 'controller ready');
     },
@@ -130,6 +136,7 @@ export function createController(config: ControllerConfig, overrides: Controller
       await xds.close();
       await runtimeStatus.flush();
       await admin.close();
+      await tokenUses.close();
       await deployer.close();
       await follower.close();
       await databaseProbe.close();

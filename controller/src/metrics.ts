@@ -35,6 +35,7 @@ export function createControllerMetrics() {
     largeAppliesWaiting: new Gauge({ name: 'causeway_controller_admin_large_applies_waiting', help: 'Large applies waiting for their turn, bodies not read yet', registers }),
     largeAppliesRefused: new Counter({ name: 'causeway_controller_admin_large_applies_refused_total', help: 'Large applies answered 429, by reason (queue_full, waited_too_long)', labelNames: ['reason'] as const, registers }),
     databaseReachable: new Gauge({ name: 'causeway_controller_database_reachable', help: 'Whether the last readiness check reached the database (1) or not (0)', registers }),
+    authFailures: new Counter({ name: 'causeway_controller_admin_auth_failures_total', help: 'Admin API requests refused, by reason (unauthenticated, denied: no permission, throttled: too many failed authentications from one address)', labelNames: ['reason'] as const, registers }),
     databaseErrors: new Counter({ name: 'causeway_controller_database_errors_total', help: 'Database operations that failed, by operation', labelNames: ['operation'] as const, registers }),
   };
 }

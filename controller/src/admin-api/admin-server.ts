@@ -6,20 +6,27 @@ import { registerUpstreamRoutes, type UpstreamRouteDeps } from './upstream-route
 import { registerResourceRoutes } from './resource-routes.ts';
 import type { Deployer } from '../deployment/deployer.ts';
 import { registerStatusRoutes, type StatusSources } from './status-routes.ts';
+import { registerAccessRoutes } from './access-routes.ts';
 import { registerOpenApi } from './openapi.ts';
 import { routeSchemas } from './route-schemas.ts';
-import type { ResourceStore } from '../store/resource-store.ts';
-import { createAuthenticator, publicRoute } from './access.ts';
+import type { Sql } from '../store/database.ts';
+import type { Scope } from '../store/resource-store.ts';
+import { AdminAccess, publicRoute, requestIdOf, type AccessOptions, type Principal, type RouteNeed } from './access.ts';
 import { DOCUMENT_BODY_BYTES, registerBodyParsers } from './body-parsers.ts';
 import { adminErrorHandler, clientErrorHandler, frameworkError, sendError } from './error-replies.ts';
 import { LargeBodyGate } from './large-body-gate.ts';
 
 export interface AdminServerOptions {
-  readonly adminToken: string;
+  /** Who may do what: the bootstrap token, orgs, roles and tokens, and what to do with refusals. */
+  readonly access: AccessOptions;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
-  readonly store: ResourceStore;
+  readonly sql: Sql;
   readonly deployer: Deployer;
+  /** Resolves once this replica's model holds the revision. */
+  readonly caughtUpTo: (revision: number) => Promise<boolean>;
+  /** Serve the admin API over TLS with this certificate and key (PEM). */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly pools: UpstreamRouteDeps;
   readonly status: StatusSources;
   /** Large applies that may wait for the one in progress, and for how long. */
@@ -32,18 +39,9 @@ export interface AdminRoute {
   readonly method: string;
   readonly url: string;
   readonly public: boolean;
+  readonly need: RouteNeed | undefined;
 }
 
-/** Who made a request; every query is scoped by `org`. */
-interface Principal {
-  readonly org: string;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal;
-  }
-}
 
 /** A whole request (headers and body) must arrive within this; a large apply waiting its turn counts. */
 const REQUEST_TIMEOUT_MS = 300_000;
@@ -58,8 +56,10 @@ const routerOptions = {
 } as const;
 
 export function createAdminServer(options: AdminServerOptions): FastifyInstance {
-  const auth = createAuthenticator(options.adminToken);
+  const auth = new AdminAccess(options.access);
   const app = Fastify({
+    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     logger: false,
     bodyLimit: DOCUMENT_BODY_BYTES,
     // Answered below, in the one error envelope.
@@ -73,16 +73,19 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
       return sendError(reply, frameworkError(error, undefined) ?? CausewayError.from(error));
     },
   });
-  app.decorateRequest('principal', { getter: () => ({ org: 'default' }) });
+  app.decorateRequest('principal', undefined as unknown as Principal);
+  app.decorateRequest('scope', undefined as unknown as Scope);
   registerBodyParsers(app);
 
-  if (options.onRoute !== undefined) {
-    const report = options.onRoute;
-    app.addHook('onRoute', (route) => {
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
-      for (const method of methods) report({ method, url: route.url, public: route.config?.public === true });
-    });
-  }
+  // A route that is not public and says nothing of what it needs is a mistake: it never serves.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const isPublic = route.config?.public === true;
+    if (!isPublic && route.config?.need === undefined) {
+      throw new Error(`admin route ${methods.join(',')} ${route.url} declares neither public nor a need`);
+    }
+    for (const method of methods) options.onRoute?.({ method, url: route.url, public: isPublic, need: route.config?.need });
+  });
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -108,10 +111,11 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
   // Once the OpenAPI plugin has loaded, so that it sees every route.
   app.after(() => {
     app.get('/v1/openapi.json', { ...publicRoute, schema: routeSchemas.openapi }, async () => app.swagger());
-    registerApiRoutes(app, options.deployer);
+    registerApiRoutes(app, options.sql, options.deployer);
     registerUpstreamRoutes(app, options.pools);
-    registerResourceRoutes(app, options.store, options.deployer, largeBodies);
+    registerResourceRoutes(app, options.sql, options.deployer, largeBodies);
     registerStatusRoutes(app, options.status, options.metrics);
+    registerAccessRoutes(app, { sql: options.sql, access: options.access.access, caughtUpTo: options.caughtUpTo });
   });
   return app;
 }

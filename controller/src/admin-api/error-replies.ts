@@ -32,6 +32,7 @@ export function sendError(reply: FastifyReply, error: CausewayError): FastifyRep
 export const adminErrorCodes: readonly ErrorCode[] = [
   'invalid_argument',
   'unauthenticated',
+  'permission_denied',
   'not_found',
   'request_timeout',
   'already_exists',

@@ -1,8 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import type { Deployer } from '../deployment/deployer.ts';
 import { kinds, type ApiSpec, type Kind } from '../store/records.ts';
-import { notFound, type PutItem, type ResourceStore, type WriteOptions } from '../store/resource-store.ts';
+import type { Sql } from '../store/database.ts';
+import { notFound, ResourceStore, type PutItem, type WriteOptions } from '../store/resource-store.ts';
+import { needs } from './access.ts';
+import { authorizeWrites, existingOf } from './write-access.ts';
 import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 import type { LargeBodyGate } from './large-body-gate.ts';
@@ -98,22 +101,25 @@ function writeOptions(header: string | undefined, query: Readonly<Record<string,
 }
 
 /** GET (list and one), PUT and DELETE for every declarative kind. */
-export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, deployer: Deployer, largeBodies: LargeBodyGate): void {
-  app.get<{ Params: { plural: string } }>('/v1/:plural', { schema: routeSchemas.listDocuments }, async (request) => {
+export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer: Deployer, largeBodies: LargeBodyGate): void {
+  const storeOf = (request: FastifyRequest): ResourceStore => new ResourceStore(sql, request.scope);
+
+  app.get<{ Params: { plural: string } }>('/v1/:plural', { ...needs({ kind: 'read' }), schema: routeSchemas.listDocuments }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
-    const records = await store.list(kind, request.principal.org);
+    const records = await storeOf(request).list(kind);
     return { apiVersion: API_VERSION, kind: `${kind}List`, items: records.map(toDocument) };
   });
 
-  app.get<{ Params: NameParams }>('/v1/:plural/:name', { schema: routeSchemas.getDocument }, async (request, reply) => {
+  app.get<{ Params: NameParams }>('/v1/:plural/:name', { ...needs({ kind: 'read' }), schema: routeSchemas.getDocument }, async (request, reply) => {
     const kind = kindOf(request.params.plural, request.url);
-    const record = await store.get(kind, request.principal.org, request.params.name);
+    const record = await storeOf(request).get(kind, request.params.name);
     if (record === undefined) throw notFound(kind, request.params.name);
     reply.header('etag', etag(record.revision));
     return toDocument(record);
   });
 
-  app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { schema: routeSchemas.putDocument }, async (request, reply) => {
+  // Replacing needs edit; creating (checked once it is known) create, and an API's new upstream attach.
+  app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { ...needs({ kind: 'edit' }), schema: routeSchemas.putDocument }, async (request, reply) => {
     const kind = kindOf(request.params.plural, request.url);
     const options = writeOptions(request.headers['if-match'], request.query);
     const wait = parseWait(request.query);
@@ -121,11 +127,12 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
     if (wait !== undefined && doc.kind !== 'Api') {
       throw CausewayError.invalid([{ path: 'wait', message: 'only API deployments can be waited for' }]);
     }
-    const org = request.principal.org;
+    const store = storeOf(request);
+    await authorizeWrites(request.principal, store, [doc]);
     const deployed =
       wait === undefined
-        ? { put: await store.put(doc.kind, org, doc.name, doc.labels, doc.spec, options), report: undefined }
-        : await deployer.putAndWait(org, doc.name, doc.labels, doc.spec as ApiSpec, wait.ms, wait.rollbackOnFailure, options.ifMatch);
+        ? { put: await store.put(doc.kind, doc.name, doc.labels, doc.spec, options), report: undefined }
+        : await deployer.putAndWait(store, doc.name, doc.labels, doc.spec as ApiSpec, wait.ms, wait.rollbackOnFailure, options.ifMatch);
     const result = deployed.put;
     reply.code(result.created ? 201 : 200).header('etag', etag(result.record.revision));
     reply.header('causeway-result', result.created ? 'created' : result.changed ? 'updated' : 'unchanged');
@@ -136,10 +143,13 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
 
   // Many documents as one write: one revision, all or nothing.
   // Large bodies wait for their turn (or get 429) before they are read.
-  app.post('/v1/apply', { schema: routeSchemas.apply, bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
+  // What an apply may write is decided per document (create or edit of its kind, attach), in the token's org.
+  app.post('/v1/apply', { ...needs('authenticated'), schema: routeSchemas.apply, bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
     const items = validateApply(request.body);
     const force = parseForce(request.query as Record<string, string | undefined>);
-    const { revision, results } = await store.putMany(request.principal.org, items, { force });
+    const store = storeOf(request);
+    if (!request.principal.systemAdmin) await authorizeWrites(request.principal, store, items, await existingOf(store, items));
+    const { revision, results } = await store.putMany(items, { force });
     return {
       apiVersion: API_VERSION,
       kind: 'ApplyResult',
@@ -153,9 +163,9 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
     };
   });
 
-  app.delete<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { schema: routeSchemas.deleteDocument }, async (request) => {
+  app.delete<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { ...needs({ kind: 'delete' }), schema: routeSchemas.deleteDocument }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
-    const revision = await store.delete(kind, request.principal.org, request.params.name, writeOptions(request.headers['if-match'], request.query));
+    const revision = await storeOf(request).delete(kind, request.params.name, writeOptions(request.headers['if-match'], request.query));
     return { apiVersion: API_VERSION, kind: 'Status', status: 'deleted', metadata: { name: request.params.name, kind, revision } };
   });
 }

@@ -1,14 +1,13 @@
 import type { FastifySchema } from 'fastify';
-import { httpStatusFor, slugPattern } from '@causeway/shared';
 import { kinds } from '../store/records.ts';
-import { DOCUMENT_BODY_BYTES, SMALL_BODY_BYTES, yamlTypes } from './body-parsers.ts';
-import { pluralOf } from './documents.ts';
-import { ref, type JsonSchema } from './document-schemas.ts';
-import { adminErrorCodes } from './error-replies.ts';
+import { accessRouteSchemas } from './access-route-schemas.ts';
+import { DOCUMENT_BODY_BYTES, SMALL_BODY_BYTES } from './body-parsers.ts';
+import { ref } from './document-schemas.ts';
+import { anyKind, bodyErrors, check, consumes, errorResponse, errors, etag, force, ifMatch, KINDS_KEY, list, named, ok, params, plural, slug, tags, time, trueOrFalse } from './schema-helpers.ts';
+
+export { KINDS_KEY } from './schema-helpers.ts';
 import { LARGE_BODY_BYTES, LARGE_BODY_RETRY_AFTER_SECONDS } from './large-body-gate.ts';
 
-/** Query parameters that only some kinds take, on the routes that serve every kind. */
-export const KINDS_KEY = 'x-causeway-kinds';
 /** A body that may be left out (@fastify/swagger marks every body required). */
 export const OPTIONAL_BODY_KEY = 'x-causeway-optional-body';
 
@@ -17,35 +16,6 @@ declare module 'fastify' {
     readonly [OPTIONAL_BODY_KEY]?: boolean;
   }
 }
-
-const tags = { resources: ['Resources'], pools: ['Gateway pools'], deployments: ['API deployments'], status: ['Status'] } as const;
-const consumes = ['application/json', ...yamlTypes];
-const slug = { type: 'string', pattern: slugPattern.source, maxLength: 32 } as const;
-
-const errorResponse = (status: number): JsonSchema => {
-  const codes = adminErrorCodes.filter((code) => httpStatusFor(code) === status);
-  return { description: codes.map((c) => `\`${c}\``).join(' or '), ...ref('Error') };
-};
-/** Error answers by status, each the one Error schema; 401, 500 and 503 can answer anything protected. */
-const errors = (...statuses: number[]): Record<number, JsonSchema> =>
-  Object.fromEntries([...statuses, 401, 500, 503].map((status) => [status, errorResponse(status)]));
-/** ... and what a route that reads a body may answer. */
-const bodyErrors = [400, 413, 415];
-
-const params = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', required: Object.keys(properties), properties });
-const named = (what: string) => params({ name: { ...slug, description: `the ${what}'s name` } });
-const plural = { enum: kinds.map((k) => pluralOf[k]), description: 'the kind: the document lists one path per kind' };
-const anyKind = params({ plural, name: { ...slug, description: 'metadata.name' } });
-
-const trueOrFalse = (description: string, only?: string): JsonSchema => ({ enum: ['true', 'false'], description, ...(only === undefined ? {} : { [KINDS_KEY]: [only] }) });
-const force = trueOrFalse('remove what is in use anyway (a zone APIs fail over to, the last member of a pool APIs use)');
-const ifMatch = { type: 'object', properties: { 'if-match': { type: 'string', description: 'the ETag of a GET: 412 if the resource changed since' } } };
-const etag = { type: 'string', description: 'the revision, quoted' };
-const ok = (description: string, schema: JsonSchema, headers?: Record<string, JsonSchema>): JsonSchema => ({
-  description,
-  ...schema,
-  ...(headers === undefined ? {} : { headers }),
-});
 
 const writeHeaders = { etag, 'causeway-result': { enum: ['created', 'updated', 'unchanged'] } };
 
@@ -222,9 +192,6 @@ const deployments = {
   },
 } satisfies Record<string, FastifySchema>;
 
-const check = { type: 'object', properties: { ok: { type: 'boolean' }, reason: { type: 'string' } } };
-const time = { type: 'string', format: 'date-time' } as const;
-const list = (kind: string, item: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: { kind: { const: kind }, items: { type: 'array', items: { type: 'object', properties: item } } } });
 
 /** Health, readiness, metrics, the document itself, and who is connected where. */
 const status = {
@@ -298,4 +265,4 @@ const status = {
  * documentation only (see openapi.ts): bodies are checked by validate.ts, which names the
  * field, the value and the rule.
  */
-export const routeSchemas = { ...resources, ...pools, ...deployments, ...status };
+export const routeSchemas = { ...resources, ...pools, ...deployments, ...status, ...accessRouteSchemas };

@@ -4,7 +4,7 @@ import type { Sql } from '../store/database.ts';
 import { listRuntimes, type RuntimeRecord } from '../store/runtime-status.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 import { API_VERSION } from './validate.ts';
-import { publicRoute } from './access.ts';
+import { needs, publicRoute } from './access.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { routeSchemas } from './route-schemas.ts';
 
@@ -54,12 +54,12 @@ export function registerStatusRoutes(app: FastifyInstance, status: StatusSources
     return metrics.registry.metrics();
   });
 
-  app.get('/v1/runtimes', { schema: routeSchemas.listRuntimes }, async () => {
+  app.get('/v1/runtimes', { ...needs({ subject: 'runtimes', action: 'read' }), schema: routeSchemas.listRuntimes }, async () => {
     const runtimes = await listRuntimes(status.sql);
     return { apiVersion: API_VERSION, kind: 'RuntimeList', items: runtimes.map(runtimeDocument) };
   });
 
-  app.get('/v1/controllers', { schema: routeSchemas.listControllers }, async () => {
+  app.get('/v1/controllers', { ...needs({ subject: 'controllers', action: 'read' }), schema: routeSchemas.listControllers }, async () => {
     const controllers = await listControllers(status.sql);
     return {
       apiVersion: API_VERSION,

@@ -1,12 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
 import { recordHeartbeat } from '../store/gateway-heartbeats.ts';
 import { loadGatewayHealth, poolStatus, type HealthSettings } from '../store/gateway-health.ts';
 import { apisUsing, poolUsageCounts } from '../store/pool-usage.ts';
-import type { PoolStore } from '../store/pool-store.ts';
+import { PoolStore } from '../store/pool-store.ts';
 import type { PoolRecord, StoredRecord } from '../store/records.ts';
-import { notFound, type ResourceStore } from '../store/resource-store.ts';
+import { notFound, ResourceStore } from '../store/resource-store.ts';
+import { needs } from './access.ts';
 import { Checker, isObject } from './checker.ts';
 import { etag, parseIfMatch, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
@@ -16,8 +17,6 @@ import { routeSchemas } from './route-schemas.ts';
 
 export interface UpstreamRouteDeps {
   readonly sql: Sql;
-  readonly store: ResourceStore;
-  readonly pools: PoolStore;
   readonly health: HealthSettings;
 }
 
@@ -26,7 +25,9 @@ export interface UpstreamRouteDeps {
  * health side of gateways (status, heartbeats).
  */
 export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRouteDeps): void {
-  const { sql, store, pools, health } = deps;
+  const { sql, health } = deps;
+  const storeOf = (request: FastifyRequest): ResourceStore => new ResourceStore(sql, request.scope);
+  const poolsOf = (request: FastifyRequest): PoolStore => new PoolStore(sql, request.scope);
 
   async function describePools(org: string, records: readonly PoolRecord[]) {
     const members = [...new Set(records.flatMap((p) => p.spec.members))];
@@ -49,37 +50,37 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     });
   }
 
-  async function describeOne(org: string, name: string) {
-    const pool = await store.get('GatewayPool', org, name);
+  async function describeOne(store: ResourceStore, name: string) {
+    const pool = await store.get('GatewayPool', name);
     if (pool === undefined) throw notFound('GatewayPool', name);
-    const [doc] = await describePools(org, [pool]);
+    const [doc] = await describePools(store.orgName, [pool]);
     return doc;
   }
 
-  app.get('/v1/gateway-pools', { schema: routeSchemas.listGatewayPools }, async (request) => {
-    const records = await store.list('GatewayPool', request.principal.org);
-    return { apiVersion: API_VERSION, kind: 'GatewayPoolList', items: await describePools(request.principal.org, records) };
+  app.get('/v1/gateway-pools', { ...needs({ subject: 'gateway-pools', action: 'read' }), schema: routeSchemas.listGatewayPools }, async (request) => {
+    const records = await storeOf(request).list('GatewayPool');
+    return { apiVersion: API_VERSION, kind: 'GatewayPoolList', items: await describePools(request.scope.org, records) };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name', { schema: routeSchemas.getGatewayPool }, async (request, reply) => {
-    const doc = await describeOne(request.principal.org, request.params.name);
+  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name', { ...needs({ subject: 'gateway-pools', action: 'read' }), schema: routeSchemas.getGatewayPool }, async (request, reply) => {
+    const doc = await describeOne(storeOf(request), request.params.name);
     reply.header('etag', etag(doc?.metadata.revision ?? 0));
     return doc;
   });
 
-  app.post('/v1/gateway-pools', { schema: routeSchemas.createGatewayPool }, async (request, reply) => {
+  app.post('/v1/gateway-pools', { ...needs({ subject: 'gateway-pools', action: 'create' }), schema: routeSchemas.createGatewayPool }, async (request, reply) => {
     const body = isObject(request.body) ? request.body : {};
     const metadata = isObject(body.metadata) ? body.metadata : {};
     const name = typeof metadata.name === 'string' ? metadata.name : undefined;
     if (name === undefined) throw CausewayError.invalid([{ path: 'metadata.name', message: 'is required' }]);
     const doc = validateDocument(request.body, { kind: 'GatewayPool', name });
     const spec = doc.spec as PoolRecord['spec'];
-    const record = await pools.create(request.principal.org, doc.name, doc.labels, spec.members, spec.description);
+    const record = await poolsOf(request).create(doc.name, doc.labels, spec.members, spec.description);
     reply.code(201).header('etag', etag(record.revision)).header('location', `/v1/gateway-pools/${record.name}`);
-    return describeOne(request.principal.org, record.name);
+    return describeOne(storeOf(request), record.name);
   });
 
-  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', { schema: routeSchemas.patchGatewayPool, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
+  app.patch<{ Params: { name: string } }>('/v1/gateway-pools/:name', { ...needs({ subject: 'gateway-pools', action: 'edit' }), schema: routeSchemas.patchGatewayPool, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const c = new Checker();
     const body = c.object('(body)', request.body, ['apiVersion', 'kind', 'metadata', 'spec'], true) ?? {};
     const metadata = c.object('metadata', body.metadata, ['name']) ?? {};
@@ -93,52 +94,52 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     c.done();
     const ifMatch = parseIfMatch(request.headers['if-match']);
     if (ifMatch === 'invalid') throw CausewayError.invalid([{ path: 'If-Match', message: 'is not a revision ETag like "12"' }]);
-    const record = await pools.update(request.principal.org, request.params.name, changes, ifMatch);
+    const record = await poolsOf(request).update(request.params.name, changes, ifMatch);
     reply.header('etag', etag(record.revision));
-    return describeOne(request.principal.org, record.name);
+    return describeOne(storeOf(request), record.name);
   });
 
-  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', { schema: routeSchemas.addPoolMember, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
+  app.post<{ Params: { name: string } }>('/v1/gateway-pools/:name/memberships', { ...needs({ subject: 'gateway-pools', action: 'edit' }), schema: routeSchemas.addPoolMember, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const c = new Checker();
     const body = c.object('(body)', request.body, ['gateway'], true) ?? {};
     const gateway = c.slug('gateway', body.gateway);
     c.done();
-    const record = await pools.addMember(request.principal.org, request.params.name, gateway);
+    const record = await poolsOf(request).addMember(request.params.name, gateway);
     reply.code(201).header('etag', etag(record.revision));
-    return describeOne(request.principal.org, record.name);
+    return describeOne(storeOf(request), record.name);
   });
 
-  app.delete<{ Params: { name: string; gateway: string }; Querystring: Record<string, string> }>('/v1/gateway-pools/:name/memberships/:gateway', { schema: routeSchemas.removePoolMember }, async (request, reply) => {
-    const record = await pools.removeMember(request.principal.org, request.params.name, request.params.gateway, parseForce(request.query));
+  app.delete<{ Params: { name: string; gateway: string }; Querystring: Record<string, string> }>('/v1/gateway-pools/:name/memberships/:gateway', { ...needs({ subject: 'gateway-pools', action: 'edit' }), schema: routeSchemas.removePoolMember }, async (request, reply) => {
+    const record = await poolsOf(request).removeMember(request.params.name, request.params.gateway, parseForce(request.query));
     reply.header('etag', etag(record.revision));
-    return describeOne(request.principal.org, record.name);
+    return describeOne(storeOf(request), record.name);
   });
 
-  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name/resources', { schema: routeSchemas.listPoolResources }, async (request) => {
-    const org = request.principal.org;
-    if ((await store.get('GatewayPool', org, request.params.name)) === undefined) throw notFound('GatewayPool', request.params.name);
+  app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name/resources', { ...needs({ subject: 'gateway-pools', action: 'read' }), schema: routeSchemas.listPoolResources }, async (request) => {
+    const org = request.scope.org;
+    if ((await storeOf(request).get('GatewayPool', request.params.name)) === undefined) throw notFound('GatewayPool', request.params.name);
     const apis = await apisUsing(sql, 'GatewayPool', org, request.params.name);
     return { apiVersion: API_VERSION, kind: 'ResourceList', items: apis.map((name) => ({ kind: 'Api', name })) };
   });
 
   // Gateways show their health too, and may send heartbeats.
-  app.get('/v1/gateways', { schema: routeSchemas.listGateways }, async (request) => {
-    const org = request.principal.org;
-    const records = await store.list('Gateway', org);
+  app.get('/v1/gateways', { ...needs({ subject: 'gateways', action: 'read' }), schema: routeSchemas.listGateways }, async (request) => {
+    const org = request.scope.org;
+    const records = await storeOf(request).list('Gateway');
     const healthByGateway = await loadGatewayHealth(sql, org, health);
     return { apiVersion: API_VERSION, kind: 'GatewayList', items: records.map((g) => gatewayDocument(g, healthByGateway)) };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/gateways/:name', { schema: routeSchemas.getGateway }, async (request, reply) => {
-    const org = request.principal.org;
-    const record = await store.get('Gateway', org, request.params.name);
+  app.get<{ Params: { name: string } }>('/v1/gateways/:name', { ...needs({ subject: 'gateways', action: 'read' }), schema: routeSchemas.getGateway }, async (request, reply) => {
+    const org = request.scope.org;
+    const record = await storeOf(request).get('Gateway', request.params.name);
     if (record === undefined) throw notFound('Gateway', request.params.name);
     reply.header('etag', etag(record.revision));
     return gatewayDocument(record, await loadGatewayHealth(sql, org, health, [record.name]));
   });
 
-  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', { schema: routeSchemas.gatewayHeartbeat, bodyLimit: SMALL_BODY_BYTES }, async (request) => {
-    const at = await recordHeartbeat(sql, request.principal.org, request.params.name);
+  app.post<{ Params: { name: string } }>('/v1/gateways/:name/heartbeat', { ...needs('gateway-heartbeat'), schema: routeSchemas.gatewayHeartbeat, bodyLimit: SMALL_BODY_BYTES }, async (request) => {
+    const at = await recordHeartbeat(sql, request.scope, request.params.name);
     if (at === undefined) throw notFound('Gateway', request.params.name);
     return { gateway: request.params.name, lastHeartbeatAt: at.toISOString(), ttlMs: health.heartbeatTtlMs };
   });

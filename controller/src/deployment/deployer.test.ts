@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testScope } from '../testing/test-scope.ts';
 import { createLogger } from '@causeway/shared';
 import { validateDocument } from '../admin-api/validate.ts';
 import { createControllerMetrics } from '../metrics.ts';
-import { listenForChanges } from '../store/change-log.ts';
 import { insertDeployment } from '../store/deployments.ts';
 import type { ApiSpec } from '../store/records.ts';
 import { ResourceStore } from '../store/resource-store.ts';
@@ -25,22 +26,27 @@ describe('Deployer', () => {
   /** Records what runtimes streaming from replica A do, as its xDS server's callbacks. */
   let replicaA: RuntimeStatusRecorder;
   const deployers: Deployer[] = [];
-  const stopListening: (() => Promise<void>)[] = [];
   const rt1: RuntimeStream = { nodeId: 'rt-1', connectedAt: new Date(1_000) };
   const rt2: RuntimeStream = { nodeId: 'rt-2', connectedAt: new Date(2_000) };
 
   async function deployer(controllerId: string, statusPollMs = NO_POLL_MS, listen = true): Promise<Deployer> {
-    const d = new Deployer({ sql: db.sql, store, controllerId, log: silent, statusPollMs });
+    const d = new Deployer({ sql: db.sql, controllerId, log: silent, statusPollMs });
     deployers.push(d);
     if (listen) await d.start();
     return d;
   }
 
-  /** Listens for the next committed change: `revision` resolves with its revision. */
+  /** The next committed change: `revision` resolves with its revision (read, not told: a notification may come before a listener is in place). */
   async function nextRevision(): Promise<{ revision: Promise<number> }> {
-    let resolve: (revision: number) => void = () => undefined;
-    const revision = new Promise<number>((r) => (resolve = r));
-    stopListening.push(await listenForChanges(db.sql, (payload) => resolve(Number(payload)), () => undefined));
+    const current = async (): Promise<number> => (await db.sql<{ revision: number }[]>`SELECT revision FROM config_state`)[0]?.revision ?? 0;
+    const before = await current();
+    const revision = (async () => {
+      for (;;) {
+        const now = await current();
+        if (now > before) return now;
+        await sleep(10);
+      }
+    })();
     return { revision };
   }
 
@@ -51,15 +57,14 @@ describe('Deployer', () => {
 
   beforeEach(async () => {
     db = await createTestDatabase();
-    store = new ResourceStore(db.sql);
+    store = new ResourceStore(db.sql, testScope());
     replicaA = new RuntimeStatusRecorder({ sql: db.sql, controllerId: 'replica-a', log: silent, metrics: createControllerMetrics() });
-    for (const gateway of ['gw-1', 'gw-2']) await store.put('Gateway', 'default', gateway, {}, validateDocument({ kind: 'Gateway', metadata: { name: gateway }, spec: { url: 'http://10.0.0.1' } }).spec as never);
+    for (const gateway of ['gw-1', 'gw-2']) await store.put('Gateway', gateway, {}, validateDocument({ kind: 'Gateway', metadata: { name: gateway }, spec: { url: 'http://10.0.0.1' } }).spec as never);
     for (const stream of [rt1, rt2]) replicaA.onStreamOpen(stream, { nodeId: stream.nodeId, zone: 'default', labels: {}, version: 'test' }, 0);
     await replicaA.flush();
   });
 
   afterEach(async () => {
-    for (const stop of stopListening.splice(0)) await stop();
     for (const d of deployers.splice(0)) await d.close();
     await replicaA.flush();
     await db.drop();
@@ -68,7 +73,7 @@ describe('Deployer', () => {
   it('waits until every runtime answered, woken by the answers recorded on another replica', async () => {
     const replicaB = await deployer('replica-b');
     const committed = await nextRevision();
-    const waiting = replicaB.putAndWait('default', 'orders', {}, apiSpec('gw-1'), 20_000, false, undefined);
+    const waiting = replicaB.putAndWait(store, 'orders', {}, apiSpec('gw-1'), 20_000, false, undefined);
     const revision = await committed.revision;
     applied(revision, rt1);
     await replicaA.flush();
@@ -85,7 +90,7 @@ describe('Deployer', () => {
   it('still converges when no announcement arrives: it looks again on a timer', async () => {
     const deaf = await deployer('replica-b', 50, false);
     const committed = await nextRevision();
-    const waiting = deaf.putAndWait('default', 'orders', {}, apiSpec('gw-1'), 20_000, false, undefined);
+    const waiting = deaf.putAndWait(store, 'orders', {}, apiSpec('gw-1'), 20_000, false, undefined);
     applied(await committed.revision, rt1, rt2);
     const { report } = await waiting;
     expect(report.outcome).toBe('converged');
@@ -94,22 +99,22 @@ describe('Deployer', () => {
   it('times out when a runtime does not answer, and keeps the revision without rollbackOnFailure', async () => {
     const replicaB = await deployer('replica-b');
     const committed = await nextRevision();
-    const waiting = replicaB.putAndWait('default', 'orders', {}, apiSpec('gw-1'), 1_000, false, undefined);
+    const waiting = replicaB.putAndWait(store, 'orders', {}, apiSpec('gw-1'), 1_000, false, undefined);
     applied(await committed.revision, rt1);
     await replicaA.flush();
     const { put, report } = await waiting;
 
     expect(report).toMatchObject({ outcome: 'timed-out', detail: '1 of 2 runtime(s) did not answer in time' });
     expect(report.status.runtimes.map((r) => `${r.nodeId}:${r.state}`)).toEqual(['rt-1:acked', 'rt-2:pending']);
-    expect((await store.get('Api', 'default', 'orders'))?.revision).toBe(put.record.revision);
+    expect((await store.get('Api', 'orders'))?.revision).toBe(put.record.revision);
   });
 
   it('rolls back to the previous revision when a runtime rejects the new one', async () => {
     const replicaB = await deployer('replica-b');
-    const first = await store.put('Api', 'default', 'orders', {}, apiSpec('gw-1'));
+    const first = await store.put('Api', 'orders', {}, apiSpec('gw-1'));
     applied(first.record.revision, rt1, rt2);
     const committed = await nextRevision();
-    const waiting = replicaB.putAndWait('default', 'orders', {}, apiSpec('gw-2', 60_000), 20_000, true, undefined);
+    const waiting = replicaB.putAndWait(store, 'orders', {}, apiSpec('gw-2', 60_000), 20_000, true, undefined);
     const revision = await committed.revision;
     replicaA.onResourceRejected(rt2, { kind: 'api', name: 'default/orders', version: revision, message: 'requestMs over the limit' });
     applied(revision, rt1, rt2);
@@ -117,16 +122,16 @@ describe('Deployer', () => {
 
     expect(report).toMatchObject({ outcome: 'rolled-back', restoredRevision: first.record.revision });
     expect(report.detail).toBe('1 runtime(s) rejected revision ' + revision + ': requestMs over the limit; rolled back');
-    const current = await store.get('Api', 'default', 'orders');
+    const current = await store.get('Api', 'orders');
     expect(current?.revision).toBe(report.rollbackRevision);
     expect(current?.spec).toEqual(first.record.spec);
   });
 
   it('finishes a deployment its replica abandoned: rolls back once, whichever replica does the chores', async () => {
-    const first = await store.put('Api', 'default', 'orders', {}, apiSpec('gw-1'));
+    const first = await store.put('Api', 'orders', {}, apiSpec('gw-1'));
     // Replica A wrote the new revision and its deployment, then died instead of waiting (deadline long past).
     let deploymentId = 0;
-    const second = await store.put('Api', 'default', 'orders', {}, apiSpec('gw-2', 60_000), {
+    const second = await store.put('Api', 'orders', {}, apiSpec('gw-2', 60_000), {
       alsoDo: async (m, previous) => {
         deploymentId = await insertDeployment(m, { org: 'default', api: 'orders', previousRevision: previous?.revision ?? null, rollbackOnFailure: true, waitMs: -60_000, controllerId: 'replica-a' });
       },
@@ -139,7 +144,7 @@ describe('Deployer', () => {
     expect(await b.finishAbandoned()).toBe(1);
     expect(await c.finishAbandoned(), 'a finished deployment is not taken over again').toBe(0);
 
-    const current = await store.get('Api', 'default', 'orders');
+    const current = await store.get('Api', 'orders');
     expect(current?.spec).toEqual(first.record.spec);
     expect(current?.revision).toBeGreaterThan(second.record.revision);
     const [row] = await db.sql<{ state: string; rollback_revision: number }[]>`SELECT state, rollback_revision FROM deployments WHERE id = ${deploymentId}`;

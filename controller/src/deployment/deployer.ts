@@ -3,9 +3,9 @@ import { getApiRevision, listApiRevisions, type ApiRevision } from '../store/api
 import type { Sql } from '../store/database.ts';
 import { deploymentStatus, type DeploymentStatus } from '../store/deployment-status.ts';
 import { abandonedDeployments, claimRollback, finishDeployment, getDeployment, insertDeployment, type Deployment } from '../store/deployments.ts';
-import type { Mutation } from '../store/mutate.ts';
+import { systemAudit, type AuditContext, type Mutation } from '../store/mutate.ts';
 import type { ApiSpec, Labels } from '../store/records.ts';
-import { notFound, type PutResult, type ResourceStore } from '../store/resource-store.ts';
+import { notFound, ResourceStore, type PutResult } from '../store/resource-store.ts';
 import { listenForRuntimeStatus } from '../store/runtime-status.ts';
 import { StatusWatch } from './status-watch.ts';
 
@@ -32,7 +32,6 @@ const ABANDONED_GRACE_MS = 5_000;
 
 export interface DeployerOptions {
   readonly sql: Sql;
-  readonly store: ResourceStore;
   readonly controllerId: string;
   readonly log: Logger;
   /** Default STATUS_POLL_MS. */
@@ -46,7 +45,6 @@ export interface DeployerOptions {
  */
 export class Deployer {
   private readonly sql: Sql;
-  private readonly store: ResourceStore;
   private readonly controllerId: string;
   private readonly log: Logger;
   private readonly watch: StatusWatch;
@@ -54,7 +52,6 @@ export class Deployer {
 
   constructor(options: DeployerOptions) {
     this.sql = options.sql;
-    this.store = options.store;
     this.controllerId = options.controllerId;
     this.log = options.log;
     this.watch = new StatusWatch(options.statusPollMs ?? STATUS_POLL_MS);
@@ -70,30 +67,36 @@ export class Deployer {
     this.unlisten = undefined;
   }
 
-  async status(org: string, name: string): Promise<DeploymentStatus> {
-    const api = await this.store.get('Api', org, name);
+  async status(store: ResourceStore, name: string): Promise<DeploymentStatus> {
+    const api = await store.get('Api', name);
     if (api === undefined) throw notFound('Api', name);
-    return deploymentStatus(this.sql, org, name, api.revision);
+    return deploymentStatus(this.sql, store.orgName, name, api.revision);
   }
 
-  async revisions(org: string, name: string): Promise<ApiRevision[]> {
-    const revisions = await listApiRevisions(this.sql, org, name);
+  async revisions(store: ResourceStore, name: string): Promise<ApiRevision[]> {
+    const revisions = await listApiRevisions(this.sql, store.orgName, name);
     if (revisions.length === 0) throw notFound('Api', name);
     return revisions;
   }
 
   /** Writes the spec of an earlier revision as a new revision (the previous one by default). */
-  async rollback(org: string, name: string, toRevision?: number): Promise<PutResult<'Api'> & { restoredRevision: number }> {
-    const current = await this.store.get('Api', org, name);
+  async rollback(
+    store: ResourceStore,
+    name: string,
+    toRevision?: number,
+    authorize: (target: { kind: 'Api'; name: string; spec: ApiSpec }) => Promise<void> = async () => undefined,
+  ): Promise<PutResult<'Api'> & { restoredRevision: number }> {
+    const current = await store.get('Api', name);
     if (current === undefined) throw notFound('Api', name);
-    const history = await this.revisions(org, name);
+    const history = await this.revisions(store, name);
     const target = toRevision === undefined ? history.find((r) => r.revision < current.revision) : history.find((r) => r.revision === toRevision);
     if (target === undefined) {
       throw toRevision === undefined
         ? new CausewayError('precondition_failed', `API "${name}" has no revision before ${current.revision} to roll back to`)
         : new CausewayError('not_found', `API "${name}" has no revision ${toRevision}`);
     }
-    const result = await this.store.put('Api', org, name, target.labels, target.spec, { ifMatch: current.revision });
+    await authorize({ kind: 'Api', name, spec: target.spec });
+    const result = await store.put('Api', name, target.labels, target.spec, { ifMatch: current.revision, action: 'rollback' });
     this.log.info({ api: name, from: current.revision, to: target.revision, revision: result.record.revision }, 'API rolled back');
     return { ...result, restoredRevision: target.revision };
   }
@@ -102,9 +105,10 @@ export class Deployer {
    * PUT with `?wait`: writes the API and its deployment record in one transaction, then
    * waits until every targeted runtime answered, or the time is up.
    */
-  async putAndWait(org: string, name: string, labels: Labels, spec: ApiSpec, waitMs: number, rollbackOnFailure: boolean, ifMatch: number | undefined): Promise<{ put: PutResult<'Api'>; report: DeploymentReport }> {
+  async putAndWait(store: ResourceStore, name: string, labels: Labels, spec: ApiSpec, waitMs: number, rollbackOnFailure: boolean, ifMatch: number | undefined): Promise<{ put: PutResult<'Api'>; report: DeploymentReport }> {
     let deploymentId = 0;
-    const put = await this.store.put('Api', org, name, labels, spec, {
+    const org = store.orgName;
+    const put = await store.put('Api', name, labels, spec, {
       ...(ifMatch === undefined ? {} : { ifMatch }),
       alsoDo: async (m, previous) => {
         deploymentId = await insertDeployment(m, { org, api: name, previousRevision: previous?.revision ?? null, rollbackOnFailure, waitMs, controllerId: this.controllerId });
@@ -118,7 +122,7 @@ export class Deployer {
     const status = await this.waitForAnswers(org, name, put.record.revision, waitMs);
     const deployment = await getDeployment(this.sql, org, deploymentId);
     if (deployment === undefined) throw new Error(`deployment ${deploymentId} is missing`);
-    return { put, report: await this.finish(deployment, status) };
+    return { put, report: await this.finish(deployment, status, store.auditContext) };
   }
 
   /** Finishes deployments whose replica stopped waiting on them (it died): run by one replica at a time. */
@@ -126,7 +130,7 @@ export class Deployer {
     const deployments = await abandonedDeployments(this.sql, ABANDONED_GRACE_MS, 100);
     for (const deployment of deployments) {
       const status = await deploymentStatus(this.sql, deployment.org, deployment.api, deployment.revision);
-      const report = await this.finish(deployment, status);
+      const report = await this.finish(deployment, status, systemAudit(this.controllerId));
       this.log.warn({ deployment: deployment.id, api: deployment.api, revision: deployment.revision, outcome: report.outcome }, 'finished a deployment its replica abandoned');
     }
     return deployments.length;
@@ -144,7 +148,7 @@ export class Deployer {
   }
 
   /** Records the outcome; rolls back in the same transaction when asked to and needed. */
-  private async finish(deployment: Deployment, status: DeploymentStatus): Promise<DeploymentReport> {
+  private async finish(deployment: Deployment, status: DeploymentStatus, audit: AuditContext): Promise<DeploymentReport> {
     const { nacked, pending } = status.summary;
     const outcome = nacked > 0 ? 'failed' : pending > 0 ? 'timed-out' : 'converged';
     const detail =
@@ -158,7 +162,7 @@ export class Deployer {
       return { outcome, status, detail };
     }
     try {
-      const revision = await this.rollBack(deployment, `${detail}; rolled back`);
+      const revision = await this.rollBack(deployment, `${detail}; rolled back`, audit);
       this.log.warn({ api: deployment.api, revision: deployment.revision, restored: deployment.previousRevision, outcome }, 'deployment failed; rolled back');
       return { outcome: 'rolled-back', status, detail: `${detail}; rolled back`, rollbackRevision: revision, restoredRevision: deployment.previousRevision };
     } catch (error) {
@@ -171,16 +175,18 @@ export class Deployer {
   }
 
   /** Writes the previous revision back (or deletes a created API) and claims the deployment, in one mutation. */
-  private async rollBack(deployment: Deployment, detail: string): Promise<number> {
+  private async rollBack(deployment: Deployment, detail: string, audit: AuditContext): Promise<number> {
     const claim = async (m: Mutation): Promise<void> => {
       // Someone else finished it first: undo this rollback.
       if (!(await claimRollback(m, deployment, detail))) throw new CausewayError('precondition_failed', 'the deployment was already finished');
     };
     const { org, api } = deployment;
-    if (deployment.previousRevision === null) return this.store.delete('Api', org, api, { ifMatch: deployment.revision, alsoDo: claim });
+    const store = new ResourceStore(this.sql, { org, audit });
+    const options = { ifMatch: deployment.revision, alsoDo: claim, action: 'rollback' } as const;
+    if (deployment.previousRevision === null) return store.delete('Api', api, options);
     const previous = await getApiRevision(this.sql, org, api, deployment.previousRevision);
     if (previous === undefined) throw new Error(`API revision ${deployment.previousRevision} is missing`);
-    const result = await this.store.put('Api', org, api, previous.labels, previous.spec, { ifMatch: deployment.revision, alsoDo: claim });
+    const result = await store.put('Api', api, previous.labels, previous.spec, options);
     return result.record.revision;
   }
 }

@@ -1,5 +1,6 @@
 import type { Sql, Tx } from './database.ts';
 import { CHANGES_CHANNEL } from './mutate.ts';
+import { loadAccess, readAccessEntities, type AccessEntityState, type AccessKind, type AccessModel } from './access-tables.ts';
 import { kinds, recordKey, type EntityState, type Kind, type StoredRecord } from './records.ts';
 import { tables, type EntityKey } from './tables.ts';
 
@@ -15,12 +16,13 @@ export type ChangeLogRead =
   /** Nothing was committed after the revision asked about. */
   | { readonly type: 'current'; readonly revision: number }
   /** Everything, because nothing was loaded yet or the log no longer reaches back far enough (pruned). */
-  | { readonly type: 'full'; readonly revision: number; readonly records: readonly StoredRecord[] }
+  | { readonly type: 'full'; readonly revision: number; readonly records: readonly StoredRecord[]; readonly access: AccessModel }
   /** The entities changed since the revision asked about, as they now are, and when each revision was committed. */
   | {
       readonly type: 'changes';
       readonly revision: number;
       readonly entities: readonly EntityState[];
+      readonly access: readonly AccessEntityState[];
       readonly commits: readonly { readonly revision: number; readonly committedAt: Date }[];
     };
 
@@ -44,14 +46,30 @@ export function readChangesSince(sql: Sql, applied: number | undefined): Promise
     const { revision } = state;
     if (applied !== undefined && revision <= applied) return { type: 'current', revision };
     if (applied === undefined || state.pruned_through > applied) {
-      const records = (await Promise.all(kinds.map((kind) => tables[kind].list(tx)))).flat() as StoredRecord[];
-      return { type: 'full', revision, records };
+      const [records, access] = await Promise.all([
+        Promise.all(kinds.map((kind) => tables[kind].list(tx))).then((lists) => lists.flat() as StoredRecord[]),
+        loadAccess(tx),
+      ]);
+      return { type: 'full', revision, records, access };
     }
     const rows = await tx<ChangeRow[]>`
       SELECT kind, org_id, name, revision, changed_at FROM config_changes
       WHERE revision > ${applied} AND revision <= ${revision} ORDER BY revision, seq`;
-    return { type: 'changes', revision, entities: await readEntities(tx, rows), commits: commitsOf(rows) };
+    const [entities, access] = await Promise.all([readEntities(tx, rows), readAccessEntities(tx, accessNamed(rows))]);
+    return { type: 'changes', revision, entities, access, commits: commitsOf(rows) };
   });
+}
+
+const accessKinds: ReadonlySet<string> = new Set<AccessKind>(['org', 'role', 'token']);
+
+/** The orgs, roles and tokens the log names, each once. */
+function accessNamed(rows: readonly ChangeRow[]): { kind: AccessKind; org: string; name: string }[] {
+  const named = new Map<string, { kind: AccessKind; org: string; name: string }>();
+  for (const row of rows) {
+    if (!accessKinds.has(row.kind)) continue;
+    named.set(`${row.kind}\u0000${row.org_id}\u0000${row.name}`, { kind: row.kind as AccessKind, org: row.org_id, name: row.name });
+  }
+  return [...named.values()];
 }
 
 function commitsOf(rows: readonly ChangeRow[]): { revision: number; committedAt: Date }[] {

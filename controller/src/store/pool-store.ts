@@ -1,26 +1,29 @@
 import { CausewayError } from '@causeway/shared';
 import type { Sql } from './database.ts';
-import { mutate, type Mutation } from './mutate.ts';
+import { fieldChanges } from '../access/field-changes.ts';
+import { mutate, type AuditEntry, type Mutation } from './mutate.ts';
 import { apisUsing } from './pool-usage.ts';
 import type { ApiSpec, Labels, PoolRecord } from './records.ts';
 import { lastMemberConflict } from './references.ts';
-import { notFound, type ResourceStore } from './resource-store.ts';
+import { notFound, ResourceStore, type Scope } from './resource-store.ts';
 import { tables } from './tables.ts';
 
-/** The imperative pool operations of the admin API, each one mutation. */
+/** The imperative pool operations of the admin API for one org, each one audited mutation. */
 export class PoolStore {
   private readonly sql: Sql;
   private readonly store: ResourceStore;
+  private readonly scope: Scope;
 
-  constructor(sql: Sql, store: ResourceStore) {
+  constructor(sql: Sql, scope: Scope) {
     this.sql = sql;
-    this.store = store;
+    this.scope = scope;
+    this.store = new ResourceStore(sql, scope);
   }
 
   /** POST: create only; an existing name is a 409. */
-  async create(org: string, name: string, labels: Labels, members: readonly string[], description: string): Promise<PoolRecord> {
-    if ((await this.store.get('GatewayPool', org, name)) !== undefined) throw alreadyExists(name);
-    const result = await this.store.put('GatewayPool', org, name, labels, { members, description }, {
+  async create(name: string, labels: Labels, members: readonly string[], description: string): Promise<PoolRecord> {
+    if ((await this.store.get('GatewayPool', name)) !== undefined) throw alreadyExists(name);
+    const result = await this.store.put('GatewayPool', name, labels, { members, description }, {
       alsoDo: async (_m, previous) => {
         if (previous !== undefined) throw alreadyExists(name);
       },
@@ -29,8 +32,9 @@ export class PoolStore {
   }
 
   /** Rename and/or new description. A rename carries every API using the pool along. */
-  async update(org: string, name: string, changes: { name?: string; description?: string }, ifMatch?: number): Promise<PoolRecord> {
-    const { result } = await mutate(this.sql, async (m) => {
+  async update(name: string, changes: { name?: string; description?: string }, ifMatch?: number): Promise<PoolRecord> {
+    const { org } = this.scope;
+    const { result } = await mutate(this.sql, this.scope.audit, async (m) => {
       const pool = await this.lockPool(m, org, name, ifMatch);
       const newName = changes.name ?? name;
       if (newName !== name) {
@@ -42,27 +46,32 @@ export class PoolStore {
       await m.tx`UPDATE gateway_pools SET description = ${changes.description ?? pool.spec.description},
                  revision = ${m.revision}, updated_at = now() WHERE org_id = ${org} AND name = ${newName}`;
       m.record({ kind: 'GatewayPool', org, name: newName, op: 'upsert' });
+      const changed = fieldChanges({ metadata: { name }, spec: { description: pool.spec.description } }, { metadata: { name: newName }, spec: { description: changes.description ?? pool.spec.description } });
+      m.audit({ org, action: 'gateway-pool.update', resourceKind: 'gateway-pool', resourceName: newName, changes: changed });
       return (await tables.GatewayPool.get(m.tx, org, newName)) as PoolRecord;
     });
     return result;
   }
 
-  async addMember(org: string, pool: string, gateway: string): Promise<PoolRecord> {
-    const { result } = await mutate(this.sql, async (m) => {
+  async addMember(pool: string, gateway: string): Promise<PoolRecord> {
+    const { org } = this.scope;
+    const { result } = await mutate(this.sql, this.scope.audit, async (m) => {
       const record = await this.lockPool(m, org, pool);
       if ((await tables.Gateway.get(m.tx, org, gateway)) === undefined) throw notFound('Gateway', gateway);
       if (record.spec.members.includes(gateway)) {
         throw new CausewayError('already_exists', `gateway "${gateway}" is already a member of gateway pool "${pool}"`);
       }
       await m.tx`INSERT INTO gateway_pool_members (org_id, pool_name, gateway_name) VALUES (${org}, ${pool}, ${gateway})`;
+      m.audit(memberEvent(org, 'add-member', pool, record.spec.members, [...record.spec.members, gateway].sort()));
       return this.touch(m, org, pool);
     });
     return result;
   }
 
   /** Refused for the last member of a pool that APIs use, unless `force`. */
-  async removeMember(org: string, pool: string, gateway: string, force = false): Promise<PoolRecord> {
-    const { result } = await mutate(this.sql, async (m) => {
+  async removeMember(pool: string, gateway: string, force = false): Promise<PoolRecord> {
+    const { org } = this.scope;
+    const { result } = await mutate(this.sql, this.scope.audit, async (m) => {
       const record = await this.lockPool(m, org, pool);
       const removed = await m.tx`DELETE FROM gateway_pool_members WHERE org_id = ${org} AND pool_name = ${pool} AND gateway_name = ${gateway}`;
       if (removed.count === 0) throw new CausewayError('not_found', `gateway "${gateway}" is not a member of gateway pool "${pool}"`);
@@ -70,6 +79,7 @@ export class PoolStore {
         const users = await apisUsing(m.tx, 'GatewayPool', org, pool);
         if (users.length > 0) throw lastMemberConflict(pool, users, gateway);
       }
+      m.audit(memberEvent(org, 'remove-member', pool, record.spec.members, record.spec.members.filter((g) => g !== gateway)));
       return this.touch(m, org, pool);
     });
     return result;
@@ -100,6 +110,11 @@ export class PoolStore {
       m.record({ kind: 'Api', org, name: api.name, op: 'upsert' });
     }
   }
+}
+
+/** `gateway-pool.add-member` of a pool: the members before and after name the gateway. */
+function memberEvent(org: string, action: 'add-member' | 'remove-member', pool: string, before: readonly string[], after: readonly string[]): AuditEntry {
+  return { org, action: `gateway-pool.${action}`, resourceKind: 'gateway-pool', resourceName: pool, changes: fieldChanges({ spec: { members: before } }, { spec: { members: after } }) };
 }
 
 function alreadyExists(name: string): CausewayError {

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { CausewayError } from '@causeway/shared';
+import { CausewayError, type ErrorDetail } from '@causeway/shared';
+import { fieldChanges } from '../access/field-changes.ts';
 import { pgCode, pgCodes, type Sql, type Tx } from './database.ts';
-import { mutate, type Mutation } from './mutate.ts';
+import { mutate, type AuditContext, type Mutation } from './mutate.ts';
 import { apisUsing } from './pool-usage.ts';
 import type { ApiSpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord } from './records.ts';
 import { tables } from './tables.ts';
@@ -28,6 +29,8 @@ export interface WriteOptions {
    * leaving a pool that APIs use without members (every request to them is then a 503).
    */
   readonly force?: boolean;
+  /** The audit action's verb instead of create, update or delete (`api.rollback`). */
+  readonly action?: string;
 }
 
 /** Writes of one many-resource write in flight at once on its connection. */
@@ -57,32 +60,65 @@ function checkIfMatch(kind: Kind, name: string, current: StoredRecord | undefine
   }
 }
 
-/** Reads and writes the declarative resources, every write through `mutate`. */
+/** One org, and who acts in it: every read and write of a store handle is scoped by it. */
+export interface Scope {
+  readonly org: string;
+  readonly audit: AuditContext;
+}
+
+/** How each kind is named in audit events (`gateway-pool.create`). */
+const auditKindOf: Readonly<Record<Kind, string>> = {
+  Api: 'api',
+  Gateway: 'gateway',
+  GatewayPool: 'gateway-pool',
+  Zone: 'zone',
+};
+
+function documentOf(record: { labels: Labels; spec: unknown } | undefined): unknown {
+  return record === undefined ? undefined : { metadata: { labels: record.labels }, spec: record.spec };
+}
+
+/**
+ * Reads and writes the declarative resources of one org, every write through `mutate`
+ * with an audit event. A handle is made for one scope and cannot name another org.
+ */
 export class ResourceStore {
   private readonly sql: Sql;
-  constructor(sql: Sql) {
+  private readonly scope: Scope;
+  private readonly org: string;
+
+  constructor(sql: Sql, scope: Scope) {
     this.sql = sql;
+    this.scope = scope;
+    this.org = scope.org;
   }
 
-  async get<K extends Kind>(kind: K, org: string, name: string): Promise<StoredRecord<K> | undefined> {
-    return tables[kind].get(this.sql, org, name) as Promise<StoredRecord<K> | undefined>;
+  get orgName(): string {
+    return this.org;
   }
 
-  async list<K extends Kind>(kind: K, org: string): Promise<StoredRecord<K>[]> {
-    return tables[kind].list(this.sql, org) as Promise<StoredRecord<K>[]>;
+  get auditContext(): AuditContext {
+    return this.scope.audit;
+  }
+
+  async get<K extends Kind>(kind: K, name: string): Promise<StoredRecord<K> | undefined> {
+    return tables[kind].get(this.sql, this.org, name) as Promise<StoredRecord<K> | undefined>;
+  }
+
+  async list<K extends Kind>(kind: K): Promise<StoredRecord<K>[]> {
+    return tables[kind].list(this.sql, this.org) as Promise<StoredRecord<K>[]>;
   }
 
   async put<K extends Kind>(
     kind: K,
-    org: string,
     name: string,
     labels: Labels,
     spec: SpecByKind[K],
     options: WriteOptions = {},
   ): Promise<PutResult<K>> {
     try {
-      const { result } = await mutate(this.sql, async (m) => {
-        const written = await this.write(m, kind, org, name, labels, spec, options);
+      const { result } = await mutate(this.sql, this.scope.audit, async (m) => {
+        const written = await this.write(m, kind, name, labels, spec, options);
         // Nothing to write: roll back, so that no revision is taken.
         if (!written.changed) throw new Unchanged(written.record);
         return written;
@@ -100,10 +136,11 @@ export class ResourceStore {
    * An item that fails fails the whole write, with its index in the error's message and
    * field paths. When no item changes anything, no revision is taken (`revision` undefined).
    */
-  async putMany(org: string, items: readonly PutItem[], options: Pick<WriteOptions, 'force'> = {}): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
+  async putMany(items: readonly PutItem[], options: Pick<WriteOptions, 'force'> = {}): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
+    const org = this.org;
     try {
       checkBatchRoutes(items);
-      const { result, revision } = await mutate(this.sql, async (m) => {
+      const { result, revision } = await mutate(this.sql, this.scope.audit, async (m) => {
         // The tables grow during the write; a plan cached while they were small (a scan
         // instead of an index) would make every statement slower than the last.
         await m.tx`SET LOCAL plan_cache_mode = force_custom_plan`;
@@ -118,7 +155,7 @@ export class ResourceStore {
           // Every write of the slice settles before a failure is thrown, so that none of
           // them runs a statement after the transaction was rolled back.
           const settled = await Promise.allSettled(
-            items.slice(start, end).map((item) => this.write(m, item.kind, org, item.name, item.labels, item.spec, { ...options, routesChecked: true })),
+            items.slice(start, end).map((item) => this.write(m, item.kind, item.name, item.labels, item.spec, { ...options, routesChecked: true })),
           );
           const failures = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ i: start + i, error: r.reason as unknown }] : []));
           // The statement that failed first, not those refused after it (the transaction was aborted).
@@ -143,12 +180,12 @@ export class ResourceStore {
   private async write<K extends Kind>(
     m: Mutation,
     kind: K,
-    org: string,
     name: string,
     labels: Labels,
     spec: SpecByKind[K],
     options: WriteOptions & { readonly routesChecked?: boolean },
   ): Promise<PutResult<K>> {
+    const { org } = this;
     const table = tables[kind];
     const current = (await table.get(m.tx, org, name, true)) as StoredRecord<K> | undefined;
     checkIfMatch(kind, name, current, options);
@@ -160,14 +197,22 @@ export class ResourceStore {
     await table.write(m, org, name, labels, spec);
     await this.recordDependents(m, kind, org, name);
     m.record({ kind, org, name, op: 'upsert' });
+    m.audit({
+      org,
+      action: `${auditKindOf[kind]}.${options.action ?? (current === undefined ? 'create' : 'update')}`,
+      resourceKind: auditKindOf[kind],
+      resourceName: name,
+      changes: fieldChanges(documentOf(current), documentOf({ labels, spec })),
+    });
     await options.alsoDo?.(m, current);
     const record = (await table.get(m.tx, org, name)) as StoredRecord<K>;
     return { record, created: current === undefined, changed: true };
   }
 
-  async delete(kind: Kind, org: string, name: string, options: WriteOptions = {}): Promise<number> {
+  async delete(kind: Kind, name: string, options: WriteOptions = {}): Promise<number> {
+    const { org } = this;
     try {
-      const { revision } = await mutate(this.sql, async (m) => {
+      const { revision } = await mutate(this.sql, this.scope.audit, async (m) => {
         const table = tables[kind];
         const current = await table.get(m.tx, org, name, true);
         if (current === undefined) throw notFound(kind, name);
@@ -176,6 +221,7 @@ export class ResourceStore {
         await this.recordDependents(m, kind, org, name);
         await table.remove(m.tx, org, name);
         m.record({ kind, org, name, op: 'delete' });
+        m.audit({ org, action: `${auditKindOf[kind]}.${options.action ?? 'delete'}`, resourceKind: auditKindOf[kind], resourceName: name, changes: fieldChanges(documentOf(current), undefined) });
         await options.alsoDo?.(m, current);
       });
       return revision;
@@ -208,17 +254,17 @@ export class ResourceStore {
       const details = members.flatMap((member, i) =>
         found.has(member) ? [] : [{ path: `spec.members[${i}]`, message: `gateway "${member}" does not exist` }],
       );
-      if (details.length > 0) throw CausewayError.invalid(details);
+      if (details.length > 0) throw missingReferences(details);
     }
     if (kind === 'Api') {
       const api = spec as ApiSpec;
       const upstream = api.upstream;
       if ('gateway' in upstream) {
         if ((await tables.Gateway.get(tx, org, upstream.gateway)) === undefined) {
-          throw CausewayError.invalid([{ path: 'spec.upstream.gateway', message: `gateway "${upstream.gateway}" does not exist` }]);
+          throw missingReferences([{ path: 'spec.upstream.gateway', message: `gateway "${upstream.gateway}" does not exist` }]);
         }
       } else if ((await tables.GatewayPool.get(tx, org, upstream.pool)) === undefined) {
-        throw CausewayError.invalid([{ path: 'spec.upstream.pool', message: `gateway pool "${upstream.pool}" does not exist` }]);
+        throw missingReferences([{ path: 'spec.upstream.pool', message: `gateway pool "${upstream.pool}" does not exist` }]);
       }
       await checkFailoverZones(tx, api);
       if (!routesChecked) await checkRouteConflicts(tx, org, name, api);
@@ -241,6 +287,15 @@ export async function recordPoolsOfGateway(m: Mutation, org: string, gateway: st
     WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway} AND p.org_id = gm.org_id AND p.name = gm.pool_name
     RETURNING p.name`;
   for (const pool of pools) m.record({ kind: 'GatewayPool', org, name: pool.name, op: 'upsert' });
+}
+
+/**
+ * A reference to what does not exist in the org is 404 with the field: another org's
+ * resources are not there for this one, so the answer is the same as for a missing one.
+ */
+function missingReferences(details: readonly ErrorDetail[]): CausewayError {
+  const first = details[0];
+  return new CausewayError('not_found', first === undefined ? 'a referenced resource does not exist' : `${first.path}: ${first.message}`, { details });
 }
 
 /** The database is the last line of defence against races: map its refusals to answers. */

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { testScope } from '../testing/test-scope.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@causeway/shared';
 import { validateDocument } from '../admin-api/validate.ts';
@@ -10,6 +11,7 @@ import { ResourceStore, type PutItem } from '../store/resource-store.ts';
 import { tables } from '../store/tables.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.ts';
 import { ChangeFollower, type ModelUpdate } from './change-follower.ts';
+import { loadAccess } from '../store/access-tables.ts';
 import { modelFromRecords, type Model } from './model.ts';
 
 const silent = createLogger('test', { level: 'silent' });
@@ -29,7 +31,7 @@ async function readCount(metrics: ControllerMetrics, name: 'catchUps' | 'fullLoa
 /** What a replica starting now would load: the store in full. */
 async function storedModel(sql: Sql, revision: number): Promise<Model> {
   const records = (await Promise.all(kinds.map((kind) => tables[kind].list(sql)))).flat();
-  return modelFromRecords(revision, records);
+  return modelFromRecords(revision, records, await loadAccess(sql));
 }
 
 describe('ChangeFollower', () => {
@@ -54,10 +56,10 @@ describe('ChangeFollower', () => {
 
   beforeEach(async () => {
     db = await createTestDatabase();
-    store = new ResourceStore(db.sql);
+    store = new ResourceStore(db.sql, testScope());
     metrics = createControllerMetrics();
     queries = [];
-    await store.putMany('default', [item('Gateway', 'gw-a', { url: 'http://10.0.0.1' }), item('Api', 'orders', { basePath: '/orders', upstream: { gateway: 'gw-a' } })]);
+    await store.putMany([item('Gateway', 'gw-a', { url: 'http://10.0.0.1' }), item('Api', 'orders', { basePath: '/orders', upstream: { gateway: 'gw-a' } })]);
   });
 
   afterEach(async () => {
@@ -71,8 +73,8 @@ describe('ChangeFollower', () => {
     expect(await readCount(metrics, 'fullLoads')).toBe(1);
     // The follower waits for a connection while others write and the log is pruned.
     const held = await sql.reserve();
-    await store.put('Gateway', 'default', 'gw-b', {}, item('Gateway', 'gw-b', { url: 'http://10.0.0.2' }).spec as never);
-    await store.delete('Api', 'default', 'orders');
+    await store.put('Gateway', 'gw-b', {}, item('Gateway', 'gw-b', { url: 'http://10.0.0.2' }).spec as never);
+    await store.delete('Api', 'orders');
     expect(await pruneChangeLog(db.sql, 0, 0)).toBeGreaterThan(0);
     const update = nextUpdate();
     held.release();
@@ -114,11 +116,11 @@ describe('ChangeFollower', () => {
   });
 
   it('regression: a zone that was loaded in full and then deleted leaves the model (zones are modelled without an org)', async () => {
-    await store.put('Zone', 'default', 'eu-1', {}, item('Zone', 'eu-1', { dtcUrl: 'http://eu-1.example' }).spec as never);
+    await store.put('Zone', 'eu-1', {}, item('Zone', 'eu-1', { dtcUrl: 'http://eu-1.example' }).spec as never);
     await startFollower();
     expect([...follower.model.zones.keys()]).toEqual(['eu-1']);
     const update = nextUpdate();
-    await store.delete('Zone', 'default', 'eu-1');
+    await store.delete('Zone', 'eu-1');
     const [{ model }] = await update;
     expect([...model.zones.keys()]).toEqual([]);
   });
@@ -131,11 +133,11 @@ describe('ChangeFollower', () => {
     const apis = Array.from({ length: 300 }, (_, i) => item('Api', `api-${i}`, { basePath: `/api-${i}`, upstream: i % 2 === 0 ? { pool: `pool-${i % 50}` } : { gateway: `gw-${i}` } }));
     // Several revisions read at once: the follower is held back while they commit.
     const held = await sql.reserve();
-    await store.putMany('default', [...gateways, ...pools, ...zones, ...apis]);
-    await store.putMany('default', [item('Gateway', 'gw-7', { url: 'http://10.9.9.9' }), item('Zone', 'zone-3', { dtcUrl: 'http://moved.example' })]);
-    await store.delete('Api', 'default', 'api-1');
-    await store.delete('Gateway', 'default', 'gw-1');
-    await store.delete('Zone', 'default', 'zone-4');
+    await store.putMany([...gateways, ...pools, ...zones, ...apis]);
+    await store.putMany([item('Gateway', 'gw-7', { url: 'http://10.9.9.9' }), item('Zone', 'zone-3', { dtcUrl: 'http://moved.example' })]);
+    await store.delete('Api', 'api-1');
+    await store.delete('Gateway', 'gw-1');
+    await store.delete('Zone', 'zone-4');
     queries.length = 0;
     const update = nextUpdate();
     held.release();

@@ -137,6 +137,20 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
     }
   }
 
+  /**
+   * Resolves once the model holds `revision` (reading the log at once), or false after
+   * `timeoutMs`: a write answered by this replica is in force here when the answer leaves.
+   */
+  async caughtUpTo(revision: number, timeoutMs = 2_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.current.revision < revision) {
+      if (this.closed || Date.now() >= deadline) return false;
+      await this.requestCatchUp('manual');
+      if (this.current.revision < revision) await sleep(10);
+    }
+    return true;
+  }
+
   /** Reads the log now (serialised: one read at a time, another right after if asked). */
   requestCatchUp(reason: 'notify' | 'listen' | 'timer' | 'manual'): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -183,10 +197,10 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
         return undefined;
       case 'full':
         this.options.metrics.fullLoads.inc();
-        return { model: modelFromRecords(read.revision, read.records), changed: undefined };
+        return { model: modelFromRecords(read.revision, read.records, read.access), changed: undefined };
       case 'changes':
         this.rememberCommitTimes(read.commits);
-        return { model: applyEntities(this.current, read.revision, read.entities), changed: read.entities };
+        return { model: applyEntities(this.current, read.revision, read.entities, read.access), changed: read.entities };
     }
   }
 

@@ -1,7 +1,9 @@
 import type { Logger } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
 import type { Deployer } from '../deployment/deployer.ts';
+import { pruneAuditEvents } from '../store/audit-events.ts';
 import { refreshHeartbeatExpiry } from '../store/gateway-heartbeats.ts';
+import { systemAudit } from '../store/mutate.ts';
 import { expireStaleRows, holdChoresLock, pruneChangeLog } from '../store/maintenance.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 
@@ -16,6 +18,8 @@ export interface ChoreSettings {
   readonly forgetAfterMs: number;
   /** Gateways that send heartbeats are marked down once the last is older than this. */
   readonly heartbeatTtlMs: number;
+  /** Audit events are kept this many days. */
+  readonly auditRetentionDays: number;
 }
 
 export const defaultChoreSettings: ChoreSettings = {
@@ -24,6 +28,7 @@ export const defaultChoreSettings: ChoreSettings = {
   runtimeStaleMs: 30_000,
   forgetAfterMs: 86_400_000,
   heartbeatTtlMs: 3_600_000,
+  auditRetentionDays: 90,
 };
 
 /**
@@ -35,6 +40,7 @@ export class Chores {
   private readonly sql: Sql;
   private readonly lockSql: Sql;
   private readonly deployer: Deployer;
+  private readonly controllerId: string;
   private readonly log: Logger;
   private readonly metrics: ControllerMetrics;
   private readonly settings: ChoreSettings;
@@ -43,8 +49,9 @@ export class Chores {
   private running: Promise<void> | undefined;
   private leading = false;
 
-  constructor(options: { sql: Sql; lockSql: Sql; deployer: Deployer; log: Logger; metrics: ControllerMetrics; settings?: ChoreSettings; intervalMs?: number }) {
+  constructor(options: { sql: Sql; lockSql: Sql; deployer: Deployer; controllerId: string; log: Logger; metrics: ControllerMetrics; settings?: ChoreSettings; intervalMs?: number }) {
     this.sql = options.sql;
+    this.controllerId = options.controllerId;
     this.lockSql = options.lockSql;
     this.deployer = options.deployer;
     this.log = options.log;
@@ -82,9 +89,10 @@ export class Chores {
       const pruned = await pruneChangeLog(this.sql, changeLogRetentionMs, changeLogMinRevisions);
       const expired = await expireStaleRows(this.sql, runtimeStaleMs, forgetAfterMs);
       const finished = await this.deployer.finishAbandoned();
-      const heartbeatFlips = await refreshHeartbeatExpiry(this.sql, this.settings.heartbeatTtlMs);
-      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips > 0) {
-        this.log.info({ pruned, ...expired, finishedDeployments: finished, heartbeatFlips }, 'chores done');
+      const heartbeatFlips = await refreshHeartbeatExpiry(this.sql, this.settings.heartbeatTtlMs, systemAudit(this.controllerId));
+      const auditPruned = await pruneAuditEvents(this.sql, this.settings.auditRetentionDays);
+      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips + auditPruned > 0) {
+        this.log.info({ pruned, ...expired, finishedDeployments: finished, heartbeatFlips, auditPruned }, 'chores done');
       }
     } catch (error) {
       this.metrics.databaseErrors.inc({ operation: 'chores' });

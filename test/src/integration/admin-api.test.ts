@@ -86,7 +86,8 @@ describe('admin REST API', () => {
     expect(broken.status).toBe(400);
     expect(broken.body.error.details[0].path).toBe('(body)');
     const missing = await call(base, 'PUT', '/v1/apis/orders', { spec: { basePath: '/orders', upstream: { gateway: 'nope' } } });
-    expect(missing.status).toBe(400);
+    // Another org's resources are not there for this one: a missing reference is 404, with the field.
+    expect(missing.status).toBe(404);
     expect(missing.body.error.details).toEqual([{ path: 'spec.upstream.gateway', message: 'gateway "nope" does not exist' }]);
     expect(await revision()).toBe(before);
     expect((await call(base, 'GET', '/v1/apis/orders')).status).toBe(404);
@@ -146,7 +147,7 @@ describe('admin REST API', () => {
         { kind: 'Gateway', metadata: { name: 'bulk-gw-3' }, spec: { url: 'http://127.0.0.1:7103' } },
       ],
     });
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(404);
     // Named by its place in the request, though the gateway was written before it.
     expect(bad.body.error.message).toBe('items[0] (API "bulk-broken"): spec.upstream.pool: gateway pool "no-such-pool" does not exist');
     expect(bad.body.error.details).toEqual([{ path: 'items[0].spec.upstream.pool', message: 'gateway pool "no-such-pool" does not exist' }]);
@@ -187,7 +188,7 @@ describe('admin REST API', () => {
     // One bad reference among 300 APIs: nothing of the 300 is written.
     const many = Array.from({ length: 300 }, (_, i) => api(`many-${i}`, `/many-${i}`, i === 217 ? { gateway: 'missing-gw' } : { gateway: 'route-gw' }));
     const refused = await call(base, 'POST', '/v1/apply', { items: many });
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(404);
     expect(refused.body.error.details).toEqual([{ path: 'items[217].spec.upstream.gateway', message: 'gateway "missing-gw" does not exist' }]);
     const names = (await call(base, 'GET', '/v1/apis')).body.items.map((i: { metadata: { name: string } }) => i.metadata.name);
     expect(names.filter((n: string) => n.startsWith('many-'))).toEqual([]);

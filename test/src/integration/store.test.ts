@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { testScope } from '../../../controller/src/testing/test-scope.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@causeway/shared';
 import { CausewayError } from '@causeway/shared';
@@ -27,7 +28,7 @@ describe('store on real PostgreSQL', () => {
   beforeEach(async () => {
     db = await createTestDatabase();
     sql = connectDatabase({ url: db.url, poolSize: 10, log });
-    store = new ResourceStore(sql);
+    store = new ResourceStore(sql, testScope());
   });
 
   afterEach(async () => {
@@ -64,7 +65,7 @@ describe('store on real PostgreSQL', () => {
     });
 
     it('bumps the revision and logs the change in the same transaction as the write', async () => {
-      const { record } = await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      const { record } = await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
       expect(record.revision).toBe(1);
       const changes = await sql`SELECT revision, kind, org_id, name, op FROM config_changes ORDER BY revision, seq`;
       expect(changes.map((c) => ({ ...c }))).toEqual([{ revision: 1, kind: 'gateway', org_id: 'default', name: 'gw-a', op: 'upsert' }]);
@@ -72,63 +73,63 @@ describe('store on real PostgreSQL', () => {
     });
 
     it('records a gateway change as a change of every pool it belongs to', async () => {
-      await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
-      await store.put('GatewayPool', 'default', 'pool-a', {}, { members: ['gw-a'], description: '' });
-      await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7002'));
+      await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      await store.put('GatewayPool', 'pool-a', {}, { members: ['gw-a'], description: '' });
+      await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7002'));
       const changes = await sql<{ kind: string; name: string }[]>`SELECT kind, name FROM config_changes WHERE revision = 3 ORDER BY seq`;
       expect(changes.map((c) => `${c.kind}/${c.name}`).sort()).toEqual(['gateway/gw-a', 'gateway_pool/pool-a']);
-      expect((await store.get('GatewayPool', 'default', 'pool-a'))?.revision).toBe(3);
+      expect((await store.get('GatewayPool', 'pool-a'))?.revision).toBe(3);
     });
 
     it('changes nothing when a write fails: no revision, no log row, no entity', async () => {
-      await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
       const before = await state();
       const failure = await store
-        .put('Api', 'default', 'orders', {}, apiSpec({ basePath: '/orders', upstream: { pool: 'missing' } }))
+        .put('Api', 'orders', {}, apiSpec({ basePath: '/orders', upstream: { pool: 'missing' } }))
         .catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(CausewayError);
       expect((failure as CausewayError).details).toEqual([{ path: 'spec.upstream.pool', message: 'gateway pool "missing" does not exist' }]);
       expect(await state()).toEqual(before);
-      expect(await store.get('Api', 'default', 'orders')).toBeUndefined();
+      expect(await store.get('Api', 'orders')).toBeUndefined();
     });
 
     it('writes nothing when a PUT repeats the stored spec', async () => {
-      const first = await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
-      const again = await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      const first = await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      const again = await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
       expect(again).toMatchObject({ created: false, changed: false });
       expect(again.record.revision).toBe(first.record.revision);
       expect(await state()).toEqual({ revision: 1, changes: 1 });
     });
 
     it('refuses to delete a gateway or pool an API still uses, and says which API', async () => {
-      await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
-      await store.put('GatewayPool', 'default', 'pool-a', {}, { members: ['gw-a'], description: '' });
-      await store.put('Api', 'default', 'orders', {}, apiSpec({ basePath: '/orders', upstream: { pool: 'pool-a' } }));
+      await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      await store.put('GatewayPool', 'pool-a', {}, { members: ['gw-a'], description: '' });
+      await store.put('Api', 'orders', {}, apiSpec({ basePath: '/orders', upstream: { pool: 'pool-a' } }));
       const before = await state();
-      const error = await store.delete('GatewayPool', 'default', 'pool-a').catch((e: unknown) => e);
+      const error = await store.delete('GatewayPool', 'pool-a').catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'conflict', message: 'gateway pool "pool-a" is still used by API "orders"; change or delete them first' });
       expect(await state()).toEqual(before);
       // A gateway in a pool may go, leaving the pool (logged as changed); as its last member
       // while an API uses the pool, only when forced.
-      await expect(store.delete('Gateway', 'default', 'gw-a')).rejects.toMatchObject({ code: 'conflict' });
+      await expect(store.delete('Gateway', 'gw-a')).rejects.toMatchObject({ code: 'conflict' });
       expect(await state()).toEqual(before);
-      await store.delete('Gateway', 'default', 'gw-a', { force: true });
-      expect((await store.get('GatewayPool', 'default', 'pool-a'))?.spec.members).toEqual([]);
+      await store.delete('Gateway', 'gw-a', { force: true });
+      expect((await store.get('GatewayPool', 'pool-a'))?.spec.members).toEqual([]);
     });
 
     it('answers 412-style precondition failures when If-Match names an old revision', async () => {
-      const { record } = await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
-      await store.put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7002'), { ifMatch: record.revision });
+      const { record } = await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7001'));
+      await store.put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7002'), { ifMatch: record.revision });
       const stale = await store
-        .put('Gateway', 'default', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7003'), { ifMatch: record.revision })
+        .put('Gateway', 'gw-a', {}, gatewaySpec('http://127.0.0.1:7003'), { ifMatch: record.revision })
         .catch((e: unknown) => e);
       expect(stale).toMatchObject({ code: 'precondition_failed' });
-      expect((await store.get('Gateway', 'default', 'gw-a'))?.spec.url).toBe('http://127.0.0.1:7002');
+      expect((await store.get('Gateway', 'gw-a'))?.spec.url).toBe('http://127.0.0.1:7002');
     });
 
     it('gives concurrent writers distinct revisions in commit order', async () => {
       const writes = Array.from({ length: 20 }, (_, i) =>
-        store.put('Gateway', 'default', `gw-${i}`, {}, gatewaySpec(`http://127.0.0.1:${7000 + i}`)),
+        store.put('Gateway', `gw-${i}`, {}, gatewaySpec(`http://127.0.0.1:${7000 + i}`)),
       );
       const revisions = (await Promise.all(writes)).map((w) => w.record.revision).sort((a, b) => a - b);
       expect(revisions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
