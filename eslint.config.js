@@ -16,11 +16,11 @@ const noSqlHere = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'shared/src/gen/**', 'test-results/**', 'coverage/**'] },
+  { ignores: ['**/node_modules/**', 'shared/src/gen/**', 'console/src/gen/**', 'console/dist/**', 'test-results/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: false } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -30,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/src/main.ts', '**/cli/main.ts', 'scripts/**', 'test/bench/**', 'vitest.config.ts'],
+    files: ['**/src/main.ts', '**/cli/main.ts', 'scripts/**', 'test/bench/**', 'vitest.config.ts', 'console/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

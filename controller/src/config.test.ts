@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@causeway/shared';
 import { loadControllerConfig } from './config.ts';
 
-const base = { CAUSEWAY_DATABASE_URL: 'postgres://u:p@localhost:5432/causeway', CAUSEWAY_ADMIN_TOKEN: 'a-long-enough-secret' };
+const base = { CAUSEWAY_DATABASE_URL: 'postgres://u:p@localhost:5432/causeway', CAUSEWAY_ADMIN_TOKEN: 'a-long-enough-secret', CAUSEWAY_XDS_INSECURE: 'true' };
 
 describe('loadControllerConfig', () => {
   it('applies defaults and freezes the result', () => {
@@ -29,6 +29,7 @@ describe('loadControllerConfig', () => {
       'CAUSEWAY_ADMIN_TOKEN: is required, a secret of at least 16 characters',
       'CAUSEWAY_ADMIN_ADDR: "nowhere" is not host:port (port 0-65535)',
       'CAUSEWAY_RECONCILE_INTERVAL_MS: "5000" is not a whole number from 100 to 2000',
+      expect.stringMatching(/^CAUSEWAY_XDS_TLS_CERT, CAUSEWAY_XDS_TLS_KEY and CAUSEWAY_CA_CERT: are required .* or set CAUSEWAY_XDS_INSECURE=true/),
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { EnvReader, logLevels, type Address, type Env, type LogLevel } from '@causeway/shared';
-import { failpointNames, type FailpointAction } from './failpoints.ts';
+import { EnvReader, hostProblem, logLevels, type Address, type Env, type LogLevel } from '@causeway/shared';
+import { failpointNames, parseFailpoint, type FailpointSetting } from './failpoints.ts';
 import { databaseTimeoutDefaults } from './store/database.ts';
 
 export interface ControllerConfig {
@@ -36,27 +36,87 @@ export interface ControllerConfig {
   readonly adminLargeApplyWaitMs: number;
   /** The admin listener's certificate and key (PEM files); undefined: plain HTTP. */
   readonly adminTls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /**
+   * How runtimes reach the config stream: `tls` (the serving certificate and key, the CA
+   * that client certificates must chain to, and its key when this replica signs them), or
+   * `insecure` (plaintext, no identity: CAUSEWAY_XDS_INSECURE=true, said at start and in /readyz).
+   */
+  readonly xdsSecurity: XdsSecurity;
+  /** Lifetime of the client certificates this replica signs for runtimes. */
+  readonly runtimeCertLifetimeMs: number;
   /** Failed authentications one source address may make a second before it gets 429. */
   readonly adminAuthFailuresPerSecond: number;
   /** Audit events older than this many days are pruned. */
   readonly auditRetentionDays: number;
   /** Test facility: named points that fail or kill the process (CAUSEWAY_FAILPOINTS). */
-  readonly failpoints: ReadonlyMap<string, FailpointAction>;
+  readonly failpoints: ReadonlyMap<string, FailpointSetting>;
+  /** Dedicated gateway allocations: the tenants' domain, the lease, the time-outs of two steps. */
+  readonly allocation: {
+    readonly tenantDomain: string;
+    readonly leaseMs: number;
+    readonly convergeTimeoutMs: number;
+    readonly handshakeTimeoutMs: number;
+  };
   readonly logLevel: LogLevel;
 }
 
-/** `name=error|exit,…`, each name one the code has. */
-function readFailpoints(r: EnvReader): Map<string, FailpointAction> {
-  const points = new Map<string, FailpointAction>();
+type XdsSecurity =
+  | { readonly mode: 'tls'; readonly certFile: string; readonly keyFile: string; readonly caCertFile: string; readonly caKeyFile: string | undefined }
+  | { readonly mode: 'insecure' };
+
+const TLS_VARIABLES = 'CAUSEWAY_XDS_TLS_CERT, CAUSEWAY_XDS_TLS_KEY and CAUSEWAY_CA_CERT';
+
+/**
+ * TLS unless the operator says otherwise, explicitly: without the TLS files the config
+ * stream is not served at all, unless CAUSEWAY_XDS_INSECURE=true.
+ */
+function readXdsSecurity(r: EnvReader): XdsSecurity {
+  const insecure = r.boolean('CAUSEWAY_XDS_INSECURE', false);
+  const certFile = r.optional('CAUSEWAY_XDS_TLS_CERT');
+  const keyFile = r.optional('CAUSEWAY_XDS_TLS_KEY');
+  const caCertFile = r.optional('CAUSEWAY_CA_CERT');
+  const caKeyFile = r.optional('CAUSEWAY_CA_KEY');
+  const given = [certFile, keyFile, caCertFile, caKeyFile].some((v) => v !== undefined);
+  if (insecure) {
+    if (given) r.problem(`CAUSEWAY_XDS_INSECURE: is true while TLS files are given (${TLS_VARIABLES}, CAUSEWAY_CA_KEY); choose one`);
+    return { mode: 'insecure' };
+  }
+  if (certFile === undefined || keyFile === undefined || caCertFile === undefined) {
+    r.problem(
+      `${TLS_VARIABLES}: are required to serve runtimes over TLS (PEM files; \`causeway certs init --dir DIR\` writes them), ` +
+        'with CAUSEWAY_CA_KEY to sign runtime certificates; or set CAUSEWAY_XDS_INSECURE=true to serve the config stream without TLS',
+    );
+    return { mode: 'insecure' };
+  }
+  return { mode: 'tls', certFile, keyFile, caCertFile, caKeyFile };
+}
+
+/** `name=error|exit|N*error,…`, each name one the code has. */
+function readFailpoints(r: EnvReader): Map<string, FailpointSetting> {
+  const points = new Map<string, FailpointSetting>();
   for (const part of (r.optional('CAUSEWAY_FAILPOINTS') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
-    const [name = '', action = ''] = part.split('=');
-    if (!(failpointNames as readonly string[]).includes(name) || (action !== 'error' && action !== 'exit')) {
-      r.problem(`CAUSEWAY_FAILPOINTS: "${part}" is not name=error or name=exit with a name of ${failpointNames.join(', ')}`);
+    const point = parseFailpoint(part);
+    if (point === undefined) {
+      r.problem(`CAUSEWAY_FAILPOINTS: "${part}" is not name=error, name=exit or name=N*error with a name of ${failpointNames.join(', ')}`);
     } else {
-      points.set(name, action);
+      points.set(point.name, point.setting);
     }
   }
   return points;
+}
+
+/** A tenant's host is `<tenant>.<domain>`: the domain leaves room for a 32-character tenant. */
+function readAllocation(r: EnvReader): ControllerConfig['allocation'] {
+  const tenantDomain = r.string('CAUSEWAY_TENANT_DOMAIN', 'tenants.localhost');
+  if (hostProblem(tenantDomain) !== undefined || tenantDomain.length > 220) {
+    r.problem(`CAUSEWAY_TENANT_DOMAIN: "${tenantDomain.slice(0, 64)}" is not a lowercase domain name of at most 220 characters`);
+  }
+  return {
+    tenantDomain,
+    leaseMs: r.integer('CAUSEWAY_ALLOCATION_LEASE_MS', 10_000, 1_000, 300_000),
+    convergeTimeoutMs: r.integer('CAUSEWAY_ALLOCATION_CONVERGE_TIMEOUT_MS', 30_000, 100, 600_000),
+    handshakeTimeoutMs: r.integer('CAUSEWAY_ALLOCATION_HANDSHAKE_TIMEOUT_MS', 5_000, 100, 120_000),
+  };
 }
 
 function readAdminTls(r: EnvReader): ControllerConfig['adminTls'] {
@@ -108,9 +168,12 @@ export function loadControllerConfig(env: Env): ControllerConfig {
     adminLargeApplyQueue: r.integer('CAUSEWAY_ADMIN_LARGE_APPLY_QUEUE', 4, 0, 64),
     adminLargeApplyWaitMs: r.integer('CAUSEWAY_ADMIN_LARGE_APPLY_WAIT_MS', 60_000, 1_000, 600_000),
     adminTls: readAdminTls(r),
+    xdsSecurity: readXdsSecurity(r),
+    runtimeCertLifetimeMs: r.integer('CAUSEWAY_RUNTIME_CERT_LIFETIME_MS', 86_400_000, 10_000, 31_536_000_000),
     adminAuthFailuresPerSecond: r.integer('CAUSEWAY_ADMIN_AUTH_FAILURES_PER_SECOND', 10, 1, 1_000_000),
     auditRetentionDays: r.integer('CAUSEWAY_AUDIT_RETENTION_DAYS', 90, 1, 3_650),
     failpoints: readFailpoints(r),
+    allocation: readAllocation(r),
     logLevel: r.oneOf('CAUSEWAY_LOG_LEVEL', 'info', logLevels),
   };
   r.done();

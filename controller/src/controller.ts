@@ -4,6 +4,7 @@ import { DatabaseProbe, READINESS_DATABASE_TIMEOUT_MS } from './admin-api/readin
 import type { ControllerConfig } from './config.ts';
 import { ControllerHeartbeat } from './controller-heartbeat.ts';
 import { Deployer } from './deployment/deployer.ts';
+import { Allocator } from './allocation/allocator.ts';
 import { childLogger, createControllerLogger } from './log.ts';
 import { createControllerMetrics, type ControllerMetrics } from './metrics.ts';
 import { Publisher } from './snapshot/publisher.ts';
@@ -16,6 +17,7 @@ import { RuntimeStatusRecorder } from './store/runtime-status-recorder.ts';
 import { ChangeFollower } from './sync/change-follower.ts';
 import { Chores, defaultChoreSettings } from './sync/chores.ts';
 import { XdsServer } from './xds-server/xds-server.ts';
+import { ConfigStreamSecurity } from './identity/config-stream-security.ts';
 
 export interface ControllerOverrides {
   readonly log?: Logger;
@@ -44,6 +46,7 @@ function createPipeline(config: ControllerConfig, sql: Sql, log: Logger, metrics
   const follower = new ChangeFollower({ sql, log: childLogger(log, 'sync'), metrics, reconcileIntervalMs: config.reconcileIntervalMs, controllerId });
   const publisher = new Publisher({ follower, log: childLogger(log, 'snapshot'), metrics, holdoffMs: config.pushHoldoffMs, maxDelayMs: config.pushMaxDelayMs });
   const runtimeStatus = new RuntimeStatusRecorder({ sql, controllerId, log: childLogger(log, 'xds'), metrics });
+  const security = new ConfigStreamSecurity({ config, sql, log: childLogger(log, 'identity'), metrics });
   const xds = new XdsServer({
     address: config.xdsAddress,
     controllerId,
@@ -54,13 +57,20 @@ function createPipeline(config: ControllerConfig, sql: Sql, log: Logger, metrics
     maxConnectionAgeMs: config.xdsMaxConnectionAgeMs,
     maxStreams: config.xdsMaxStreams,
     maxMessageBytes: config.xdsMaxMessageBytes,
+    ...(security.tls === undefined ? {} : { tls: security.tls }),
+    services: [security.service],
+    revocations: () => follower.model.access.revocations,
     ...overrides.xds,
   });
-  follower.on('update', (update) => publisher.modelChanged(update));
+  follower.on('update', (update) => {
+    publisher.modelChanged(update);
+    // A revoked runtime's stream ends as soon as this replica reads the revocation.
+    xds.revocationsChanged(update.model.access.revocations);
+  });
   publisher.on('snapshot', (snapshot) => xds.publish(snapshot));
   // A runtime's row taken over by a newer stream on another replica: the older stream here ends.
   runtimeStatus.on('lost', (stream) => xds.lost(stream));
-  return { follower, publisher, runtimeStatus, xds };
+  return { follower, publisher, runtimeStatus, xds, security };
 }
 
 /**
@@ -75,12 +85,18 @@ export function createController(config: ControllerConfig, overrides: Controller
     connectDatabase({ url: config.databaseUrl, poolSize, log, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs, ...timeouts });
   configureFailpoints(config.failpoints);
   const sql = connect(config.databasePoolSize);
-  const { follower, publisher, runtimeStatus, xds } = createPipeline(config, sql, log, metrics, overrides);
+  const { follower, publisher, runtimeStatus, xds, security } = createPipeline(config, sql, log, metrics, overrides);
   const deployer = new Deployer({ sql, controllerId, log: childLogger(log, 'deployment') });
+  const allocator = new Allocator({
+    sql, controllerId, log: childLogger(log, 'allocation'), metrics, settings: config.allocation,
+    health: { heartbeatTtlMs: config.gatewayHeartbeatTtlMs, reportFreshnessMs: config.healthReportFreshnessMs },
+  });
   const tokenUses = new TokenUseRecorder(sql, childLogger(log, 'admin-api'));
   // The chores lock lives on a connection of its own, so that losing it is noticed.
   const settings = { ...defaultChoreSettings, heartbeatTtlMs: config.gatewayHeartbeatTtlMs, auditRetentionDays: config.auditRetentionDays };
-  const chores = new Chores({ sql, lockSql: connect(1), deployer, controllerId, log: childLogger(log, 'chores'), metrics, settings });
+  // Often enough that an allocation whose replica died is taken over, and rolled back, within 2 × its lease.
+  const choresIntervalMs = Math.min(2_000, Math.floor(config.allocation.leaseMs / 4));
+  const chores = new Chores({ sql, lockSql: connect(1), deployer, allocator, controllerId, log: childLogger(log, 'chores'), metrics, settings, intervalMs: choresIntervalMs });
   // Readiness asks on a connection of its own, so that a busy pool does not read as an outage.
   const databaseProbe = new DatabaseProbe(
     () => connect(1, { connectTimeoutMs: Math.min(config.databaseConnectTimeoutMs, READINESS_DATABASE_TIMEOUT_MS), statementTimeoutMs: READINESS_DATABASE_TIMEOUT_MS }),
@@ -92,10 +108,11 @@ export function createController(config: ControllerConfig, overrides: Controller
     metrics,
     sql,
     deployer,
+    allocator,
     tls: readAdminTls(config),
     caughtUpTo: (revision) => follower.caughtUpTo(revision),
     pools: { sql, health: { heartbeatTtlMs: config.gatewayHeartbeatTtlMs, reportFreshnessMs: config.healthReportFreshnessMs } },
-    status: { sql, controllerId, ready: () => follower.ready, appliedRevision: () => follower.model.revision, database: () => databaseProbe.check() },
+    status: { sql, controllerId, ready: () => follower.ready, appliedRevision: () => follower.model.revision, database: () => databaseProbe.check(), configStream: () => security.readiness() },
     largeApplies: { maxWaiting: config.adminLargeApplyQueue, maxWaitMs: config.adminLargeApplyWaitMs },
     ...(overrides.onAdminRoute === undefined ? {} : { onRoute: overrides.onAdminRoute }),
   });
@@ -113,6 +130,8 @@ export function createController(config: ControllerConfig, overrides: Controller
       return xdsAddress;
     },
     async start() {
+      // Certificate files are checked before anything listens: a bad one stops start-up.
+      await security.start();
       // Migrations may wait for another replica's and may take long: no statement timeout.
       const migrationSql = connect(1, { statementTimeoutMs: 0 });
       await migrate(migrationSql, childLogger(log, 'store')).finally(() => migrationSql.end({ timeout: 2 }));
@@ -123,6 +142,7 @@ export function createController(config: ControllerConfig, overrides: Controller
       await follower.start();
       publisher.flush();
       await deployer.start();
+      await allocator.start();
       xdsAddress = await xds.start();
       await heartbeat.start();
       tokenUses.start();
@@ -134,9 +154,11 @@ export function createController(config: ControllerConfig, overrides: Controller
       publisher.close();
       await chores.close();
       await xds.close();
+      security.close();
       await runtimeStatus.flush();
       await admin.close();
       await tokenUses.close();
+      await allocator.close();
       await deployer.close();
       await follower.close();
       await databaseProbe.close();

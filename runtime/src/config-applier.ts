@@ -4,6 +4,7 @@ import type { ConfigCache } from './cache/config-cache.ts';
 import type { MemberDescription, MemberReport } from './health/member-tracker.ts';
 import type { OutlierSettings } from './health/outlier.ts';
 import { UpstreamHealth } from './health/upstream-health.ts';
+import { KeySets, type KeyFetchSettings } from './policies/issuer-keys.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { decodeResponse } from './resources/decode-response.ts';
 import { HeldResources } from './resources/held-resources.ts';
@@ -30,6 +31,17 @@ export interface ConfigApplierOptions {
   readonly onMemberChange?: () => void;
   /** Connects upstream pools and active checks (the upstream deny list); default: undici's own. */
   readonly connector?: ConnectorFactory;
+  /** How JWT issuers' key sets are fetched and kept; default: 10 s cooldown, 10 min max age. */
+  readonly keyFetch?: KeyFetchSettings;
+}
+
+/** The distinct hop keys of the zones held: one, as the controller gives every zone the same key. */
+function hopKeysOf(zones: Resources['zone']): readonly Uint8Array[] {
+  const keys = new Map<string, Uint8Array>();
+  for (const { message } of zones.values()) {
+    if (message.hopKey.length > 0) keys.set(Buffer.from(message.hopKey).toString('hex'), message.hopKey);
+  }
+  return Object.freeze([...keys.values()]);
 }
 
 /**
@@ -49,11 +61,14 @@ export class ConfigApplier implements ConfigTarget {
   readonly health: UpstreamHealth;
   private readonly retiring = new Set<Promise<void>>();
   private readonly rejectedApis = new Map<string, string>();
+  private zoneHopKeys: readonly Uint8Array[] = [];
+  private readonly keySets: KeySets;
 
   constructor(options: ConfigApplierOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.dispatchers = new Dispatchers(options.connector);
+    this.keySets = new KeySets(options.keyFetch);
     this.health = new UpstreamHealth({
       log: options.log,
       metrics: options.metrics,
@@ -68,6 +83,11 @@ export class ConfigApplier implements ConfigTarget {
   /** What the proxy reads; a request reads it once and finishes on what it read. */
   get serving(): ServingConfig {
     return this.updater.config;
+  }
+
+  /** The hop keys of the zones held, which a hop marker must be signed with. */
+  get hopKeys(): readonly Uint8Array[] {
+    return this.zoneHopKeys;
   }
 
   /** The resources in force (changed in place by each update: read synchronously). */
@@ -185,7 +205,7 @@ export class ConfigApplier implements ConfigTarget {
     const revision = updates.reduce((max, u) => (u.revision > max ? u.revision : max), held.revision);
     const dispatchers = this.dispatchers.changes();
     const health = this.health.changes();
-    const ctx = { zone: this.options.zone, metrics: this.options.metrics, dispatchers, health };
+    const ctx = { zone: this.options.zone, metrics: this.options.metrics, dispatchers, health, keySets: this.keySets };
     const planned = this.updater.plan(new PendingResources(held, updates), held.index.scope(updates), revision, ctx);
     if (!planned.ok) {
       this.track(this.dispatchers.abandon(dispatchers));
@@ -194,6 +214,7 @@ export class ConfigApplier implements ConfigTarget {
     // From here on, one synchronous step: no request sees a half-applied update.
     for (const update of updates) held.apply(update);
     this.updater.commit(planned.plan, ctx);
+    if (updates.some((u) => u.kind === 'zone')) this.zoneHopKeys = hopKeysOf(held.zone);
     this.health.commit(health);
     this.track(this.dispatchers.commit(dispatchers));
     this.adopt(source);

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@causeway/shared';
 import { loadRuntimeConfig } from './config.ts';
 
-function problems(env: Record<string, string>): readonly string[] {
+/** TLS settings every other test takes for granted: a CA and a join token. */
+const joining = { CAUSEWAY_CA_CERT: '/etc/causeway/ca.crt', CAUSEWAY_RUNTIME_TOKEN: 'cwj_secret' };
+
+function problems(env: Record<string, string>, base: Record<string, string> = joining): readonly string[] {
   try {
-    loadRuntimeConfig(env, 'host-1');
+    loadRuntimeConfig({ ...base, ...env }, 'host-1');
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -14,7 +17,7 @@ function problems(env: Record<string, string>): readonly string[] {
 
 describe('runtime config', () => {
   it('has defaults for everything', () => {
-    const config = loadRuntimeConfig({}, 'host-1');
+    const config = loadRuntimeConfig(joining, 'host-1');
     expect(config).toEqual({
       listen: { host: '127.0.0.1', port: 8080 },
       adminListen: { host: '127.0.0.1', port: 9901 },
@@ -37,6 +40,7 @@ describe('runtime config', () => {
         { address: 'fe80::', prefix: 10, family: 'ipv6' },
       ],
       logLevel: 'info',
+      xdsSecurity: { mode: 'token', caCertFile: '/etc/causeway/ca.crt', joinToken: 'cwj_secret' },
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.controllers)).toBe(true);
@@ -61,6 +65,9 @@ describe('runtime config', () => {
         CAUSEWAY_MAX_REQUEST_BODY_BYTES: '1048576',
         CAUSEWAY_UPSTREAM_DENY_CIDRS: '169.254.169.254, 10.0.0.0/8, fd00:ec2::254/128',
         CAUSEWAY_LOG_LEVEL: 'debug',
+        CAUSEWAY_CA_CERT: '/etc/causeway/ca.crt',
+        CAUSEWAY_TLS_CERT: '/etc/causeway/runtime.crt',
+        CAUSEWAY_TLS_KEY: '/etc/causeway/runtime.key',
       },
       'host-1',
     );
@@ -90,11 +97,31 @@ describe('runtime config', () => {
         { address: 'fd00:ec2::254', prefix: 128, family: 'ipv6' },
       ],
       logLevel: 'debug',
+      xdsSecurity: { mode: 'files', caCertFile: '/etc/causeway/ca.crt', certFile: '/etc/causeway/runtime.crt', keyFile: '/etc/causeway/runtime.key' },
     });
   });
 
+  it('streams in plaintext only when told so, and then takes no TLS settings', () => {
+    expect(loadRuntimeConfig({ CAUSEWAY_XDS_INSECURE: 'true' }, 'host-1').xdsSecurity).toEqual({ mode: 'insecure' });
+    expect(problems({ CAUSEWAY_XDS_INSECURE: 'true' })).toEqual([
+      'CAUSEWAY_XDS_INSECURE: "true" together with CAUSEWAY_CA_CERT, CAUSEWAY_RUNTIME_TOKEN: choose plaintext or TLS',
+    ]);
+  });
+
+  it.each([
+    [{}, 'CAUSEWAY_CA_CERT: not set; the config stream is served over TLS only'],
+    [{ CAUSEWAY_CA_CERT: '/ca.crt' }, 'CAUSEWAY_RUNTIME_TOKEN: not set, nor CAUSEWAY_TLS_CERT and CAUSEWAY_TLS_KEY'],
+    [{ CAUSEWAY_CA_CERT: '/ca.crt', CAUSEWAY_TLS_CERT: '/rt.crt' }, 'CAUSEWAY_TLS_KEY: not set; certificate files need both'],
+    [{ CAUSEWAY_CA_CERT: '/ca.crt', CAUSEWAY_RUNTIME_TOKEN: 't', CAUSEWAY_TLS_KEY: '/rt.key' }, 'CAUSEWAY_RUNTIME_TOKEN: given together with'],
+    [{ CAUSEWAY_CA_CERT: '/ca.crt', CAUSEWAY_RUNTIME_TOKEN: 'a b' }, 'CAUSEWAY_RUNTIME_TOKEN: not a join token'],
+  ])('needs TLS settings that make sense: %o', (env, message) => {
+    const found = problems(env, {});
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
   it('derives a node id from the host name, with the pid when the port is 0', () => {
-    expect(loadRuntimeConfig({ CAUSEWAY_LISTEN_ADDR: '127.0.0.1:0' }, 'Box_1.local').nodeId).toBe(`Box_1.local-pid${process.pid}`);
+    expect(loadRuntimeConfig({ ...joining, CAUSEWAY_LISTEN_ADDR: '127.0.0.1:0' }, 'Box_1.local').nodeId).toBe(`Box_1.local-pid${process.pid}`);
   });
 
   it.each([
@@ -129,7 +156,7 @@ describe('runtime config', () => {
   });
 
   it('denies no upstream address with CAUSEWAY_UPSTREAM_DENY_CIDRS=none', () => {
-    expect(loadRuntimeConfig({ CAUSEWAY_UPSTREAM_DENY_CIDRS: 'none' }, 'host-1').upstreamDenyCidrs).toEqual([]);
+    expect(loadRuntimeConfig({ ...joining, CAUSEWAY_UPSTREAM_DENY_CIDRS: 'none' }, 'host-1').upstreamDenyCidrs).toEqual([]);
   });
 
   it('refuses a label given twice', () => {

@@ -36,6 +36,55 @@ export interface RuntimeConfig {
   /** Upstream addresses never connected to (`CAUSEWAY_UPSTREAM_DENY_CIDRS`); empty: none denied. */
   readonly upstreamDenyCidrs: readonly Cidr[];
   readonly logLevel: LogLevel;
+  /** How the config stream is secured and who this runtime is to the controllers. */
+  readonly xdsSecurity: XdsSecurity;
+}
+
+/**
+ * How the runtime reaches the controllers: over TLS with a certificate the controller
+ * issues for a join token, over TLS with certificate files of the operator's own PKI,
+ * or in plaintext when an operator says so explicitly.
+ */
+export type XdsSecurity =
+  | { readonly mode: 'insecure' }
+  | { readonly mode: 'token'; readonly caCertFile: string; readonly joinToken: string }
+  | { readonly mode: 'files'; readonly caCertFile: string; readonly certFile: string; readonly keyFile: string };
+
+/** Join tokens are short; this only bounds what is sent. */
+const maxJoinTokenLength = 1024;
+
+function readXdsSecurity(env: EnvReader): XdsSecurity {
+  const insecure = env.boolean('CAUSEWAY_XDS_INSECURE', false);
+  const caCertFile = env.optional('CAUSEWAY_CA_CERT');
+  const joinToken = env.optional('CAUSEWAY_RUNTIME_TOKEN');
+  const certFile = env.optional('CAUSEWAY_TLS_CERT');
+  const keyFile = env.optional('CAUSEWAY_TLS_KEY');
+  const given = [
+    ['CAUSEWAY_CA_CERT', caCertFile],
+    ['CAUSEWAY_RUNTIME_TOKEN', joinToken],
+    ['CAUSEWAY_TLS_CERT', certFile],
+    ['CAUSEWAY_TLS_KEY', keyFile],
+  ].flatMap(([name, value]) => (value === undefined ? [] : [name]));
+  if (insecure) {
+    if (given.length > 0) env.problem(`CAUSEWAY_XDS_INSECURE: "true" together with ${given.join(', ')}: choose plaintext or TLS`);
+    return { mode: 'insecure' };
+  }
+  const tlsSettings = 'set CAUSEWAY_CA_CERT and either CAUSEWAY_RUNTIME_TOKEN or CAUSEWAY_TLS_CERT and CAUSEWAY_TLS_KEY (or CAUSEWAY_XDS_INSECURE=true for plaintext)';
+  if (caCertFile === undefined) {
+    env.problem(`CAUSEWAY_CA_CERT: not set; the config stream is served over TLS only: ${tlsSettings}`);
+  } else if (joinToken !== undefined && (certFile !== undefined || keyFile !== undefined)) {
+    env.problem('CAUSEWAY_RUNTIME_TOKEN: given together with CAUSEWAY_TLS_CERT/CAUSEWAY_TLS_KEY: join with a token or use certificate files, not both');
+  } else if (joinToken !== undefined) {
+    if (joinToken.length > maxJoinTokenLength || /\s/.test(joinToken)) env.problem(`CAUSEWAY_RUNTIME_TOKEN: not a join token (no whitespace, at most ${maxJoinTokenLength} characters)`);
+    return { mode: 'token', caCertFile, joinToken };
+  } else if (certFile !== undefined && keyFile !== undefined) {
+    return { mode: 'files', caCertFile, certFile, keyFile };
+  } else if (certFile !== undefined || keyFile !== undefined) {
+    env.problem(`${certFile === undefined ? 'CAUSEWAY_TLS_CERT' : 'CAUSEWAY_TLS_KEY'}: not set; certificate files need both CAUSEWAY_TLS_CERT and CAUSEWAY_TLS_KEY`);
+  } else {
+    env.problem(`CAUSEWAY_RUNTIME_TOKEN: not set, nor CAUSEWAY_TLS_CERT and CAUSEWAY_TLS_KEY: ${tlsSettings}`);
+  }
+  return { mode: 'insecure' };
 }
 
 
@@ -132,6 +181,7 @@ export function loadRuntimeConfig(env: Env = process.env, machineName: string = 
   const clientLimits = readClientLimits(reader);
   const upstreamDenyCidrs = readDenyCidrs(reader, 'CAUSEWAY_UPSTREAM_DENY_CIDRS');
   const logLevel = reader.oneOf('CAUSEWAY_LOG_LEVEL', 'info', logLevels);
+  const xdsSecurity = readXdsSecurity(reader);
   if (listen.port !== 0 && listen.port === adminListen.port && listen.host === adminListen.host) {
     reader.problem(
       `CAUSEWAY_RUNTIME_ADMIN_ADDR: "${adminListen.host}:${adminListen.port}" is the same address as CAUSEWAY_LISTEN_ADDR`,
@@ -150,5 +200,6 @@ export function loadRuntimeConfig(env: Env = process.env, machineName: string = 
     clientLimits,
     upstreamDenyCidrs: Object.freeze(upstreamDenyCidrs.map((c) => Object.freeze(c))),
     logLevel,
+    xdsSecurity: Object.freeze(xdsSecurity),
   });
 }

@@ -34,6 +34,8 @@ export interface RuntimeMetrics {
   readonly clientTimeouts: Counter<'kind'>;
   readonly requestBodiesTooLarge: Counter;
   readonly upstreamConnectsDenied: Counter;
+  readonly certificateExpiry: Gauge<'certificate'>;
+  readonly hopMarkers: Counter<'result'>;
   /** Counts of `requests` not yet added to their series: they are, whenever the registry is read. */
   readonly pendingRequests: PendingCounts;
 }
@@ -207,6 +209,18 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     upstreamConnectsDenied: new Counter({
       name: 'causeway_runtime_upstream_connects_denied_total',
       help: 'Upstream connects (traffic and health checks) refused because the address is in CAUSEWAY_UPSTREAM_DENY_CIDRS.',
+      registers,
+    }),
+    certificateExpiry: new Gauge({
+      name: 'causeway_runtime_certificate_expiry_seconds',
+      help: 'When the client certificate this runtime streams config with expires, in seconds since the Unix epoch (certificate="client"; absent in plaintext).',
+      labelNames: ['certificate'],
+      registers,
+    }),
+    hopMarkers: new Counter({
+      name: 'causeway_runtime_hop_markers_total',
+      help: 'Requests that arrived with a cross-zone hop marker, by result: accepted (verified and recent) or rejected (treated as a client request).',
+      labelNames: ['result'],
       registers,
     }),
   };

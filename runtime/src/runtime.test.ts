@@ -294,6 +294,12 @@ describe('runtime proxy', () => {
   });
 });
 
+/** What /readyz adds for a runtime streaming (or set to stream) in plaintext. */
+const plaintext = {
+  security: 'insecure',
+  warnings: ['the config stream is plaintext and unauthenticated (CAUSEWAY_XDS_INSECURE=true)'],
+};
+
 describe('runtime admin', () => {
   async function admin(rt: Runtime, path: string) {
     const res = await request(`http://${formatAddress(rt.adminAddress)}${path}`, { dispatcher: h.agent });
@@ -308,7 +314,7 @@ describe('runtime admin', () => {
     serve(rt, [{ name: 'gw-1', url: 'http://127.0.0.1:1', zone: 'eu-1' }], { basePath: '/' }, 7);
     const after = await admin(rt, '/readyz');
     expect(after.status).toBe(200);
-    expect(JSON.parse(after.text)).toEqual({ status: 'ready', revision: 7, source: 'controller', connected: false });
+    expect(JSON.parse(after.text)).toEqual({ status: 'ready', revision: 7, source: 'controller', connected: false, ...plaintext });
   });
 
   it('exports its own metrics and dumps its config', async () => {
@@ -340,7 +346,7 @@ describe('runtime cache', () => {
     const second = await runtime({ CAUSEWAY_CACHE_DIR: dir });
     expect(second.status()).toMatchObject({ revision: 9n, source: 'cache', connected: false });
     const ready = await request(`http://${formatAddress(second.adminAddress)}/readyz`, { dispatcher: h.agent });
-    expect(await ready.body.json()).toEqual({ status: 'ready', revision: 9, source: 'cache', stale: true, connected: false });
+    expect(await ready.body.json()).toEqual({ status: 'ready', revision: 9, source: 'cache', stale: true, connected: false, ...plaintext });
     const res = await call(second, '/orders/5');
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text).url).toBe('/orders/5');

@@ -16,6 +16,8 @@ import type { ApplyOutcome } from './xds-client/config-target.ts';
 import type { OutlierSettings } from './health/outlier.ts';
 import type { BackoffOptions } from './xds-client/backoff.ts';
 import { XdsClient } from './xds-client/xds-client.ts';
+import type { KeyFetchSettings } from './policies/issuer-keys.ts';
+import { createClientIdentity, type ClientIdentity, type IdentityStatus } from './identity/client-identity.ts';
 
 export interface RuntimeOverrides {
   readonly logger?: Logger;
@@ -29,6 +31,12 @@ export interface RuntimeOverrides {
   readonly shutdownGraceMs?: number;
   /** Outlier detection numbers; default 5 failures, 30 s base, 300 s cap, 50 % share. */
   readonly outlier?: OutlierSettings;
+  /** How long to wait after a controller denied access or refused a certificate; default 5 min. */
+  readonly refusedRetryMs?: number;
+  /** How often certificate and CA files are checked for changes; default 5 s. */
+  readonly certificatePollMs?: number;
+  /** How JWT issuers' key sets are fetched and kept; default: 10 s cooldown, 10 min max age (policies/issuer-keys.ts). */
+  readonly keyFetch?: KeyFetchSettings;
 }
 
 export interface RuntimeStatus extends ReadinessStatus {
@@ -92,15 +100,30 @@ interface Parts {
   readonly log: Logger;
   readonly metrics: RuntimeMetrics;
   readonly applier: ConfigApplier;
+  /** Set by start(): the TLS modes load their X.509 code only when used. */
+  identity: ClientIdentity | undefined;
 }
 
-function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, { log, metrics, applier }: Parts): XdsClient {
+const defaultRefusedRetryMs = 300_000;
+
+function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, parts: Parts): XdsClient {
+  const { log, metrics, applier } = parts;
   return new XdsClient({
     controllers: config.controllers,
-    node: { id: config.nodeId, zone: config.zone, labels: config.nodeLabels },
+    // With a certificate, the controller takes the labels from it: the stream claims the same.
+    node: {
+      id: config.nodeId,
+      zone: config.zone,
+      get labels() {
+        return parts.identity?.labels() ?? config.nodeLabels;
+      },
+    },
     target: applier,
     log: childLogger(log, 'xds-client'),
     metrics,
+    credentials: () => parts.identity?.credentials(),
+    onCertificateRejected: () => parts.identity?.certificateRejected(),
+    refusedRetryMs: overrides.refusedRetryMs ?? defaultRefusedRetryMs,
     ...(overrides.random && { random: overrides.random }),
     ...(overrides.backoff && { backoff: overrides.backoff }),
     ...(overrides.reportIntervalMs !== undefined && { reportIntervalMs: overrides.reportIntervalMs }),
@@ -110,6 +133,16 @@ function createConfigClient(config: RuntimeConfig, overrides: RuntimeOverrides, 
       if (connected) applier.confirm();
     },
   });
+}
+
+/** The controllers to ask for a certificate: the one streaming config first. */
+function orderedControllers(controllers: readonly Address[], connected: string | undefined): string[] {
+  const all = controllers.map(formatAddress);
+  return connected === undefined ? all : [connected, ...all.filter((c) => c !== connected)];
+}
+
+function noIdentityYet(config: RuntimeConfig): IdentityStatus {
+  return { mode: config.xdsSecurity.mode, certificate: undefined, refusal: undefined, problem: undefined, lastError: undefined };
 }
 
 function createAdmin(config: RuntimeConfig, { log, metrics, applier }: Parts, status: () => RuntimeStatus): HttpServer {
@@ -148,15 +181,17 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     cache,
     random,
     ...(overrides.outlier && { outlier: overrides.outlier }),
+    ...(overrides.keyFetch && { keyFetch: overrides.keyFetch }),
     connector: guard.connector,
     // Runs on config applies and health events, all after createRuntime returned and `xds` exists.
     onMemberChange: () => xds.healthChanged(),
   });
-  const parts: Parts = { log, metrics, applier };
+  const parts: Parts = { log, metrics, applier, identity: undefined };
   const xds = createConfigClient(config, overrides, parts);
   const proxy = createProxyServer({
     serving: () => applier.serving,
     ready: () => applier.source !== 'none',
+    hopKeys: () => applier.hopKeys,
     metrics,
     log: childLogger(log, 'proxy'),
     random,
@@ -175,12 +210,34 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     source: applier.source,
     connected: xds.connected,
     controller: xds.controller,
+    security: parts.identity?.status() ?? noIdentityYet(config),
+    accessDenied: xds.accessDenied,
+    streamFailure: xds.failure,
   });
   const admin = createAdmin(config, parts, status);
   const graceMs = overrides.shutdownGraceMs ?? 10_000;
   let closing: Promise<void> | undefined;
 
+  async function startIdentity(): Promise<void> {
+    const identity = await createClientIdentity(config.xdsSecurity, {
+      expected: { nodeId: config.nodeId, zone: config.zone },
+      cacheDir: config.cacheDir,
+      log: childLogger(log, 'identity'),
+      metrics,
+      controllers: () => orderedControllers(config.controllers, xds.controller),
+      onChange: () => xds.credentialsChanged(),
+      refusedRetryMs: overrides.refusedRetryMs ?? defaultRefusedRetryMs,
+      filePollMs: overrides.certificatePollMs ?? 5_000,
+    });
+    await identity.start();
+    parts.identity = identity;
+    if (config.xdsSecurity.mode === 'insecure') {
+      log.warn('the config stream is plaintext and unauthenticated (CAUSEWAY_XDS_INSECURE=true): use it only on a trusted network');
+    }
+  }
+
   async function start(): Promise<void> {
+    if (overrides.connectToControllers !== false) await startIdentity();
     if (await applier.loadCache()) {
       log.info({ revision: applier.revision.toString(), file: cache?.file }, 'serving config from cache until a controller answers');
     }
@@ -206,6 +263,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
 
   function close(): Promise<void> {
     closing ??= (async () => {
+      parts.identity?.close();
       await xds.close();
       await Promise.all([closeServer(proxy, graceMs), closeServer(admin, 0)]);
       await applier.close();

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'not_implemented'
   | 'no_route'
   | 'no_healthy_upstream'
+  | 'no_gateway_available'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_reset'
@@ -48,6 +49,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   not_implemented: 501,
   no_route: 404,
   no_healthy_upstream: 503,
+  no_gateway_available: 503,
   upstream_unavailable: 502,
   upstream_timeout: 504,
   upstream_reset: 502,
@@ -73,6 +75,7 @@ const grpcStatusByCode: Record<ErrorCode, GrpcStatus> = {
   not_implemented: GrpcStatus.UNIMPLEMENTED,
   no_route: GrpcStatus.NOT_FOUND,
   no_healthy_upstream: GrpcStatus.UNAVAILABLE,
+  no_gateway_available: GrpcStatus.RESOURCE_EXHAUSTED,
   upstream_unavailable: GrpcStatus.UNAVAILABLE,
   upstream_timeout: GrpcStatus.DEADLINE_EXCEEDED,
   upstream_reset: GrpcStatus.UNAVAILABLE,

@@ -64,6 +64,12 @@ export async function logLine(proc: Proc, msg: string, timeoutMs = 60_000): Prom
   throw new Error(`${proc.name} did not log "${msg}" in ${timeoutMs} ms`);
 }
 
+/** When the process logged its first line with this `msg` (its own ms timestamp), if among its first lines. */
+export function loggedAt(proc: Proc, msg: string): number | undefined {
+  const line = proc.head.find((l) => l.includes(`"msg":"${msg}"`));
+  return line === undefined ? undefined : Date.parse((JSON.parse(line) as { time: string }).time);
+}
+
 export async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -84,9 +90,15 @@ export interface ControllerProc extends Proc {
   readonly xds: string;
 }
 
-/** Ports are picked by the OS and read back from the process's log. */
-export async function startController(id: string, databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ControllerProc> {
-  const proc = startProcess(id, controllerMain, [], {
+/**
+ * Ports are picked by the OS and read back from the process's log; `main`: another tree's controller (a reference build).
+ * Plaintext xDS unless `env` gives TLS: with `const pki = await TestPki.create()` (test/src/harness/pki.ts),
+ * `startController(id, url, pki.controllerEnv())`, then runtimes with
+ * `startRuntime(node, xds, onApplied, { CAUSEWAY_ZONE: zone, ...pki.runtimeEnv(token) })`, `token` from
+ * `admin(url, 'POST', '/v1/runtime-tokens', { zone, org: null })` (one token serves any number of runtimes).
+ */
+export async function startController(id: string, databaseUrl: string, env: NodeJS.ProcessEnv = {}, main = controllerMain): Promise<ControllerProc> {
+  const proc = startProcess(id, main, [], {
     CAUSEWAY_DATABASE_URL: databaseUrl,
     CAUSEWAY_ADMIN_TOKEN: TOKEN,
     CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0',
@@ -94,6 +106,7 @@ export async function startController(id: string, databaseUrl: string, env: Node
     CAUSEWAY_CONTROLLER_ID: id,
     CAUSEWAY_LOG_LEVEL: 'info',
     CAUSEWAY_DATABASE_POOL_SIZE: '20',
+    CAUSEWAY_XDS_INSECURE: 'true',
     ...env,
   });
   const ready = await logLine(proc, 'controller ready');
@@ -113,12 +126,14 @@ export const RUNTIME_NODE_OPTIONS = '--max-semi-space-size=16';
 /**
  * A runtime, started with the Node.js options of deploy/, whose `config applied` log lines
  * (JSON, ms timestamps) are handed to `onApplied`; `env` adds to or overrides its environment.
+ * One that does not start within `startTimeoutMs` is stopped.
  */
 export async function startRuntime(
   nodeId: string,
   controllers: string,
   onApplied?: (revision: number, at: number, type: string) => void,
   env: NodeJS.ProcessEnv = {},
+  startTimeoutMs = 60_000,
 ): Promise<RuntimeProc> {
   const proc = startProcess(nodeId, runtimeMain, [], {
     CAUSEWAY_CONTROLLERS: controllers,
@@ -127,6 +142,8 @@ export async function startRuntime(
     CAUSEWAY_NODE_ID: nodeId,
     CAUSEWAY_LOG_LEVEL: 'info',
     NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
+    // Plaintext unless the caller gives the runtime TLS settings.
+    ...(env.CAUSEWAY_CA_CERT === undefined ? { CAUSEWAY_XDS_INSECURE: 'true' } : {}),
     ...env,
   });
   if (onApplied !== undefined) {
@@ -136,7 +153,10 @@ export async function startRuntime(
       onApplied(Number(entry.revision), Date.parse(entry.time), entry.type);
     });
   }
-  const started = await logLine(proc, 'runtime started');
+  const started = await logLine(proc, 'runtime started', startTimeoutMs).catch(async (error: unknown) => {
+    await proc.stop();
+    throw error;
+  });
   return Object.assign(proc, { proxyUrl: `http://${String(started.proxy)}`, adminUrl: `http://${String(started.admin)}` });
 }
 

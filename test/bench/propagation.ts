@@ -1,12 +1,16 @@
-// npm run bench:propagation: commit-to-served time across two controller replicas.
+// npm run bench:propagation: commit-to-served time across two controller replicas, over
+// plaintext xDS and over mTLS side by side in one run.
 //
 // Two controllers, RUNTIMES runtimes (half on each), API changes through replica A at a
-// steady rate and in a burst. "Served" is the moment a runtime logs that it applied a
-// revision at or after the change. The reference, measured in the same run, is the bare
-// PostgreSQL LISTEN/NOTIFY round trip: the floor for anything that crosses replicas.
+// steady rate and in a burst; first with plaintext xDS (the reference), then, on the same
+// database, with TLS controllers and runtimes that joined with a join token and stream over
+// mTLS. "Served" is the moment a runtime logs that it applied a revision at or after the
+// change. The floor for anything that crosses replicas, measured in the same run, is the
+// bare PostgreSQL LISTEN/NOTIFY round trip.
 import postgres from 'postgres';
 import { startEmbeddedDatabase } from '@causeway/controller';
-import { admin, metricSum, percentile, pool, startController, startRuntime, table, type RuntimeProc } from './lib.ts';
+import { TestPki } from '../src/harness/pki.ts';
+import { admin, cpuMsOf, metricSum, percentile, pool, startController, startRuntime, table, type ControllerProc, type RuntimeProc } from './lib.ts';
 import { writeSection } from './report.ts';
 
 const RUNTIMES = Number(process.env.BENCH_RUNTIMES ?? 50);
@@ -14,28 +18,52 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? 500);
 const RATE_PER_S = Number(process.env.BENCH_RATE ?? 20);
 const APIS = 50;
 const BURST_WRITERS = 16;
+const ZONE = 'bench';
+/** The steady-rate target for a change made on one replica to be served by runtimes of the other. */
+const CROSS_P99_TARGET_MS = 100;
+const MODES = ['plaintext', 'mTLS'] as const;
+type Mode = (typeof MODES)[number];
 
 interface Applied {
   revision: number;
   at: number;
 }
+interface Commit {
+  revision: number;
+  at: number;
+}
+interface Phase {
+  readonly name: string;
+  readonly same: number[];
+  readonly cross: number[];
+  readonly bytesPerChangePerRuntime: number;
+  readonly responsesPerRuntime: number;
+  readonly controllerCpuMsPerChange: number;
+  readonly runtimeCpuUsPerChange: number;
+}
 
 const database = await startEmbeddedDatabase();
-const runtimes: RuntimeProc[] = [];
-const stops: (() => Promise<void>)[] = [];
-try {
-  const [a, b] = await Promise.all([startController('replica-a', database.url), startController('replica-b', database.url)]);
-  stops.push(a.stop, b.stop);
-  await admin(a.adminUrl, 'PUT', '/v1/gateways/gw-1', { spec: { url: 'http://127.0.0.1:9' } });
-  for (let i = 0; i < APIS; i++) await admin(a.adminUrl, 'PUT', `/v1/apis/api-${i}`, { spec: { basePath: `/api-${i}`, upstream: { gateway: 'gw-1' } } });
+const pki = await TestPki.create();
+let runtimes: RuntimeProc[] = [];
+let controllers: ControllerProc[] = [];
+let offset = 0;
+const log = (message: string): void => void process.stderr.write(`${new Date().toISOString()} ${message}\n`);
 
+/** Starts the replicas and runtimes of one mode, runs the steady and burst phases through replica A, stops them all. */
+async function measureMode(mode: Mode, setUp: (a: ControllerProc) => Promise<NodeJS.ProcessEnv>): Promise<Phase[]> {
+  const controllerEnv = mode === 'mTLS' ? pki.controllerEnv() : {};
+  const [a, b] = await Promise.all([startController(`replica-a-${mode}`, database.url, controllerEnv), startController(`replica-b-${mode}`, database.url, controllerEnv)]);
+  controllers = [a, b];
+  const runtimeEnv = await setUp(a);
   const applied: Applied[][] = [];
   const onA: boolean[] = [];
+  log(`${mode}: starting ${RUNTIMES} runtimes`);
   for (let i = 0; i < RUNTIMES; i++) {
     const events: Applied[] = [];
     applied.push(events);
     onA.push(i % 2 === 0);
-    runtimes.push(await startRuntime(`bench-rt-${i}`, i % 2 === 0 ? a.xds : b.xds, (revision, at, type) => type === 'api' && events.push({ revision, at })));
+    const onApplied = (revision: number, at: number, type: string): void => void (type === 'api' && events.push({ revision, at }));
+    runtimes.push(await startRuntime(`bench-rt-${mode === 'mTLS' ? 'tls-' : ''}${i}`, i % 2 === 0 ? a.xds : b.xds, onApplied, runtimeEnv));
   }
   const caughtUp = async (revision: number): Promise<void> => {
     const deadline = Date.now() + 120_000;
@@ -50,16 +78,17 @@ try {
   };
   const latest = async (): Promise<number> => ((await admin(a.adminUrl, 'GET', `/v1/apis/api-${APIS - 1}`)).body as { metadata: { revision: number } }).metadata.revision;
   await caughtUp(await latest());
+  // Start-up work (compilation, the first collections) is not what a change costs.
+  await new Promise((r) => setTimeout(r, 3_000));
 
-  const change = async (i: number): Promise<{ revision: number; at: number }> => {
+  const change = async (i: number): Promise<Commit> => {
     const response = await admin(a.adminUrl, 'PUT', `/v1/apis/api-${i % APIS}`, { spec: { basePath: `/api-${i % APIS}`, upstream: { gateway: 'gw-1' }, timeouts: { requestMs: 10_000 + (i % 1000) } } });
     return { revision: (response.body as { metadata: { revision: number } }).metadata.revision, at: Date.now() };
   };
-  const bytes = async (): Promise<number> => (await metricSum(a.adminUrl, 'causeway_controller_xds_response_bytes_total')) + (await metricSum(b.adminUrl, 'causeway_controller_xds_response_bytes_total'));
-  const apiResponses = async (): Promise<number> =>
-    (await metricSum(a.adminUrl, 'causeway_controller_xds_responses_total{type="api"}')) + (await metricSum(b.adminUrl, 'causeway_controller_xds_responses_total{type="api"}'));
-
-  const measure = async (commits: { revision: number; at: number }[]) => {
+  const sum = async (prefix: string): Promise<number> => (await metricSum(a.adminUrl, prefix)) + (await metricSum(b.adminUrl, prefix));
+  const cpu = async (procs: readonly { child: { pid?: number | undefined } }[]): Promise<number> =>
+    (await Promise.all(procs.map((p) => cpuMsOf(p.child.pid)))).reduce((total, v) => total + v, 0);
+  const measure = async (commits: Commit[]) => {
     await caughtUp(Math.max(...commits.map((c) => c.revision)));
     const same: number[] = [];
     const cross: number[] = [];
@@ -71,26 +100,27 @@ try {
     }
     return { same, cross };
   };
-
-  let offset = 0;
-  const phase = async (name: string, run: () => Promise<{ revision: number; at: number }[]>) => {
-    const before = await bytes();
-    const responsesBefore = await apiResponses();
+  const phase = async (name: string, run: () => Promise<Commit[]>): Promise<Phase> => {
+    const before = { bytes: await sum('causeway_controller_xds_response_bytes_total'), responses: await sum('causeway_controller_xds_responses_total{type="api"}') };
+    const cpuBefore = { controllers: await cpu(controllers), runtimes: await cpu(runtimes) };
     const startedAt = Date.now();
     const commits = await run();
     const seconds = (Date.now() - startedAt) / 1000;
     const result = await measure(commits);
-    const sent = (await bytes()) - before;
-    const responses = (await apiResponses()) - responsesBefore;
+    const controllerCpuMs = (await cpu(controllers)) - cpuBefore.controllers;
+    const runtimeCpuMs = (await cpu(runtimes)) - cpuBefore.runtimes;
     return {
       name: `${name}: ${commits.length} changes in ${seconds.toFixed(1)} s (${Math.round(commits.length / seconds)}/s)`,
       ...result,
-      bytesPerChangePerRuntime: sent / commits.length / RUNTIMES,
-      responsesPerRuntime: responses / RUNTIMES,
+      bytesPerChangePerRuntime: ((await sum('causeway_controller_xds_response_bytes_total')) - before.bytes) / commits.length / RUNTIMES,
+      responsesPerRuntime: ((await sum('causeway_controller_xds_responses_total{type="api"}')) - before.responses) / RUNTIMES,
+      controllerCpuMsPerChange: controllerCpuMs / commits.length,
+      runtimeCpuUsPerChange: (runtimeCpuMs * 1000) / commits.length / RUNTIMES,
     };
   };
+  log(`${mode}: steady, ${CHANGES} changes at ${RATE_PER_S}/s`);
   const steady = await phase('steady', async () => {
-    const commits: { revision: number; at: number }[] = [];
+    const commits: Commit[] = [];
     const start = Date.now();
     for (let i = 0; i < CHANGES; i++) {
       const due = start + (i * 1000) / RATE_PER_S;
@@ -99,44 +129,82 @@ try {
     }
     return commits;
   });
+  log(`${mode}: burst, ${CHANGES} changes from ${BURST_WRITERS} writers`);
   const burst = await phase(`burst (${BURST_WRITERS} writers)`, async () => {
-    const commits: { revision: number; at: number }[] = [];
+    const commits: Commit[] = [];
     await pool(Array.from({ length: CHANGES }, (_, i) => i), BURST_WRITERS, async () => void commits.push(await change(offset++)));
     return commits;
   });
+  await Promise.all(runtimes.map((r) => r.stop()));
+  runtimes = [];
+  for (const controller of controllers) await controller.stop();
+  controllers = [];
+  return [steady, burst];
+}
 
-  // Reference: PostgreSQL NOTIFY from one connection to a LISTEN on another.
+/** Reference: PostgreSQL NOTIFY from one connection to a LISTEN on another. */
+async function notifyRoundTrips(count: number): Promise<number[]> {
   const listener = postgres(database.url, { max: 1, onnotice: () => undefined });
   const notifier = postgres(database.url, { max: 1, onnotice: () => undefined });
-  const notifyLatencies: number[] = [];
+  const latencies: number[] = [];
   let pending: ((at: number) => void) | undefined;
   await listener.listen('bench_ref', () => pending?.(performance.now()));
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < count; i++) {
     const received = new Promise<number>((resolve) => (pending = resolve));
     const sentAt = performance.now();
     await notifier`SELECT pg_notify('bench_ref', ${String(i)})`;
-    notifyLatencies.push((await received) - sentAt);
+    latencies.push((await received) - sentAt);
   }
   await listener.end();
   await notifier.end();
+  return latencies;
+}
 
-  const rows = [steady, burst].flatMap((p) => [
-    [p.name, 'same replica', p.same.length, percentile(p.same, 50), percentile(p.same, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime)],
-    [p.name, 'cross replica', p.cross.length, percentile(p.cross, 50), percentile(p.cross, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime)],
-  ]);
-  rows.push(['reference', 'PostgreSQL NOTIFY → LISTEN', notifyLatencies.length, percentile(notifyLatencies, 50), percentile(notifyLatencies, 99), '-', '-']);
+try {
+  const plaintext = await measureMode('plaintext', async (a) => {
+    await admin(a.adminUrl, 'PUT', '/v1/gateways/gw-1', { spec: { url: 'http://127.0.0.1:9' } });
+    for (let i = 0; i < APIS; i++) await admin(a.adminUrl, 'PUT', `/v1/apis/api-${i}`, { spec: { basePath: `/api-${i}`, upstream: { gateway: 'gw-1' } } });
+    return { CAUSEWAY_ZONE: ZONE };
+  });
+  const tls = await measureMode('mTLS', async (a) => {
+    const created = await admin(a.adminUrl, 'POST', '/v1/runtime-tokens', { zone: ZONE, org: null, expiresInSeconds: 86_400 });
+    return { CAUSEWAY_ZONE: ZONE, ...pki.runtimeEnv((created.body as { token: string }).token) };
+  });
+  const notifyLatencies = await notifyRoundTrips(500);
+
+  const byMode: Record<Mode, Phase[]> = { plaintext, mTLS: tls };
+  const row = (p: Phase, mode: Mode, replica: 'same' | 'cross') => {
+    const samples = p[replica];
+    return [p.name, mode, `${replica} replica`, samples.length, percentile(samples, 50), percentile(samples, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime), p.controllerCpuMsPerChange, Math.round(p.runtimeCpuUsPerChange)];
+  };
+  const rows: (string | number)[][] = [0, 1].flatMap((index) =>
+    (['same', 'cross'] as const).flatMap((replica) => MODES.flatMap((mode) => {
+      const p = byMode[mode][index];
+      return p === undefined ? [] : [row(p, mode, replica)];
+    })),
+  );
+  rows.push(['reference', '-', 'PostgreSQL NOTIFY → LISTEN', notifyLatencies.length, percentile(notifyLatencies, 50), percentile(notifyLatencies, 99), '-', '-', '-', '-']);
+  const crossSteady = (mode: Mode): string => {
+    const p99 = percentile(byMode[mode][0]?.cross ?? [], 99);
+    return `${mode} ${Math.round(p99)} ms (${p99 < CROSS_P99_TARGET_MS ? 'met' : 'not met'})`;
+  };
   const output = [
-    `${RUNTIMES} runtimes (half on each of 2 replicas), ${APIS} APIs, ${CHANGES} changes per phase, each through replica A.`,
+    `${RUNTIMES} runtimes (half on each of 2 replicas), ${APIS} APIs, ${CHANGES} changes per phase, each through replica A; plaintext xDS first (the`,
+    'reference), then TLS replicas on the same database with runtimes that joined with a join token and stream over mTLS. The machine',
+    'was shared with other work while measured; CPU per change is the steadier figure.',
     '',
-    table(['phase', 'runtimes', 'samples', 'commit→served p50 (ms)', 'p99 (ms)', 'bytes pushed per change per runtime', 'API responses per runtime'], rows),
+    table(['phase', 'xDS', 'runtimes', 'samples', 'commit→served p50 (ms)', 'p99 (ms)', 'bytes pushed per change per runtime', 'API responses per runtime', 'controller CPU per change (ms, both replicas)', 'runtime CPU per change (µs, each runtime)'], rows),
     '',
+    `Target: cross-replica commit→served p99 under ${CROSS_P99_TARGET_MS} ms at the steady rate: ${MODES.map(crossSteady).join(', ')}.`,
     'Served: the runtime logged that it applied a revision at or after the change. API responses per runtime: how many',
-    'pushes carried the phase\'s changes to each runtime (fewer than changes when a burst is coalesced).',
+    'pushes carried the phase\'s changes to each runtime (fewer than changes when a burst is coalesced). CPU: user and system',
+    'time of the processes over the phase (including what they do between changes), divided by the changes.',
   ].join('\n');
   console.log(output);
   await writeSection('propagation', 'npm run bench:propagation', output);
 } finally {
   await Promise.all(runtimes.map((r) => r.stop()));
-  for (const stop of stops) await stop();
+  for (const controller of controllers) await controller.stop();
   await database.stop();
+  await pki.close();
 }

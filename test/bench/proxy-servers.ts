@@ -169,6 +169,8 @@ export interface WrkOptions {
   readonly pid?: number | undefined;
   /** The cores wrk runs on (a taskset list); none: any. */
   readonly cores?: string | undefined;
+  /** Request headers (`Authorization: Bearer …`). */
+  readonly headers?: readonly string[] | undefined;
 }
 
 
@@ -177,7 +179,8 @@ export async function runWrk(program: string, url: string, options: WrkOptions):
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.rate !== undefined) env.WRK_RATE = String(options.rate);
   if (options.bodyBytes !== undefined) env.WRK_BODY_BYTES = String(options.bodyBytes);
-  const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', wrkScript, url];
+  const headers = (options.headers ?? []).flatMap((header) => ['-H', header]);
+  const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', ...headers, '-s', wrkScript, url];
   const cpuBefore = await cpuMsOf(options.pid);
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const [command, commandArgs] = options.cores === undefined ? [program, args] : ['taskset', ['-c', options.cores, program, ...args]];

@@ -14,6 +14,7 @@ import postgres from 'postgres';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '@causeway/controller';
 import { admin, mb, percentile, privateRssOf, rssOf, RUNTIME_NODE_OPTIONS, startController, startRuntime, table, waitHttp, type Proc } from './lib.ts';
 import { coreLayout, findProgram, installHint, pin, runWrk, startHaproxy, startNginx, startNodePeer, type WrkOptions, type WrkResult } from './proxy-servers.ts';
+import { configurePolicyLoads, type PolicyLoad } from './policy-bench.ts';
 import { writeSection } from './report.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -141,6 +142,29 @@ async function configure(adminUrl: string, upstream: string, apis: number): Prom
   await admin(adminUrl, 'POST', '/v1/apply', { items });
 }
 
+/** The runtime without policies and with each chain, taking turns: one row each. */
+async function comparePolicies(runtime: Proc & { proxyUrl: string }, loads: readonly PolicyLoad[]): Promise<string[][]> {
+  const pid = runtime.child.pid;
+  const all = [{ label: 'none', path: PATH, headers: [] as readonly string[], target: undefined }, ...loads];
+  const runs = new Map<string, WrkResult[]>(all.map((load) => [load.label, []]));
+  for (const load of all) await runWrk(wrk as string, runtime.proxyUrl + load.path, { connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers: load.headers });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const load of all) {
+      const result = await runWrk(wrk as string, runtime.proxyUrl + load.path, { connections: CONNECTIONS, seconds: SECONDS, pid, headers: load.headers });
+      runs.get(load.label)?.push(result);
+      log(`policies ${load.label}: ${Math.round(result.requestsPerSecond)} req/s`);
+    }
+  }
+  const measured = new Map([...runs].map(([label, list]) => [label, summarize(list)]));
+  const none = measured.get('none') as Measured;
+  return all.map((load) => {
+    const m = measured.get(load.label) as Measured;
+    const share = m.median.requestsPerSecond / none.median.requestsPerSecond;
+    const goal = load.target === undefined ? '-' : `≥ ${load.target.toFixed(2)}×: ${share >= load.target ? 'met' : 'not met'}`;
+    return [load.label, ...rate(m), ratio(m.median.requestsPerSecond, none.median.requestsPerSecond), cpu(m), (m.median.cpuUsPerRequest - none.median.cpuUsPerRequest).toFixed(0), goal];
+  });
+}
+
 function ratio(value: number, reference: number | undefined): string {
   return reference === undefined || reference === 0 ? '-' : `${(value / reference).toFixed(2)}×`;
 }
@@ -234,6 +258,7 @@ try {
   const many = await startController('bench-controller-many', manyUrl);
   procs.push(many);
   await configure(few.adminUrl, upstream.origin, 10);
+  const policyLoads = await configurePolicyLoads(few.adminUrl, PATH);
   log(`creating ${APIS.toLocaleString('en')} APIs on the second controller`);
   await configure(many.adminUrl, upstream.origin, APIS);
   const profileEnv = CPU_PROF === undefined ? {} : { NODE_OPTIONS: `${RUNTIME_NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${CPU_PROF}` };
@@ -263,6 +288,7 @@ try {
     main ??= results;
     throughput.push(...throughputRows(load.label, peers, results));
   }
+  const policies = await comparePolicies(runtime, policyLoads);
   const fixed = await compare(peers, PATH, { rate: RATE }, { seconds: RATE_SECONDS, isolated: true });
   const scalePeers: Peer[] = [
     { name: '10 APIs', origin: runtime.proxyUrl, pid: runtime.child.pid },
@@ -301,6 +327,10 @@ try {
     `Route lookup: the same runtime build, one holding 10 APIs and one holding ${APIS.toLocaleString('en')} (base paths \`/bench\`, \`/bench-1\` …), each from its own controller; GET 1 KiB to \`/bench\`, taking turns${cores === undefined ? '' : `, each alone on core ${cores.tested} as in the latency runs (a route lookup's cost, not the scheduler's interleaving, sets the ratio)`}. Memory after the runs.`,
     '',
     table(['runtime', 'req/s', 'rounds min–max', '× 10 APIs', 'CPU µs/req', 'RSS', 'private (RssAnon)'], apis),
+    '',
+    `Policies: the same runtime, one API per chain on the same pool, GET 1 KiB, taking turns with the API without policies; rate limits high enough never to refuse; one key or token for every request (a JWT's verification is kept, bounded, up to 60 s).`,
+    '',
+    table(['policies', 'req/s', 'rounds min–max', '× no policy', 'CPU µs/req', 'extra CPU µs/req', 'target'], policies),
     '',
     table(['target', 'measured', ''], targetRows(main, fixed, scale, memory[1]?.rss ?? 0)),
   ].join('\n');

@@ -6,6 +6,7 @@
 
 export const subjects = [
   'apis',
+  'consumers',
   'gateways',
   'gateway-pools',
   'zones',

@@ -6,10 +6,23 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * as a SHA-256 digest. 256 random bits need no slow hash: nothing can be guessed from a
  * digest, and a fast one keeps authentication cheap on every request.
  */
-const TOKEN_PREFIX = 'cw_';
 const ID_BYTES = 8;
 const SECRET_BYTES = 32;
-const TOKEN_LENGTH = TOKEN_PREFIX.length + Math.ceil(((ID_BYTES + SECRET_BYTES) * 4) / 3);
+
+/** How the secrets and ids of one kind of token are spelled. */
+export interface TokenFormat {
+  readonly secretPrefix: string;
+  readonly idPrefix: string;
+}
+
+/** Admin API tokens: `cw_…`, ids `tok_…`. */
+const adminTokens: TokenFormat = { secretPrefix: 'cw_', idPrefix: 'tok_' };
+/** Runtime join tokens: `cwj_…`, ids `rtk_…`; never valid as admin tokens, nor the reverse. */
+export const joinTokens: TokenFormat = { secretPrefix: 'cwj_', idPrefix: 'rtk_' };
+/** API keys of consumers: `cwk_…`, ids `key_…`; sent by clients to runtimes, never valid at the admin API. */
+export const consumerKeys: TokenFormat = { secretPrefix: 'cwk_', idPrefix: 'key_' };
+
+const tokenLength = (format: TokenFormat): number => format.secretPrefix.length + Math.ceil(((ID_BYTES + SECRET_BYTES) * 4) / 3);
 
 export interface NewToken {
   readonly id: string;
@@ -22,21 +35,21 @@ export function digestOf(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-export function newToken(): NewToken {
+export function newToken(format: TokenFormat = adminTokens): NewToken {
   const bytes = randomBytes(ID_BYTES + SECRET_BYTES);
-  const secret = TOKEN_PREFIX + bytes.toString('base64url');
-  return { id: idOf(bytes), secret, digest: digestOf(secret) };
+  const secret = format.secretPrefix + bytes.toString('base64url');
+  return { id: idOf(bytes, format), secret, digest: digestOf(secret) };
 }
 
-function idOf(bytes: Buffer): string {
-  return `tok_${bytes.subarray(0, ID_BYTES).toString('hex')}`;
+function idOf(bytes: Buffer, format: TokenFormat): string {
+  return `${format.idPrefix}${bytes.subarray(0, ID_BYTES).toString('hex')}`;
 }
 
 /** The id a presented secret claims, or undefined when it is not shaped like one of ours. */
-export function claimedId(secret: string): string | undefined {
-  if (secret.length !== TOKEN_LENGTH || !secret.startsWith(TOKEN_PREFIX)) return undefined;
-  const bytes = Buffer.from(secret.slice(TOKEN_PREFIX.length), 'base64url');
-  return bytes.length === ID_BYTES + SECRET_BYTES ? idOf(bytes) : undefined;
+export function claimedId(secret: string, format: TokenFormat = adminTokens): string | undefined {
+  if (secret.length !== tokenLength(format) || !secret.startsWith(format.secretPrefix)) return undefined;
+  const bytes = Buffer.from(secret.slice(format.secretPrefix.length), 'base64url');
+  return bytes.length === ID_BYTES + SECRET_BYTES ? idOf(bytes, format) : undefined;
 }
 
 /** Constant-time comparison of a presented secret with a stored digest. */

@@ -39,7 +39,7 @@ const auditEvent = {
     id: { type: 'integer' },
     at: time,
     org: slug,
-    actor: { type: 'object', properties: { kind: { enum: ['bootstrap', 'token', 'gateway', 'system'] }, id: { type: 'string' }, name: { type: 'string' } } },
+    actor: { type: 'object', properties: { kind: { enum: ['bootstrap', 'token', 'gateway', 'runtime', 'system'] }, id: { type: 'string' }, name: { type: 'string' } } },
     action: { type: 'string', description: 'gateway-pool.add-member, api.rollback, token.revoke, …' },
     outcome: { enum: ['ok', 'denied', 'unauthenticated'] },
     resource: { type: 'object', properties: { kind: { type: 'string' }, name: { type: 'string' } } },

@@ -108,9 +108,8 @@ export function registerAccessRoutes(app: FastifyInstance, deps: AccessRouteDeps
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/v1/audit-events', { ...needs({ subject: 'audit-events', action: 'read' }), schema: routeSchemas.listAuditEvents }, async (request) => {
     const query = parseAuditQuery(request.scope.org, request.query);
-    const events = await listAuditEvents(sql, query);
-    const last = events.at(-1);
-    return { apiVersion: API_VERSION, kind: 'AuditEventList', items: events.map(auditEventDocument), nextCursor: events.length === query.limit && last !== undefined ? encodeCursor(last) : null };
+    const { events, next } = await listAuditEvents(sql, query);
+    return { apiVersion: API_VERSION, kind: 'AuditEventList', items: events.map(auditEventDocument), nextCursor: next === undefined ? null : encodeCursor(next) };
   });
 }
 
@@ -129,12 +128,13 @@ function registerRoleRoutes(app: FastifyInstance, accessOf: (request: FastifyReq
     return roleDocument(name, record.permissions, record);
   });
 
-  app.put<{ Params: { name: string } }>('/v1/roles/:name', { ...needs({ subject: 'roles', action: 'edit' }), schema: routeSchemas.putRole, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
+  // Creating a role needs roles:create, changing one roles:edit: the route lets either in.
+  app.put<{ Params: { name: string } }>('/v1/roles/:name', { ...needs({ subject: 'roles', anyOf: ['create', 'edit'] }), schema: routeSchemas.putRole, bodyLimit: SMALL_BODY_BYTES }, async (request, reply) => {
     const permissions = validateRole(request.params.name, request.body);
     const principal: Principal = request.principal;
-    const exists = deps.access().roles.has(`${request.scope.org}/${request.params.name}`);
-    if (!exists && !principal.systemAdmin && !allows(principal.permissions, { subject: 'roles', action: 'create' })) {
-      throw new CausewayError('permission_denied', `token "${principal.actor.name}" (role ${principal.role}) may not create roles: needs roles:create`);
+    const action = deps.access().roles.has(`${request.scope.org}/${request.params.name}`) ? 'edit' : 'create';
+    if (!principal.systemAdmin && !allows(principal.permissions, { subject: 'roles', action })) {
+      throw new CausewayError('permission_denied', `token "${principal.actor.name}" (role ${principal.role}) may not ${action} roles: needs roles:${action}`);
     }
     refuseEscalation(principal, permissions, `grant these permissions with role ${request.params.name}`);
     const { record, created } = await accessOf(request).putRole(request.params.name, permissions);

@@ -1,6 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CausewayError } from '@causeway/shared';
+import { CausewayError, isSlug, slugRule } from '@causeway/shared';
 import { allows, builtInRoles, describeNeed, isBuiltInRole, type Action, type Need, type Permission, type Subject } from '../access/permissions.ts';
 import { SourceLimiter } from '../access/source-limiter.ts';
 import { claimedId, digestOf, matches } from '../access/token-secrets.ts';
@@ -10,13 +10,15 @@ import type { Scope } from '../store/resource-store.ts';
 import { sendError } from './error-replies.ts';
 
 /**
- * What a route needs: a permission, or `kind` (the permission of the kind its `:plural`
- * names, for the routes every kind shares), a system administrator, a gateway's own
- * heartbeat, or only a valid token.
+ * What a route needs: a permission, any one of several actions on a subject (a PUT that
+ * creates or replaces: its handler decides which one the request needs once it knows), or
+ * `kind` (the same for the kind its `:plural` names, for the routes every kind shares), a
+ * system administrator, a gateway's own heartbeat, or only a valid token.
  */
 export type RouteNeed =
   | Need
-  | { readonly kind: Action }
+  | { readonly subject: Subject; readonly anyOf: readonly Action[] }
+  | { readonly kind: Action | readonly Action[] }
   | 'system-admin'
   | 'gateway-heartbeat'
   | 'authenticated';
@@ -58,7 +60,7 @@ const ORG_HEADER = 'causeway-org';
 const bearer = /^bearer +(\S+) *$/i;
 
 /** Subjects of the routes every kind shares, by their `:plural`. */
-const subjectOfPlural: Readonly<Record<string, Subject>> = { apis: 'apis', gateways: 'gateways', 'gateway-pools': 'gateway-pools', zones: 'zones' };
+const subjectOfPlural: Readonly<Record<string, Subject>> = { apis: 'apis', consumers: 'consumers', gateways: 'gateways', 'gateway-pools': 'gateway-pools', zones: 'zones' };
 
 export interface AccessOptions {
   readonly bootstrapToken: string;
@@ -136,7 +138,8 @@ export class AdminAccess {
     if (secret === undefined) return { failure: 'no bearer token' };
     const access = this.options.access();
     const header = request.headers[ORG_HEADER];
-    const asked = typeof header === 'string' ? header : undefined;
+    // Only a slug is an org name; anything else names none (and is refused in authorize).
+    const asked = typeof header === 'string' && isSlug(header) ? header : undefined;
     // Digests have one length, so this comparison takes the same time whatever was sent.
     if (timingSafeEqual(digestOf(secret), this.bootstrapDigest)) {
       const org = asked ?? 'default';
@@ -153,6 +156,9 @@ export class AdminAccess {
 
   private authorize(request: FastifyRequest, principal: Principal): CausewayError | undefined {
     const asked = request.headers[ORG_HEADER];
+    if (asked !== undefined && (typeof asked !== 'string' || !isSlug(asked))) {
+      return CausewayError.invalid([{ path: ORG_HEADER, message: `${JSON.stringify(String(asked).slice(0, 64))} is not one org name (${slugRule})` }]);
+    }
     if (asked !== undefined && !principal.systemAdmin) {
       return new CausewayError('permission_denied', `only the bootstrap token may choose an org (${ORG_HEADER}); a token acts in its own org`);
     }
@@ -162,6 +168,10 @@ export class AdminAccess {
     // No route matched: the not-found answer is for any valid token.
     const need = request.routeOptions.config.need ?? (request.is404 ? 'authenticated' : undefined);
     if (need === undefined) return new CausewayError('internal', 'the route declares no permission');
+    // A heartbeat token reaches nothing else, not even what any token may call (an apply, whose body would be read first).
+    if (principal.gateway !== undefined && need !== 'gateway-heartbeat' && !request.is404) {
+      return this.denied(principal, `do anything but send the heartbeats of gateway "${principal.gateway}"`);
+    }
     if (need === 'authenticated' || principal.systemAdmin) return undefined;
     if (need === 'system-admin') return this.denied(principal, 'do this (system administrators only)');
     if (need === 'gateway-heartbeat') {
@@ -169,17 +179,22 @@ export class AdminAccess {
       if (principal.gateway === gateway || allows(principal.permissions, { subject: 'gateways', action: 'edit' })) return undefined;
       return this.denied(principal, `send heartbeats for gateway "${gateway ?? ''}": needs gateways:edit or the gateway's own token`);
     }
-    const resolved = 'kind' in need ? this.kindNeed(request, need.kind) : need;
+    const resolved = this.resolve(request, need);
     if (resolved === undefined) return undefined; // an unknown kind: the handler answers 404
+    const { subject, actions } = resolved;
+    const wanted = actions.join(' or ');
     // Zones describe the deployment, shared by every org: only a system administrator changes them.
-    if (resolved.subject === 'zones' && resolved.action !== 'read') return this.denied(principal, `${resolved.action} zones (system administrators only)`);
-    if (allows(principal.permissions, resolved)) return undefined;
-    return this.denied(principal, `${resolved.action} ${resolved.subject}: needs ${describeNeed(resolved)}`);
+    if (subject === 'zones' && actions.some((a) => a !== 'read')) return this.denied(principal, `${wanted} zones (system administrators only)`);
+    if (actions.some((action) => allows(principal.permissions, { subject, action }))) return undefined;
+    return this.denied(principal, `${wanted} ${subject}: needs ${actions.map((action) => describeNeed({ subject, action })).join(' or ')}`);
   }
 
-  private kindNeed(request: FastifyRequest, action: Action): Need | undefined {
+  /** The subject and the actions (any one suffices here) a permission need names; undefined for a kind that does not exist. */
+  private resolve(request: FastifyRequest, need: Exclude<RouteNeed, string>): { subject: Subject; actions: readonly Action[] } | undefined {
+    if ('anyOf' in need) return { subject: need.subject, actions: need.anyOf };
+    if ('action' in need) return { subject: need.subject, actions: [need.action] };
     const subject = subjectOfPlural[(request.params as { plural?: string }).plural ?? ''];
-    return subject === undefined ? undefined : { subject, action };
+    return subject === undefined ? undefined : { subject, actions: typeof need.kind === 'string' ? [need.kind] : need.kind };
   }
 
   private denied(principal: Principal, what: string): CausewayError {

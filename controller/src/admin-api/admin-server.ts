@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { CausewayError, type Logger } from '@causeway/shared';
 import type { ControllerMetrics } from '../metrics.ts';
 import { registerApiRoutes } from './api-routes.ts';
@@ -7,6 +7,11 @@ import { registerResourceRoutes } from './resource-routes.ts';
 import type { Deployer } from '../deployment/deployer.ts';
 import { registerStatusRoutes, type StatusSources } from './status-routes.ts';
 import { registerAccessRoutes } from './access-routes.ts';
+import { registerRuntimeRoutes } from './runtime-routes.ts';
+import { registerAllocationRoutes } from './allocation-routes.ts';
+import { registerConsumerRoutes } from './consumer-routes.ts';
+import { registerConsoleRoutes } from './console-routes.ts';
+import type { Allocator } from '../allocation/allocator.ts';
 import { registerOpenApi } from './openapi.ts';
 import { routeSchemas } from './route-schemas.ts';
 import type { Sql } from '../store/database.ts';
@@ -29,6 +34,8 @@ export interface AdminServerOptions {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly pools: UpstreamRouteDeps;
   readonly status: StatusSources;
+  /** Dedicated gateway allocations. */
+  readonly allocator: Allocator;
   /** Large applies that may wait for the one in progress, and for how long. */
   readonly largeApplies: { readonly maxWaiting: number; readonly maxWaitMs: number };
   /** Told of every route as it is registered (its method, URL and whether it is public). */
@@ -51,9 +58,24 @@ const routerOptions = {
   caseSensitive: true,
   ignoreTrailingSlash: false,
   ignoreDuplicateSlashes: false,
-  // The longest segment that names something is a 32-character slug.
-  maxParamLength: 64,
+  // The longest segment that names something is a node id (128 characters); see segmentLimit.
+  maxParamLength: 128,
 } as const;
+
+/**
+ * Every other segment names a slug (32 characters) or an id (20): longer ones are refused as
+ * the router refuses those past its limit, so a misspelt name is never looked up.
+ */
+const MAX_SEGMENT_LENGTH = 64;
+const longSegmentParams: Readonly<Record<string, number>> = { node: routerOptions.maxParamLength };
+
+async function segmentLimit(request: FastifyRequest): Promise<void> {
+  for (const [name, value] of Object.entries(request.params as Record<string, unknown>)) {
+    if (typeof value === 'string' && value.length > (longSegmentParams[name] ?? MAX_SEGMENT_LENGTH)) {
+      throw new CausewayError('uri_too_long', 'a segment of the path is too long to name anything');
+    }
+  }
+}
 
 export function createAdminServer(options: AdminServerOptions): FastifyInstance {
   const auth = new AdminAccess(options.access);
@@ -97,6 +119,7 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
     return sendError(reply, new CausewayError('unavailable', 'this controller is shutting down; retry on another replica'));
   });
   app.addHook('onRequest', auth.onRequest);
+  app.addHook('onRequest', segmentLimit);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequests.inc({ route: `${request.method} ${route}`, status: `${Math.floor(reply.statusCode / 100)}xx` });
@@ -116,6 +139,10 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
     registerResourceRoutes(app, options.sql, options.deployer, largeBodies);
     registerStatusRoutes(app, options.status, options.metrics);
     registerAccessRoutes(app, { sql: options.sql, access: options.access.access, caughtUpTo: options.caughtUpTo });
+    registerRuntimeRoutes(app, { sql: options.sql, access: options.access.access, caughtUpTo: options.caughtUpTo });
+    registerAllocationRoutes(app, { sql: options.sql, allocator: options.allocator });
+    registerConsumerRoutes(app, options.sql);
+    registerConsoleRoutes(app);
   });
   return app;
 }

@@ -1,4 +1,17 @@
-import { canonicalUpstreamUrl, CausewayError, isSlug, MAX_URL_LENGTH, rangeProblem, slugRule, type ErrorDetail, type Normalized, type Range } from '@causeway/shared';
+import {
+  canonicalUpstreamUrl,
+  CausewayError,
+  isSlug,
+  labelKeyPattern,
+  labelRule,
+  labelValuePattern,
+  MAX_URL_LENGTH,
+  rangeProblem,
+  slugRule,
+  type ErrorDetail,
+  type Normalized,
+  type Range,
+} from '@causeway/shared';
 
 type Json = unknown;
 
@@ -148,6 +161,26 @@ export class Checker {
         this.fail(`${path}.${key}`, 'is not a valid label key (letters, digits, ".", "_", "/", "-", max 63)');
       } else if (typeof v !== 'string' || v.length > 63) {
         this.fail(`${path}.${key}`, `${show(v)} is not a string of at most 63 characters`);
+      } else {
+        result[key] = v;
+      }
+    }
+    return result;
+  }
+
+  /** Labels a runtime's certificate can carry (the rule of CAUSEWAY_NODE_LABELS), at most `max`. */
+  runtimeLabels(path: string, value: Json, max: number): Record<string, string> {
+    if (value === undefined) return {};
+    if (!isObject(value)) {
+      this.fail(path, `${show(value)} is not an object`);
+      return {};
+    }
+    const entries = Object.entries(value);
+    if (entries.length > max) this.fail(path, `has ${entries.length} labels; at most ${max} are allowed`);
+    const result: Record<string, string> = {};
+    for (const [key, v] of entries) {
+      if (!labelKeyPattern.test(key) || typeof v !== 'string' || !labelValuePattern.test(v)) {
+        this.fail(`${path}.${key}`, `${show(v)} is not a runtime label (${labelRule})`);
       } else {
         result[key] = v;
       }

@@ -1,16 +1,21 @@
 import {
   apiRules,
+  gatewayRules,
   healthCheckRules,
   httpMethods,
+  labelKeyPattern,
+  labelValuePattern,
   lbPolicies,
   MAX_BASE_PATH_LENGTH,
   MAX_URL_LENGTH,
+  policyFields,
+  policyRules,
   poolRules,
   slugPattern,
   zoneRules,
   type Range,
 } from '@causeway/shared';
-import { kinds, type Kind } from '../store/records.ts';
+import { consumerRules, kinds, type Kind } from '../store/records.ts';
 import { adminErrorCodes, MAX_DETAILS, MAX_TEXT } from './error-replies.ts';
 import { API_VERSION } from './validate.ts';
 
@@ -51,6 +56,12 @@ const gatewaySpec = strictObject(
       healthyThreshold: range(healthCheckRules.healthyThreshold),
       unhealthyThreshold: range(healthCheckRules.unhealthyThreshold),
     }),
+    handshakePath: {
+      type: 'string',
+      maxLength: gatewayRules.maxHandshakePathLength,
+      default: gatewayRules.handshakePath,
+      description: "dedicated allocations: POST here hands the gateway its tenant, DELETE takes it back; the rule of healthCheck.path",
+    },
   },
   ['url'],
 );
@@ -64,7 +75,28 @@ const zoneSpec = strictObject({
   dtcUrl: { ...upstreamUrl("the zone's public entry for cross-zone traffic, with the rule of a gateway url; '' for none"), default: '' },
   failoverEligible: { type: 'boolean', default: zoneRules.failoverEligible },
   failoverPriority: range(zoneRules.failoverPriority, 'lower first'),
+  issuers: {
+    type: 'array',
+    items: { type: 'object' },
+    maxItems: policyRules.jwt.maxIssuers,
+    default: [],
+    description: "identity providers of the zone's clients, each {issuer, jwksUri | jwks, audiences} as in a jwt policy; see docs/policies.md",
+  },
 });
+
+const consumerSpec = strictObject({
+  description: { type: 'string', maxLength: consumerRules.maxDescriptionLength, default: '' },
+});
+
+/** Field by field, the rules are those of shared/src/rules/policies.ts (docs/policies.md); errors name the field. */
+const policiesSchema: JsonSchema = {
+  ...strictObject(
+    Object.fromEntries(
+      policyFields.map((field) => [field, field === 'maxRequestBodyBytes' ? { type: 'integer', minimum: policyRules.maxRequestBodyBytes.min, maximum: policyRules.maxRequestBodyBytes.max } : { type: 'object' }]),
+    ),
+  ),
+  description: 'CORS, IP access, body size, JWT or API key, rate limit and header policies, applied by runtimes in that order; see docs/policies.md',
+};
 
 const apiSpec = strictObject(
   {
@@ -90,11 +122,22 @@ const apiSpec = strictObject(
       enabled: { type: 'boolean', default: apiRules.failoverEnabled },
       zones: uniqueSlugs(apiRules.maxFailoverZones, 'zones in priority order; empty: every eligible zone with a DTC URL'),
     }),
+    runtimeSelector: strictObject({
+      matchLabels: {
+        type: 'object',
+        propertyNames: { pattern: labelKeyPattern.source },
+        additionalProperties: { type: 'string', pattern: labelValuePattern.source },
+        maxProperties: apiRules.maxRuntimeSelectorLabels,
+        default: {},
+        description: "served by the runtimes (of its org, or shared) whose certified labels include every one of these; empty: all of them",
+      },
+    }),
+    policies: policiesSchema,
   },
   ['basePath', 'upstream'],
 );
 
-const specs: Readonly<Record<Kind, JsonSchema>> = { Api: apiSpec, Gateway: gatewaySpec, GatewayPool: poolSpec, Zone: zoneSpec };
+const specs: Readonly<Record<Kind, JsonSchema>> = { Api: apiSpec, Consumer: consumerSpec, Gateway: gatewaySpec, GatewayPool: poolSpec, Zone: zoneSpec };
 
 const metadata = strictObject({
   name: { ...slug, description: 'may be omitted where the URL names the resource' },
@@ -145,6 +188,9 @@ const statusOf: Partial<Record<Kind, JsonSchema>> = {
       health: { type: 'string', description: 'healthy/total, e.g. "2/3"' },
       members: { type: 'array', items: { type: 'object', properties: { gateway: slug, ...healthFields } } },
       usedByCount: { type: 'integer', description: 'APIs using the pool' },
+      allocatedCount: { type: 'integer', description: 'members held by dedicated allocations' },
+      freeCount: { type: 'integer', description: 'members an allocation could take now: healthy, not held, not named by an API, not quarantined' },
+      quarantinedCount: { type: 'integer', description: 'members whose allocation could not be undone, until seen healthy again' },
     },
   },
   Api: {

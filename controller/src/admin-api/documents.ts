@@ -4,6 +4,7 @@ import { API_VERSION } from './validate.ts';
 /** URL segment of each kind. */
 export const pluralOf: Readonly<Record<Kind, string>> = {
   Api: 'apis',
+  Consumer: 'consumers',
   Gateway: 'gateways',
   GatewayPool: 'gateway-pools',
   Zone: 'zones',

@@ -21,11 +21,12 @@ function errorBody(error: CausewayError): { error: { code: ErrorCode; message: s
   return { error: body };
 }
 
-export function sendError(reply: FastifyReply, error: CausewayError): FastifyReply {
+/** `extra`: what the envelope carries besides `error` (a failed allocation, with its step log). */
+export function sendError(reply: FastifyReply, error: CausewayError, extra?: Readonly<Record<string, unknown>>): FastifyReply {
   // Refused before its body was read (too large, unauthenticated, wrong type): close the
   // connection rather than read the rest of the body to keep it alive.
   if (!reply.request.raw.complete) reply.header('connection', 'close');
-  return reply.code(error.httpStatus).type('application/json').send(errorBody(error));
+  return reply.code(error.httpStatus).type('application/json').send(extra === undefined ? errorBody(error) : { ...errorBody(error), ...extra });
 }
 
 /** Every code the admin API answers with (docs/admin-api.md lists each with its status). */
@@ -45,6 +46,10 @@ export const adminErrorCodes: readonly ErrorCode[] = [
   'headers_too_large',
   'internal',
   'unavailable',
+  // A dedicated gateway allocation: no gateway free, or the gateway failed the handshake.
+  'no_gateway_available',
+  'upstream_unavailable',
+  'upstream_timeout',
 ];
 
 const codeByStatus: Readonly<Record<number, ErrorCode>> = {

@@ -118,8 +118,9 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
     return toDocument(record);
   });
 
-  // Replacing needs edit; creating (checked once it is known) create, and an API's new upstream attach.
-  app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { ...needs({ kind: 'edit' }), schema: routeSchemas.putDocument }, async (request, reply) => {
+  // A token that may create or edit the kind gets in; replacing needs edit, creating create,
+  // and an API's new upstream attach: decided once it is known which (authorizeWrites).
+  app.put<{ Params: NameParams; Querystring: Record<string, string> }>('/v1/:plural/:name', { ...needs({ kind: ['create', 'edit'] }), schema: routeSchemas.putDocument }, async (request, reply) => {
     const kind = kindOf(request.params.plural, request.url);
     const options = writeOptions(request.headers['if-match'], request.query);
     const wait = parseWait(request.query);

@@ -1,6 +1,9 @@
 import type { FastifySchema } from 'fastify';
 import { kinds } from '../store/records.ts';
 import { accessRouteSchemas } from './access-route-schemas.ts';
+import { runtimeRouteSchemas } from './runtime-route-schemas.ts';
+import { allocationRouteSchemas } from './allocation-route-schemas.ts';
+import { consumerRouteSchemas } from './consumer-route-schemas.ts';
 import { DOCUMENT_BODY_BYTES, SMALL_BODY_BYTES } from './body-parsers.ts';
 import { ref } from './document-schemas.ts';
 import { anyKind, bodyErrors, check, consumes, errorResponse, errors, etag, force, ifMatch, KINDS_KEY, list, named, ok, params, plural, slug, tags, time, trueOrFalse } from './schema-helpers.ts';
@@ -139,10 +142,16 @@ const pools = {
   listPoolResources: {
     tags: tags.pools,
     operationId: 'listPoolResources',
-    summary: 'What uses a pool',
+    summary: 'What uses a pool: APIs and live allocations (a pool with live allocations cannot be deleted)',
     params: named('pool'),
     response: {
-      200: ok('The APIs using the pool', { type: 'object', properties: { kind: { const: 'ResourceList' }, items: { type: 'array', items: { type: 'object', properties: { kind: { const: 'Api' }, name: slug } } } } }),
+      200: ok('The APIs using the pool, then its live allocations', {
+        type: 'object',
+        properties: {
+          kind: { const: 'ResourceList' },
+          items: { type: 'array', items: { type: 'object', properties: { kind: { enum: ['Api', 'Allocation'] }, name: { type: 'string' }, tenant: slug, state: { type: 'string' } } } },
+        },
+      }),
       ...errors(404),
     },
   },
@@ -207,7 +216,18 @@ const status = {
         [503, 'Not ready: failed names the checks that failed'],
       ].map(([code, description]) => [
         code,
-        ok(String(description), { type: 'object', properties: { status: { enum: ['ready', 'not_ready'] }, controller: { type: 'string' }, revision: { type: 'integer' }, failed: { type: 'array', items: { enum: ['load', 'database'] } }, checks: { type: 'object', properties: { load: check, database: check } } } }),
+        ok(String(description), {
+          type: 'object',
+          properties: {
+            status: { enum: ['ready', 'not_ready'] },
+            controller: { type: 'string' },
+            revision: { type: 'integer' },
+            failed: { type: 'array', items: { enum: ['load', 'database'] } },
+            checks: { type: 'object', properties: { load: check, database: check } },
+            configStream: { type: 'object', properties: { tls: { type: 'boolean', description: 'false: served without TLS (CAUSEWAY_XDS_INSECURE=true)' } } },
+            warnings: { type: 'array', items: { type: 'string' }, description: 'not failures: the config stream without TLS, a certificate expiring within 7 days' },
+          },
+        }),
       ]),
     ),
   },
@@ -216,14 +236,18 @@ const status = {
   listRuntimes: {
     tags: tags.status,
     operationId: 'listRuntimes',
-    summary: 'Runtimes: where they stream from, what they applied, their last NACK',
+    summary: 'Runtimes that serve the caller’s org (its own and shared ones): where they stream from, what they applied, their last NACK',
     response: {
       200: ok(
         'The list',
         list('RuntimeList', {
           nodeId: { type: 'string' },
+          org: { type: ['string', 'null'], description: 'the org it serves; null: every org (a shared runtime, or one streaming without TLS)' },
           zone: { type: 'string' },
           labels: { type: 'object', additionalProperties: { type: 'string' } },
+          identity: { enum: ['certificate', 'claimed'], description: 'certificate: org, zone, labels and node id come from its client certificate; claimed: from its request (no TLS)' },
+          certificate: { type: ['object', 'null'], properties: { serial: { type: ['string', 'null'] }, expiresAt: { type: ['string', 'null'], format: 'date-time' } } },
+          revoked: { type: 'boolean' },
           version: { type: 'string' },
           controller: { type: ['string', 'null'] },
           connected: { type: 'boolean' },
@@ -265,4 +289,4 @@ const status = {
  * documentation only (see openapi.ts): bodies are checked by validate.ts, which names the
  * field, the value and the rule.
  */
-export const routeSchemas = { ...resources, ...pools, ...deployments, ...status, ...accessRouteSchemas };
+export const routeSchemas = { ...resources, ...pools, ...deployments, ...status, ...accessRouteSchemas, ...runtimeRouteSchemas, ...allocationRouteSchemas, ...consumerRouteSchemas };

@@ -8,7 +8,7 @@ import { adminErrorCodes } from './error-replies.ts';
 /** Query parameters that only some kinds take, on the routes that serve every kind. */
 export const KINDS_KEY = 'x-causeway-kinds';
 
-export const tags = { resources: ['Resources'], pools: ['Gateway pools'], deployments: ['API deployments'], status: ['Status'], access: ['Orgs, tokens and roles'], audit: ['Audit log'] } as const;
+export const tags = { resources: ['Resources'], pools: ['Gateway pools'], deployments: ['API deployments'], status: ['Status'], access: ['Orgs, tokens and roles'], audit: ['Audit log'], runtimes: ['Runtime identity'] } as const;
 export const consumes = ['application/json', ...yamlTypes];
 export const slug = { type: 'string', pattern: slugPattern.source, maxLength: 32 } as const;
 

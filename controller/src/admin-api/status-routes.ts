@@ -16,13 +16,19 @@ export interface StatusSources {
   appliedRevision(): number;
   /** Whether the database answers (cached: cheap to call). */
   database(): Promise<ReadinessCheck>;
+  /** Whether the config stream is served over TLS, and warnings (insecure mode, certificates about to expire). */
+  configStream(): { readonly tls: boolean; readonly warnings: readonly string[] };
 }
 
 function runtimeDocument(runtime: RuntimeRecord) {
   return {
     nodeId: runtime.nodeId,
+    org: runtime.org,
     zone: runtime.zone,
     labels: runtime.labels,
+    identity: runtime.certificate === null ? 'claimed' : 'certificate',
+    certificate: runtime.certificate === null ? null : { serial: runtime.certificate.serial, expiresAt: runtime.certificate.expiresAt?.toISOString() ?? null },
+    revoked: runtime.revoked,
     version: runtime.version,
     controller: runtime.controllerId,
     connected: runtime.connected,
@@ -39,14 +45,16 @@ export function registerStatusRoutes(app: FastifyInstance, status: StatusSources
   app.get('/healthz', { ...publicRoute, schema: routeSchemas.healthz }, async () => ({ status: 'ok' }));
 
   // Ready to take admin requests: loaded, and the database answers. Runtimes' streams do
-  // not depend on it: xDS serves from memory while the database is away.
+  // not depend on it: xDS serves from memory while the database is away. Warnings (the
+  // config stream without TLS, a certificate about to expire) do not make it unready.
   app.get('/readyz', { ...publicRoute, schema: routeSchemas.readyz }, async (_request, reply) => {
     const load: ReadinessCheck = status.ready() ? { ok: true } : { ok: false, reason: 'the first full load is not done' };
     const database = await status.database();
     const checks = { load, database };
     const failed = Object.entries(checks).flatMap(([name, check]) => (check.ok ? [] : [name]));
+    const { tls, warnings } = status.configStream();
     reply.code(failed.length === 0 ? 200 : 503);
-    return { status: failed.length === 0 ? 'ready' : 'not_ready', controller: status.controllerId, revision: status.appliedRevision(), failed, checks };
+    return { status: failed.length === 0 ? 'ready' : 'not_ready', controller: status.controllerId, revision: status.appliedRevision(), failed, checks, configStream: { tls }, warnings };
   });
 
   app.get('/metrics', { ...publicRoute, schema: routeSchemas.metrics }, async (_request, reply) => {
@@ -54,8 +62,9 @@ export function registerStatusRoutes(app: FastifyInstance, status: StatusSources
     return metrics.registry.metrics();
   });
 
-  app.get('/v1/runtimes', { ...needs({ subject: 'runtimes', action: 'read' }), schema: routeSchemas.listRuntimes }, async () => {
-    const runtimes = await listRuntimes(status.sql);
+  // An org sees the runtimes that serve it: its own and the shared ones; a system administrator sees all.
+  app.get('/v1/runtimes', { ...needs({ subject: 'runtimes', action: 'read' }), schema: routeSchemas.listRuntimes }, async (request) => {
+    const runtimes = await listRuntimes(status.sql, request.principal.systemAdmin ? undefined : request.scope.org);
     return { apiVersion: API_VERSION, kind: 'RuntimeList', items: runtimes.map(runtimeDocument) };
   });
 

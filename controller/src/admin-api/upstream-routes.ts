@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
 import { recordHeartbeat } from '../store/gateway-heartbeats.ts';
+import { poolAvailability } from '../store/allocation-gateways.ts';
 import { loadGatewayHealth, poolStatus, type HealthSettings } from '../store/gateway-health.ts';
-import { apisUsing, poolUsageCounts } from '../store/pool-usage.ts';
+import { allocationsUsing, apisUsing, poolUsageCounts } from '../store/pool-usage.ts';
 import { PoolStore } from '../store/pool-store.ts';
 import type { PoolRecord, StoredRecord } from '../store/records.ts';
 import { notFound, ResourceStore } from '../store/resource-store.ts';
@@ -33,7 +34,9 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     const members = [...new Set(records.flatMap((p) => p.spec.members))];
     const healthByGateway = await loadGatewayHealth(sql, org, health, members);
     const usedBy = await poolUsageCounts(sql, org);
+    const availability = await poolAvailability(sql, org, records.map((p) => ({ name: p.name, members: p.spec.members })), healthByGateway);
     return records.map((pool) => {
+      const counts = availability.get(pool.name);
       const memberHealth = pool.spec.members.map((gateway) => ({ gateway, ...(healthByGateway.get(gateway) ?? { state: 'unknown' as const, reason: 'not checked yet', lastHeartbeatAt: null, checkedAt: null }) }));
       const summary = poolStatus(memberHealth);
       return {
@@ -45,6 +48,10 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
           health: `${summary.healthy}/${summary.total}`,
           members: memberHealth.map((m) => ({ gateway: m.gateway, health: m.state, reason: m.reason, lastHeartbeatAt: m.lastHeartbeatAt, checkedAt: m.checkedAt })),
           usedByCount: usedBy.get(pool.name) ?? 0,
+          // What a dedicated allocation would find: members held by one, and members it could take now.
+          allocatedCount: counts?.allocated ?? 0,
+          freeCount: counts?.free.length ?? 0,
+          quarantinedCount: counts?.quarantined ?? 0,
         },
       };
     });
@@ -119,7 +126,12 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
     const org = request.scope.org;
     if ((await storeOf(request).get('GatewayPool', request.params.name)) === undefined) throw notFound('GatewayPool', request.params.name);
     const apis = await apisUsing(sql, 'GatewayPool', org, request.params.name);
-    return { apiVersion: API_VERSION, kind: 'ResourceList', items: apis.map((name) => ({ kind: 'Api', name })) };
+    const allocations = await allocationsUsing(sql, org, request.params.name);
+    return {
+      apiVersion: API_VERSION,
+      kind: 'ResourceList',
+      items: [...apis.map((name) => ({ kind: 'Api', name })), ...allocations.map((a) => ({ kind: 'Allocation', name: a.id, tenant: a.tenant, state: a.state }))],
+    };
   });
 
   // Gateways show their health too, and may send heartbeats.

@@ -31,8 +31,16 @@ describe('validateDocument', () => {
         retries: { attempts: 2, perTryTimeoutMs: 0 },
         loadBalancing: 'random',
         failover: { enabled: false, zones: [] },
+        runtimeSelector: { matchLabels: {} }, // every runtime that serves the org
       },
     });
+  });
+
+  it('keeps a runtime selector and names a bad label in it', () => {
+    const doc = validateDocument(api({ basePath: '/o', runtimeSelector: { matchLabels: { env: 'prod' } } }));
+    expect(doc.spec).toMatchObject({ runtimeSelector: { matchLabels: { env: 'prod' } } });
+    const [problem] = problems(api({ basePath: '/o', runtimeSelector: { matchLabels: { env: 7 } } }));
+    expect(problem).toMatch(/^spec\.runtimeSelector\.matchLabels\.env: 7 /);
   });
 
   it('names the field, the value and the rule of a bad slug', () => {
@@ -44,7 +52,8 @@ describe('validateDocument', () => {
 
   it('lists every problem at once', () => {
     expect(problems(api({ basePath: 'orders', methods: ['GET', 'FETCH', 'GET'], timeouts: { connectMs: 0 }, extra: 1 }))).toEqual([
-      'spec.extra: unknown field (expected one of basePath, hosts, methods, stripBasePath, upstream, timeouts, retries, loadBalancing, failover)',
+      // The list of known fields grows with the API resource; the problem names it.
+      expect.stringMatching(/^spec\.extra: unknown field \(expected one of basePath, hosts, methods, .*runtimeSelector/),
       'spec.methods[1]: "FETCH" is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
       'spec.methods[2]: "GET" is listed twice',
       `spec.basePath: "orders" must start with '/'`,
@@ -133,7 +142,7 @@ describe('validateDocument', () => {
       'metadata.name: "other" does not match the name in the URL ("orders")',
     ]);
     expect(problems('text')).toEqual(['(body): is not a JSON or YAML object']);
-    expect(problems({ metadata: { name: 'x' }, spec: {} })).toContain('kind: is required (one of Gateway, GatewayPool, Zone, Api)');
+    expect(problems({ metadata: { name: 'x' }, spec: {} })).toContain('kind: is required (one of Gateway, GatewayPool, Zone, Consumer, Api)');
   });
 
   it('takes the name from the URL when the document has none', () => {

@@ -1,6 +1,8 @@
 import {
   apiRules,
   canonicalBasePath,
+  checkPolicies,
+  checkZoneIssuers,
   gatewayRules,
   CausewayError,
   healthCheckPathProblem,
@@ -11,8 +13,8 @@ import {
   poolRules,
   zoneRules,
 } from '@causeway/shared';
-import type { ApiSpec, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, UpstreamSpec, ZoneSpec } from '../store/records.ts';
-import { kinds } from '../store/records.ts';
+import type { ApiSpec, ConsumerSpec, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, UpstreamSpec, ZoneSpec } from '../store/records.ts';
+import { consumerRules, kinds } from '../store/records.ts';
 import { Checker, isObject } from './checker.ts';
 
 export const API_VERSION = 'causeway/v1';
@@ -29,7 +31,7 @@ export interface ValidDocument<K extends Kind = Kind> {
 const MAX_RAW_BASE_PATH = 1024;
 
 function gatewaySpec(c: Checker, raw: unknown): GatewaySpec {
-  const spec = c.object('spec', raw, ['url', 'zone', 'healthCheck'], true) ?? {};
+  const spec = c.object('spec', raw, ['url', 'zone', 'healthCheck', 'handshakePath'], true) ?? {};
   const hc = c.object('spec.healthCheck', spec.healthCheck, ['path', 'intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold']) ?? {};
   const rules = healthCheckRules;
   const intervalMs = c.range('spec.healthCheck.intervalMs', hc.intervalMs, rules.intervalMs);
@@ -38,6 +40,9 @@ function gatewaySpec(c: Checker, raw: unknown): GatewaySpec {
   const checkPath = c.string('spec.healthCheck.path', hc.path, rules.path, rules.maxPathLength);
   const pathRule = healthCheckPathProblem(checkPath);
   if (pathRule !== undefined) c.fail('spec.healthCheck.path', `${JSON.stringify(checkPath)} ${pathRule}`);
+  const handshakePath = c.string('spec.handshakePath', spec.handshakePath, gatewayRules.handshakePath, gatewayRules.maxHandshakePathLength);
+  const handshakeRule = healthCheckPathProblem(handshakePath);
+  if (handshakeRule !== undefined) c.fail('spec.handshakePath', `${JSON.stringify(handshakePath)} ${handshakeRule}`);
   return {
     url: c.httpUrl('spec.url', spec.url),
     zone: c.slug('spec.zone', spec.zone, gatewayRules.zone),
@@ -48,6 +53,7 @@ function gatewaySpec(c: Checker, raw: unknown): GatewaySpec {
       healthyThreshold: c.range('spec.healthCheck.healthyThreshold', hc.healthyThreshold, rules.healthyThreshold),
       unhealthyThreshold: c.range('spec.healthCheck.unhealthyThreshold', hc.unhealthyThreshold, rules.unhealthyThreshold),
     },
+    handshakePath,
   };
 }
 
@@ -58,11 +64,15 @@ function poolSpec(c: Checker, raw: unknown): PoolSpec {
 }
 
 function zoneSpec(c: Checker, raw: unknown): ZoneSpec {
-  const spec = c.object('spec', raw, ['dtcUrl', 'failoverEligible', 'failoverPriority']) ?? {};
+  const spec = c.object('spec', raw, ['dtcUrl', 'failoverEligible', 'failoverPriority', 'issuers']) ?? {};
+  // Issuers and a DTC URL are independent: a zone may have either, both or neither.
+  const issuers = checkZoneIssuers(spec.issuers, 'spec.issuers');
+  for (const problem of issuers.problems) c.fail(problem.path, problem.message);
   return {
     dtcUrl: c.httpUrl('spec.dtcUrl', spec.dtcUrl, ''),
     failoverEligible: c.boolean('spec.failoverEligible', spec.failoverEligible, zoneRules.failoverEligible),
     failoverPriority: c.range('spec.failoverPriority', spec.failoverPriority, zoneRules.failoverPriority),
+    issuers: issuers.issuers,
   };
 }
 
@@ -80,10 +90,11 @@ function upstream(c: Checker, raw: unknown): UpstreamSpec {
 
 function apiSpec(c: Checker, raw: unknown): ApiSpec {
   const spec =
-    c.object('spec', raw, ['basePath', 'hosts', 'methods', 'stripBasePath', 'upstream', 'timeouts', 'retries', 'loadBalancing', 'failover'], true) ?? {};
+    c.object('spec', raw, ['basePath', 'hosts', 'methods', 'stripBasePath', 'upstream', 'timeouts', 'retries', 'loadBalancing', 'failover', 'runtimeSelector', 'policies'], true) ?? {};
   const timeouts = c.object('spec.timeouts', spec.timeouts, ['connectMs', 'requestMs']) ?? {};
   const retries = c.object('spec.retries', spec.retries, ['attempts', 'perTryTimeoutMs']) ?? {};
   const failover = c.object('spec.failover', spec.failover, ['enabled', 'zones']) ?? {};
+  const selector = c.object('spec.runtimeSelector', spec.runtimeSelector, ['matchLabels']) ?? {};
   const hosts = c.list('spec.hosts', spec.hosts, apiRules.maxHosts, (path, v) => {
     const host = c.string(path, v, undefined, apiRules.maxHostLength);
     const rule = hostProblem(host);
@@ -91,6 +102,8 @@ function apiSpec(c: Checker, raw: unknown): ApiSpec {
     return host;
   });
   const methods = c.list('spec.methods', spec.methods, httpMethods.length, (path, v) => c.oneOf(path, v, 'GET', httpMethods));
+  const policies = spec.policies === undefined ? undefined : checkPolicies(spec.policies, 'spec.policies');
+  for (const problem of policies?.problems ?? []) c.fail(problem.path, problem.message);
   return {
     basePath: c.canonical('spec.basePath', spec.basePath, canonicalBasePath, MAX_RAW_BASE_PATH),
     hosts,
@@ -110,11 +123,19 @@ function apiSpec(c: Checker, raw: unknown): ApiSpec {
       enabled: c.boolean('spec.failover.enabled', failover.enabled, apiRules.failoverEnabled),
       zones: c.list('spec.failover.zones', failover.zones, apiRules.maxFailoverZones, (path, v) => c.slug(path, v)),
     },
+    runtimeSelector: { matchLabels: c.runtimeLabels('spec.runtimeSelector.matchLabels', selector.matchLabels, apiRules.maxRuntimeSelectorLabels) },
+    ...(policies !== undefined && { policies: policies.policies }),
   };
+}
+
+function consumerSpec(c: Checker, raw: unknown): ConsumerSpec {
+  const spec = c.object('spec', raw, ['description']) ?? {};
+  return { description: c.string('spec.description', spec.description, '', consumerRules.maxDescriptionLength) };
 }
 
 const specCheckers: { readonly [K in Kind]: (c: Checker, raw: unknown) => SpecByKind[K] } = {
   Api: apiSpec,
+  Consumer: consumerSpec,
   Gateway: gatewaySpec,
   GatewayPool: poolSpec,
   Zone: zoneSpec,

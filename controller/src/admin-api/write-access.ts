@@ -4,7 +4,7 @@ import type { ApiSpec, Kind, SpecByKind } from '../store/records.ts';
 import type { ResourceStore } from '../store/resource-store.ts';
 import type { Principal } from './access.ts';
 
-const subjectOf: Readonly<Record<Kind, Subject>> = { Api: 'apis', Gateway: 'gateways', GatewayPool: 'gateway-pools', Zone: 'zones' };
+const subjectOf: Readonly<Record<Kind, Subject>> = { Api: 'apis', Consumer: 'consumers', Gateway: 'gateways', GatewayPool: 'gateway-pools', Zone: 'zones' };
 
 interface Write {
   readonly kind: Kind;

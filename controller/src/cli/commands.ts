@@ -1,25 +1,23 @@
-import { stringify } from 'yaml';
 import { CausewayError } from '@causeway/shared';
 import type { AdminClient } from './admin-client.ts';
+import { allocationRow } from './allocation-commands.ts';
 import { readDocuments, sortForApply } from './documents.ts';
+import { show, str, type Output, type Row } from './output.ts';
 
 const pluralByAlias: Readonly<Record<string, string>> = {
   api: 'apis', apis: 'apis',
   gateway: 'gateways', gateways: 'gateways', gw: 'gateways',
   pool: 'gateway-pools', pools: 'gateway-pools', 'gateway-pool': 'gateway-pools', 'gateway-pools': 'gateway-pools',
   zone: 'zones', zones: 'zones',
+  consumer: 'consumers', consumers: 'consumers',
   runtime: 'runtimes', runtimes: 'runtimes',
   controller: 'controllers', controllers: 'controllers',
+  allocation: 'allocations', allocations: 'allocations',
 };
-
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
 
 function plural(alias: string | undefined): string {
   const p = alias === undefined ? undefined : pluralByAlias[alias];
-  if (p === undefined) throw new CausewayError('invalid_argument', `unknown kind ${JSON.stringify(alias ?? '')} (one of apis, gateways, pools, zones, runtimes, controllers)`);
+  if (p === undefined) throw new CausewayError('invalid_argument', `unknown kind ${JSON.stringify(alias ?? '')} (one of apis, gateways, pools, zones, consumers, runtimes, controllers, allocations)`);
   return p;
 }
 
@@ -30,9 +28,6 @@ function describe(error: unknown): string {
   return [message.replace(/ \(and \d+ more\)$/, ''), ...e.details.slice(1).map((d) => `  ${d.path}: ${d.message}`)].join('\n');
 }
 
-type Row = Record<string, unknown>;
-const str = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-
 const columns: Readonly<Record<string, (item: Row) => Record<string, string>>> = {
   apis: (i) => {
     const spec = i.spec as Row;
@@ -42,19 +37,10 @@ const columns: Readonly<Record<string, (item: Row) => Record<string, string>>> =
   gateways: (i) => ({ URL: str((i.spec as Row).url), ZONE: str((i.spec as Row).zone), HEALTH: str((i.status as Row | undefined)?.health) }),
   'gateway-pools': (i) => {
     const status = (i.status as Row | undefined) ?? {};
-    return { MEMBERS: str(((i.spec as Row).members as string[]).join(',') || '-'), HEALTH: str(status.health), STATUS: str(status.status), 'USED BY': str(status.usedByCount) };
+    return { MEMBERS: str(((i.spec as Row).members as string[]).join(',') || '-'), HEALTH: str(status.health), STATUS: str(status.status), 'USED BY': str(status.usedByCount), FREE: str(status.freeCount), ALLOCATED: str(status.allocatedCount) };
   },
   zones: (i) => ({ 'DTC URL': str((i.spec as Row).dtcUrl || '-'), ELIGIBLE: str((i.spec as Row).failoverEligible), PRIORITY: str((i.spec as Row).failoverPriority) }),
 };
-
-function table(rows: readonly Record<string, string>[]): string[] {
-  const first = rows[0];
-  if (first === undefined) return ['No resources found.'];
-  const headers = Object.keys(first);
-  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => (r[h] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd();
-  return [line(headers), ...rows.map((r) => line(headers.map((h) => r[h] ?? '')))];
-}
 
 function rowsFor(kind: string, items: readonly Row[]): Record<string, string>[] {
   if (kind === 'runtimes') {
@@ -63,6 +49,7 @@ function rowsFor(kind: string, items: readonly Row[]): Record<string, string>[] 
       APPLIED: str(i.appliedRevision), 'LAST NACK': i.lastNack === null ? '-' : `r${str((i.lastNack as Row).revision)}: ${str((i.lastNack as Row).error)}`,
     }));
   }
+  if (kind === 'allocations') return items.map(allocationRow);
   if (kind === 'controllers') {
     return items.map((i) => ({ ID: str(i.id), ADMIN: str(i.adminAddress), XDS: str(i.xdsAddress), REVISION: str(i.appliedRevision), RUNTIMES: str(i.connectedRuntimes), HEARTBEAT: str(i.lastHeartbeatAt) }));
   }
@@ -114,9 +101,7 @@ export async function get(client: AdminClient, args: readonly string[], format: 
   const kind = plural(args[0]);
   const name = args[1];
   const response = await client.request<Row & { items?: Row[] }>('GET', name === undefined ? `/v1/${kind}` : `/v1/${kind}/${name}`);
-  if (format === 'json') io.out(JSON.stringify(response.body, null, 2));
-  else if (format === 'yaml') io.out(stringify(response.body.items ?? response.body).trimEnd());
-  else for (const line of table(rowsFor(kind, response.body.items ?? [response.body]))) io.out(line);
+  show(io, format, response.body, (items) => rowsFor(kind, items));
   return 0;
 }
 

@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { EnvReader, formatAddress, type Env } from '@causeway/shared';
 import { AdminClient } from './admin-client.ts';
+import { writeCertificates } from './certs-command.ts';
 import { startChild, waitForHttp, type Child } from './children.ts';
-import type { Output } from './commands.ts';
+import type { Output } from './output.ts';
 import { runtimeMain } from './runtime-entry.ts';
 
 const controllerMain = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -68,7 +69,14 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
   const logLevel = r.string('CAUSEWAY_LOG_LEVEL', 'warn');
   const dataDir = r.string('CAUSEWAY_DEV_DATA_DIR', join(tmpdir(), 'causeway-dev', 'data'));
   const token = r.optional('CAUSEWAY_ADMIN_TOKEN') ?? randomBytes(18).toString('base64url');
+  const zone = r.string('CAUSEWAY_ZONE', 'default');
   r.done();
+  // The stack's CA lives beside the database files and is reused by the next start, so
+  // that a runtime certificate kept in a cache stays valid; the serving certificate is
+  // made anew for the address runtimes dial.
+  const certsDir = join(dataDir, '..', 'certs');
+  const xdsHost = xdsAddress.host;
+  const hosts = ['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::', 'localhost', '127.0.0.1', '::1'].includes(xdsHost) ? [] : [xdsHost])];
 
   const children: Child[] = [];
   let database: Child | undefined;
@@ -88,12 +96,17 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
       databaseUrl = embedded.url;
     }
     const base = { ...env, CAUSEWAY_LOG_LEVEL: logLevel };
+    const { paths } = await writeCertificates(certsDir, hosts);
     const controller = startChild('controller', controllerMain, [], {
       ...base,
       CAUSEWAY_DATABASE_URL: databaseUrl,
       CAUSEWAY_ADMIN_TOKEN: token,
       CAUSEWAY_ADMIN_ADDR: formatAddress(adminAddress),
       CAUSEWAY_XDS_ADDR: formatAddress(xdsAddress),
+      CAUSEWAY_XDS_TLS_CERT: paths.controllerCert,
+      CAUSEWAY_XDS_TLS_KEY: paths.controllerKey,
+      CAUSEWAY_CA_CERT: paths.caCert,
+      CAUSEWAY_CA_KEY: paths.caKey,
     }, io.err);
     children.push(controller);
     const adminUrl = `http://${formatAddress(adminAddress)}`;
@@ -117,12 +130,17 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
       const plural = { Gateway: 'gateways', GatewayPool: 'gateway-pools', Api: 'apis' }[doc.kind] ?? '';
       await client.request('PUT', `/v1/${plural}/${doc.metadata.name}`, doc);
     }
+    // A shared runtime (it serves every org) joins as any runtime does: with a join token.
+    const joined = (await client.request<{ token: string }>('POST', '/v1/runtime-tokens', { zone, org: null, labels: {} })).body;
     const runtime = startChild('runtime', runtimeMain(), [], {
       ...base,
       CAUSEWAY_CONTROLLERS: formatAddress(xdsAddress),
       CAUSEWAY_LISTEN_ADDR: formatAddress(proxyAddress),
       CAUSEWAY_RUNTIME_ADMIN_ADDR: formatAddress(runtimeAdminAddress),
       CAUSEWAY_NODE_ID: env.CAUSEWAY_NODE_ID ?? 'dev-runtime',
+      CAUSEWAY_ZONE: zone,
+      CAUSEWAY_CA_CERT: paths.caCert,
+      CAUSEWAY_RUNTIME_TOKEN: joined.token,
     }, io.err);
     children.push(runtime);
     const proxyUrl = `http://${formatAddress(proxyAddress)}`;
@@ -133,9 +151,10 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
       'Causeway is running:',
       `  proxy (API traffic)   ${proxyUrl}`,
       `  sample API            curl ${proxyUrl}/hello/`,
+      `  console               ${adminUrl}/console/   (sign in with the admin token)`,
       `  admin API             ${adminUrl}/v1/apis   (Authorization: Bearer ${token})`,
       `  admin token           ${token}`,
-      `  xDS (runtimes)        ${formatAddress(xdsAddress)}`,
+      `  xDS (runtimes)        ${formatAddress(xdsAddress)} (mTLS; CA ${paths.caCert})`,
       `  runtime admin         http://${formatAddress(runtimeAdminAddress)}/config`,
       `  sample upstreams      ${upstreams.map((u) => u.url).join(', ')}`,
       `  data                  ${embedded === undefined ? databaseUrl.replace(/:[^:@/]*@/, ':***@') : `${embedded.dataDir} (embedded PostgreSQL on port ${embedded.port})`}`,

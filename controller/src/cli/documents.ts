@@ -10,7 +10,7 @@ export interface RawDocument {
 }
 
 /** Applied in this order, so that what a document names exists before it is named. */
-const applyOrder = ['Gateway', 'GatewayPool', 'Zone', 'Api'];
+const applyOrder = ['Gateway', 'GatewayPool', 'Zone', 'Consumer', 'Api'];
 
 async function readInput(file: string): Promise<string> {
   if (file !== '-') return readFile(file, 'utf8');
@@ -19,8 +19,8 @@ async function readInput(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads one file of YAML documents (`---` separated) or JSON (an object or a list). */
-export async function readDocuments(file: string): Promise<RawDocument[]> {
+/** Reads one file of YAML documents (`---` separated) or JSON (an object or a list), each of one of `kinds`. */
+export async function readDocuments(file: string, kinds: readonly string[] = applyOrder): Promise<RawDocument[]> {
   const text = await readInput(file);
   const values: unknown[] = [];
   const docs = parseAllDocuments(text);
@@ -36,8 +36,8 @@ export async function readDocuments(file: string): Promise<RawDocument[]> {
     if (typeof value !== 'object' || value === null) throw new CausewayError('invalid_argument', `${source}: is not an object`);
     const body = value as Record<string, unknown>;
     const metadata = body.metadata as { name?: unknown } | undefined;
-    if (typeof body.kind !== 'string' || !applyOrder.includes(body.kind)) {
-      throw new CausewayError('invalid_argument', `${source}: kind ${JSON.stringify(body.kind)} is not one of ${applyOrder.join(', ')}`);
+    if (typeof body.kind !== 'string' || !kinds.includes(body.kind)) {
+      throw new CausewayError('invalid_argument', `${source}: kind ${JSON.stringify(body.kind)} is not ${kinds.length === 1 ? kinds.join('') : `one of ${kinds.join(', ')}`}`);
     }
     if (typeof metadata?.name !== 'string') throw new CausewayError('invalid_argument', `${source}: metadata.name is required`);
     return { source, kind: body.kind, name: metadata.name, body };

@@ -60,7 +60,7 @@ describe('Deployer', () => {
     store = new ResourceStore(db.sql, testScope());
     replicaA = new RuntimeStatusRecorder({ sql: db.sql, controllerId: 'replica-a', log: silent, metrics: createControllerMetrics() });
     for (const gateway of ['gw-1', 'gw-2']) await store.put('Gateway', gateway, {}, validateDocument({ kind: 'Gateway', metadata: { name: gateway }, spec: { url: 'http://10.0.0.1' } }).spec as never);
-    for (const stream of [rt1, rt2]) replicaA.onStreamOpen(stream, { nodeId: stream.nodeId, zone: 'default', labels: {}, version: 'test' }, 0);
+    for (const stream of [rt1, rt2]) replicaA.onStreamOpen(stream, { nodeId: stream.nodeId, zone: 'default', labels: {}, version: 'test', org: null, certificate: undefined }, 0);
     await replicaA.flush();
   });
 

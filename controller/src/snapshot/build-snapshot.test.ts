@@ -107,21 +107,25 @@ describe('updateSnapshot', () => {
   function randomChange(next: () => number, revision: number): EntityState {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const org = pick(['default', 'acme']);
-    const kind = pick(['Api', 'Api', 'Api', 'Gateway', 'Gateway', 'GatewayPool', 'Zone'] as const);
+    const kind = pick(['Api', 'Api', 'Api', 'Gateway', 'Gateway', 'GatewayPool', 'Zone', 'Consumer'] as const);
     const gateways = ['g0', 'g1', 'g2', 'g3'];
     const pools = ['p0', 'p1', 'p2'];
-    const name = kind === 'Api' ? pick(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']) : kind === 'Gateway' ? pick(gateways) : kind === 'GatewayPool' ? pick(pools) : pick(['z0', 'z1']);
+    const name = kind === 'Api' ? pick(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']) : kind === 'Gateway' ? pick(gateways) : kind === 'GatewayPool' ? pick(pools) : kind === 'Consumer' ? pick(['c0', 'c1']) : pick(['z0', 'z1']);
     if (next() < 0.2) return { kind, org: kind === 'Zone' ? '' : org, name, record: undefined };
     const spec =
       kind === 'Api'
-        ? { basePath: `/${name}`, upstream: next() < 0.5 ? { gateway: pick(gateways) } : { pool: pick(pools) }, timeouts: { requestMs: 1_000 + revision } }
+        ? { basePath: `/${name}`, upstream: next() < 0.5 ? { gateway: pick(gateways) } : { pool: pick(pools) }, timeouts: { requestMs: 1_000 + revision }, ...(next() < 0.5 && { policies: { apiKey: {} } }) }
         : kind === 'Gateway'
           ? { url: `http://10.0.0.${Math.floor(next() * 250)}:80`, zone: pick(['eu-1', 'eu-2']) }
           : kind === 'GatewayPool'
             ? { members: gateways.filter(() => next() < 0.5) }
-            : { dtcUrl: `http://${name}.example`, failoverPriority: revision % 100 };
+            : kind === 'Consumer'
+              ? { description: `r${revision}` }
+              : { dtcUrl: `http://${name}.example`, failoverPriority: revision % 100 };
     const stored = record({ kind, metadata: { name }, spec }, revision, org);
-    return { kind, org: stored.org, name, record: stored };
+    // A consumer's record carries the digests of its live keys (a key change is a change of it).
+    const keyed = kind === 'Consumer' ? { ...stored, keyDigests: [new Uint8Array(32).fill(revision % 256)] } : stored;
+    return { kind, org: stored.org, name, record: keyed };
   }
 
   const view = (snapshot: Snapshot) => ({

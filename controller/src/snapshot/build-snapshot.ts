@@ -1,6 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
-import { pack, type ResourceKind } from '@causeway/shared';
+import { issuerMessages, pack, policiesMessage, type ResourceKind } from '@causeway/shared';
 import { ResourceSchema } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import {
   ApiSchema,
@@ -12,6 +12,7 @@ import {
 import type { Model } from '../sync/model.ts';
 import type { ApiRecord, EntityState, GatewayRecord, PoolRecord, ZoneRecord } from '../store/records.ts';
 import { recordKey } from '../store/records.ts';
+import { OrgConsumers } from './consumer-keys.ts';
 
 /** One resource as sent to runtimes, encoded once per version. */
 export interface SnapshotEntry {
@@ -23,6 +24,16 @@ export interface SnapshotEntry {
    * stream sends these bytes, none encodes the resource again.
    */
   readonly encoded: Uint8Array;
+  /** An API's: which runtimes it goes to (see runtime-views.ts). */
+  readonly target?: ApiTarget;
+}
+
+/** Which runtimes an API goes to: those serving its org whose labels include `matchLabels`. */
+export interface ApiTarget {
+  readonly org: string;
+  readonly matchLabels: Readonly<Record<string, string>>;
+  /** The cluster it uses: a runtime that receives the API receives the cluster too. */
+  readonly cluster: string;
 }
 
 export type ResourceSet = ReadonlyMap<string, SnapshotEntry>;
@@ -84,16 +95,20 @@ function member(gateway: GatewayRecord) {
 }
 
 /** Reuses the previous encoding when the version did not change. */
-function entry(previous: ResourceSet | undefined, name: string, version: string, encode: () => Any): SnapshotEntry {
+function entry(previous: ResourceSet | undefined, name: string, version: string, encode: () => Any, target?: () => ApiTarget): SnapshotEntry {
   const old = previous?.get(name);
   if (old !== undefined && old.version === version) return old;
   const resource = encode();
-  return { name, version, resource, encoded: toBinary(ResourceSchema, create(ResourceSchema, { name, version, resource })) };
+  const encoded = toBinary(ResourceSchema, create(ResourceSchema, { name, version, resource }));
+  return target === undefined ? { name, version, resource, encoded } : { name, version, resource, encoded, target: target() };
 }
 
-function apiEntry(api: ApiRecord, previous: ResourceSet | undefined): SnapshotEntry {
+function apiEntry(api: ApiRecord, previous: ResourceSet | undefined, orgConsumers: OrgConsumers): SnapshotEntry {
   const name = recordKey(api.org, api.name);
-  return entry(previous, name, String(api.revision), () => {
+  // An API that checks API keys carries its org's key digests: a key change is a change of it.
+  const keys = orgConsumers.of(api);
+  const version = keys === undefined ? String(api.revision) : `${api.revision}.${keys.version}`;
+  return entry(previous, name, version, () => {
     const cluster = clusterOf(api);
     return pack(ApiSchema, create(ApiSchema, {
       name,
@@ -109,8 +124,10 @@ function apiEntry(api: ApiRecord, previous: ResourceSet | undefined): SnapshotEn
       retries: { attempts: api.spec.retries.attempts, perTryTimeoutMs: api.spec.retries.perTryTimeoutMs },
       failover: { enabled: api.spec.failover.enabled, zones: [...api.spec.failover.zones] },
       revision: BigInt(api.revision),
+      ...(api.spec.policies !== undefined && { policies: policiesMessage(api.spec.policies) }),
+      ...(keys !== undefined && { consumers: keys.consumers() }),
     }));
-  });
+  }, () => ({ org: api.org, matchLabels: api.spec.runtimeSelector.matchLabels, cluster: clusterOf(api).name }));
 }
 
 function gatewayClusterEntry(gateway: GatewayRecord, previous: ResourceSet | undefined): SnapshotEntry {
@@ -135,13 +152,15 @@ function poolClusterEntry(pool: PoolRecord, members: readonly GatewayRecord[], p
   );
 }
 
-function zoneEntry(zone: ZoneRecord, previous: ResourceSet | undefined): SnapshotEntry {
+function zoneEntry(zone: ZoneRecord, previous: ResourceSet | undefined, hopKey: Uint8Array): SnapshotEntry {
   return entry(previous, zone.name, String(zone.revision), () =>
     pack(ZoneSchema, create(ZoneSchema, {
       name: zone.name,
       dtcUrl: zone.spec.dtcUrl,
       failoverEligible: zone.spec.failoverEligible,
       failoverPriority: zone.spec.failoverPriority,
+      hopKey,
+      issuers: issuerMessages(zone.spec.issuers),
     })),
   );
 }
@@ -156,8 +175,9 @@ export function buildSnapshot(model: Model, previous: Snapshot = emptySnapshot):
   const clusters = new Map<string, SnapshotEntry>();
   const zones = new Map<string, SnapshotEntry>();
   const clusterUsers = new Map<string, number>();
+  const orgConsumers = new OrgConsumers(model);
   for (const api of model.apis.values()) {
-    const a = apiEntry(api, previous.resources.api);
+    const a = apiEntry(api, previous.resources.api, orgConsumers);
     apis.set(a.name, a);
     const ref = clusterRefOf(api);
     const clusterName = clusterNameOf(ref);
@@ -167,7 +187,7 @@ export function buildSnapshot(model: Model, previous: Snapshot = emptySnapshot):
     if (cluster !== undefined) clusters.set(clusterName, cluster);
   }
   for (const zone of model.zones.values()) {
-    const z = zoneEntry(zone, previous.resources.zone);
+    const z = zoneEntry(zone, previous.resources.zone, model.hopKey);
     zones.set(z.name, z);
   }
   const resources = { cluster: clusters, zone: zones, api: apis };
@@ -227,6 +247,8 @@ export function updateSnapshot(previousModel: Model, model: Model, previous: Sna
     touch(ref);
   };
   let zonesChanged = false;
+  const orgConsumers = new OrgConsumers(model);
+  const consumerOrgs = new Set<string>();
   for (const change of changes) {
     const key = recordKey(change.org, change.name);
     switch (change.kind) {
@@ -238,9 +260,12 @@ export function updateSnapshot(previousModel: Model, model: Model, previous: Sna
         if (before !== undefined) use(clusterRefOf(before), -1);
         if (after !== undefined) use(clusterRefOf(after), +1);
         if (after === undefined) apis.delete(key);
-        else apis.set(key, apiEntry(after, previous.resources.api));
+        else apis.set(key, apiEntry(after, previous.resources.api, orgConsumers));
         break;
       }
+      case 'Consumer':
+        consumerOrgs.add(change.org);
+        break;
       case 'Gateway':
         touch({ kind: 'gateway', org: change.org, name: change.name });
         // The pools listing it carry it as a member (a pool that gained or lost it is a change of its own).
@@ -256,6 +281,14 @@ export function updateSnapshot(previousModel: Model, model: Model, previous: Sna
         break;
     }
   }
+  if (consumerOrgs.size > 0) {
+    for (const api of model.apis.values()) {
+      if (!consumerOrgs.has(api.org) || api.spec.policies?.apiKey === undefined) continue;
+      const key = recordKey(api.org, api.name);
+      changedApis.add(key);
+      apis.set(key, apiEntry(api, previous.resources.api, orgConsumers));
+    }
+  }
   for (const [name, ref] of touched) {
     const entry = (clusterUsers.get(name) ?? 0) > 0 ? clusterEntry(model, ref, previous.resources.cluster) : undefined;
     if (entry === undefined) clusters.delete(name);
@@ -264,7 +297,7 @@ export function updateSnapshot(previousModel: Model, model: Model, previous: Sna
   let zones = previous.resources.zone;
   if (zonesChanged) {
     const next = new Map<string, SnapshotEntry>();
-    for (const zone of model.zones.values()) next.set(zone.name, zoneEntry(zone, previous.resources.zone));
+    for (const zone of model.zones.values()) next.set(zone.name, zoneEntry(zone, previous.resources.zone, model.hopKey));
     zones = next;
   }
   const differs = (before: ResourceSet, after: ResourceSet, names: Iterable<string>): Set<string> =>

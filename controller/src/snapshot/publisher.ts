@@ -7,6 +7,7 @@ import { emptyModel, type Model } from '../sync/model.ts';
 import type { SnapshotSource } from '../xds-server/snapshot-source.ts';
 import { buildSnapshot, checkSnapshot, emptySnapshot, updateSnapshot, type Snapshot } from './build-snapshot.ts';
 import { Coalescer } from './coalescer.ts';
+import { RuntimeViews, type RuntimeAudience, type SnapshotView } from './runtime-views.ts';
 
 /** Past a full config's worth of pending changes (say, while snapshots stay inconsistent), a full build is as cheap. */
 const MAX_INCREMENTAL_CHANGES = 10_000;
@@ -37,6 +38,7 @@ export class Publisher extends EventEmitter<{ snapshot: [Snapshot] }> implements
   private publishedFrom: Model = emptyModel;
   /** Entities changed since `publishedFrom`; undefined after a full load (build everything). */
   private changedSince: EntityState[] | undefined = [];
+  private readonly views = new RuntimeViews();
 
   constructor(options: PublisherOptions) {
     super();
@@ -46,6 +48,10 @@ export class Publisher extends EventEmitter<{ snapshot: [Snapshot] }> implements
 
   current(): Snapshot | undefined {
     return this.published;
+  }
+
+  view(audience: RuntimeAudience): SnapshotView {
+    return this.views.view(audience);
   }
 
   databaseRevision(): number {
@@ -93,6 +99,8 @@ export class Publisher extends EventEmitter<{ snapshot: [Snapshot] }> implements
     this.changedSince = [];
     metrics.snapshotBuilds.inc({ result: 'ok' });
     metrics.snapshotRevision.set(next.revision);
+    this.views.update(next);
+    metrics.snapshotAudiences.set(this.views.audiences);
     this.emit('snapshot', next);
   }
 }

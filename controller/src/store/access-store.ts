@@ -28,6 +28,12 @@ function listed(counts: Readonly<Record<string, number>>): string {
     .join(', ');
 }
 
+/**
+ * Where orgs' own creation and deletion are recorded: the org of the bootstrap token, whose
+ * log outlives the org (an event kept in a deleted org's log could not be read).
+ */
+const SYSTEM_ORG = 'default';
+
 /** Tokens and roles of one org, and (for system administrators) the orgs: every change one audited mutation. */
 export class AccessStore {
   private readonly sql: Sql;
@@ -50,7 +56,7 @@ export class AccessStore {
         ON CONFLICT (id) DO NOTHING RETURNING id, revision, created_by, created_at`;
       if (row === undefined) throw new CausewayError('already_exists', `an org named "${name}" already exists`);
       m.record({ kind: 'org', org: name, name, op: 'upsert' });
-      m.audit({ org: name, action: 'org.create', resourceKind: 'org', resourceName: name, changes: fieldChanges(undefined, { metadata: { name } }) });
+      m.audit({ org: SYSTEM_ORG, action: 'org.create', resourceKind: 'org', resourceName: name, changes: fieldChanges(undefined, { metadata: { name } }) });
       return orgRecord(row);
     });
     return result;
@@ -74,7 +80,7 @@ export class AccessStore {
       await m.tx`DELETE FROM tokens WHERE org_id = ${name}`;
       await m.tx`DELETE FROM orgs WHERE id = ${name}`;
       m.record({ kind: 'org', org: name, name, op: 'delete' });
-      m.audit({ org: name, action: 'org.delete', resourceKind: 'org', resourceName: name, changes: fieldChanges({ metadata: { name } }, undefined) });
+      m.audit({ org: SYSTEM_ORG, action: 'org.delete', resourceKind: 'org', resourceName: name, changes: fieldChanges({ metadata: { name } }, undefined) });
     });
     return revision;
   }

@@ -1,6 +1,6 @@
 import type { FieldChange } from '../access/field-changes.ts';
-import type { Sql } from './database.ts';
-import type { AuditContext } from './mutate.ts';
+import type { Sql, Tx } from './database.ts';
+import type { AuditContext, AuditEntry } from './mutate.ts';
 
 export interface AuditEvent {
   readonly id: number;
@@ -17,6 +17,16 @@ export interface AuditEvent {
   readonly changes: readonly FieldChange[];
 }
 
+/**
+ * Where a page of events ended: the last event's time as PostgreSQL holds it, to the
+ * microsecond (a Date keeps only milliseconds, and a cursor cut to them skipped the rest of
+ * the events written in the same millisecond as the page's last), and its id.
+ */
+export interface AuditPosition {
+  readonly at: string;
+  readonly id: number;
+}
+
 /** What a list of audit events is narrowed to; `before` is the cursor (the last event of the previous page). */
 export interface AuditQuery {
   readonly org: string;
@@ -27,7 +37,7 @@ export interface AuditQuery {
   readonly actor?: string;
   readonly since?: Date;
   readonly until?: Date;
-  readonly before?: { readonly at: Date; readonly id: number };
+  readonly before?: AuditPosition;
   readonly limit: number;
 }
 
@@ -66,10 +76,11 @@ function eventOf(row: Row): AuditEvent {
   };
 }
 
-/** Newest first, narrowed by every filter given; one page of `limit`. */
-export async function listAuditEvents(sql: Sql, q: AuditQuery): Promise<AuditEvent[]> {
-  const rows = await sql<Row[]>`
-    SELECT * FROM audit_events
+/** Newest first, narrowed by every filter given; one page of `limit`, and where the next one starts when it is full. */
+export async function listAuditEvents(sql: Sql, q: AuditQuery): Promise<{ events: AuditEvent[]; next: AuditPosition | undefined }> {
+  // The cursor's time goes in as text: a timestamp parameter would pass through a Date and lose its microseconds.
+  const rows = await sql<(Row & { at_exact: string })[]>`
+    SELECT *, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_exact FROM audit_events
     WHERE org_id = ${q.org}
       ${q.resourceKind === undefined ? sql`` : sql`AND resource_kind = ${q.resourceKind}`}
       ${q.resourceName === undefined ? sql`` : sql`AND resource_name = ${q.resourceName}`}
@@ -77,10 +88,11 @@ export async function listAuditEvents(sql: Sql, q: AuditQuery): Promise<AuditEve
       ${q.actor === undefined ? sql`` : sql`AND (actor_id = ${q.actor} OR actor_name = ${q.actor})`}
       ${q.since === undefined ? sql`` : sql`AND at >= ${q.since}`}
       ${q.until === undefined ? sql`` : sql`AND at < ${q.until}`}
-      ${q.before === undefined ? sql`` : sql`AND (at, id) < (${q.before.at}, ${q.before.id})`}
+      ${q.before === undefined ? sql`` : sql`AND (at, id) < (${q.before.at}::text::timestamptz, ${q.before.id})`}
     ORDER BY at DESC, id DESC
     LIMIT ${q.limit}`;
-  return rows.map(eventOf);
+  const last = rows.at(-1);
+  return { events: rows.map(eventOf), next: rows.length === q.limit && last !== undefined ? { at: last.at_exact, id: last.id } : undefined };
 }
 
 /**
@@ -105,4 +117,16 @@ export async function recordRefusal(
 export async function pruneAuditEvents(sql: Sql, retentionDays: number): Promise<number> {
   const deleted = await sql`DELETE FROM audit_events WHERE at < now() - ${`${retentionDays} days`}::interval`;
   return deleted.count;
+}
+
+/**
+ * An event of a change made outside the revision log (a certificate issued to a runtime),
+ * in the caller's transaction: it commits with the change or not at all.
+ */
+export async function recordAuditEvent(db: Sql | Tx, context: AuditContext, entry: AuditEntry): Promise<void> {
+  const { actor } = context;
+  await db`
+    INSERT INTO audit_events (org_id, actor_kind, actor_id, actor_name, action, resource_kind, resource_name, request_id, controller_id, source, changes)
+    VALUES (${entry.org}, ${actor.kind}, ${actor.id}, ${actor.name}, ${entry.action}, ${entry.resourceKind}, ${entry.resourceName},
+            ${context.requestId}, ${context.controllerId}, ${context.source}, ${db.json(entry.changes as never)})`;
 }

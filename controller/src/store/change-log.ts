@@ -6,6 +6,7 @@ import { tables, type EntityKey } from './tables.ts';
 
 const kindByChangeKind: Readonly<Record<string, Kind>> = {
   api: 'Api',
+  consumer: 'Consumer',
   gateway: 'Gateway',
   gateway_pool: 'GatewayPool',
   zone: 'Zone',
@@ -16,7 +17,7 @@ export type ChangeLogRead =
   /** Nothing was committed after the revision asked about. */
   | { readonly type: 'current'; readonly revision: number }
   /** Everything, because nothing was loaded yet or the log no longer reaches back far enough (pruned). */
-  | { readonly type: 'full'; readonly revision: number; readonly records: readonly StoredRecord[]; readonly access: AccessModel }
+  | { readonly type: 'full'; readonly revision: number; readonly records: readonly StoredRecord[]; readonly access: AccessModel; readonly hopKey: Uint8Array }
   /** The entities changed since the revision asked about, as they now are, and when each revision was committed. */
   | {
       readonly type: 'changes';
@@ -41,7 +42,7 @@ interface ChangeRow {
  */
 export function readChangesSince(sql: Sql, applied: number | undefined): Promise<ChangeLogRead> {
   return sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx): Promise<ChangeLogRead> => {
-    const [state] = await tx<{ revision: number; pruned_through: number }[]>`SELECT revision, pruned_through FROM config_state`;
+    const [state] = await tx<{ revision: number; pruned_through: number; hop_key: Buffer }[]>`SELECT revision, pruned_through, hop_key FROM config_state`;
     if (state === undefined) throw new Error('config_state row is missing');
     const { revision } = state;
     if (applied !== undefined && revision <= applied) return { type: 'current', revision };
@@ -50,7 +51,7 @@ export function readChangesSince(sql: Sql, applied: number | undefined): Promise
         Promise.all(kinds.map((kind) => tables[kind].list(tx))).then((lists) => lists.flat() as StoredRecord[]),
         loadAccess(tx),
       ]);
-      return { type: 'full', revision, records, access };
+      return { type: 'full', revision, records, access, hopKey: new Uint8Array(state.hop_key) };
     }
     const rows = await tx<ChangeRow[]>`
       SELECT kind, org_id, name, revision, changed_at FROM config_changes
@@ -60,7 +61,7 @@ export function readChangesSince(sql: Sql, applied: number | undefined): Promise
   });
 }
 
-const accessKinds: ReadonlySet<string> = new Set<AccessKind>(['org', 'role', 'token']);
+const accessKinds: ReadonlySet<string> = new Set<AccessKind>(['org', 'role', 'token', 'revocation']);
 
 /** The orgs, roles and tokens the log names, each once. */
 function accessNamed(rows: readonly ChangeRow[]): { kind: AccessKind; org: string; name: string }[] {

@@ -23,7 +23,9 @@ const LIVE_WINDOW = '30 seconds';
 /**
  * For one API revision, what each targeted runtime did with it: a rejection recorded for
  * exactly that version is `nacked`; otherwise every API response up to
- * `api_acked_revision` was answered, so a revision at or below it is `acked`.
+ * `api_acked_revision` was answered, so a revision at or below it is `acked`. A runtime is
+ * targeted when it serves the API's org (its own or a shared runtime) and its labels
+ * include every label of the API's `runtimeSelector` (as the API is stored now).
  */
 export async function deploymentStatus(sql: Sql, org: string, api: string, revision: number): Promise<DeploymentStatus> {
   const resource = `${org}/${api}`;
@@ -31,7 +33,10 @@ export async function deploymentStatus(sql: Sql, org: string, api: string, revis
     SELECT r.node_id, r.zone, r.controller_id, r.api_acked_revision, n.version AS nack_version, n.error
     FROM runtimes r
     LEFT JOIN runtime_nacks n ON n.node_id = r.node_id AND n.resource_type = 'api' AND n.resource_name = ${resource}
+    LEFT JOIN apis a ON a.org_id = ${org} AND a.name = ${api}
     WHERE r.connected AND r.last_seen_at > now() - ${LIVE_WINDOW}::interval
+      AND (r.org_id IS NULL OR r.org_id = ${org})
+      AND r.labels @> COALESCE(a.spec->'runtimeSelector'->'matchLabels', '{}'::jsonb)
     ORDER BY r.node_id`;
   const runtimes = rows.map((row): RuntimeDeployment => {
     const base = { nodeId: row.node_id, zone: row.zone, controller: row.controller_id };

@@ -24,7 +24,8 @@ export async function pruneChangeLog(sql: Sql, retentionMs: number, minRevisions
 
 /**
  * Marks runtimes not heard from for `staleMs` (their replica died) as disconnected, and
- * forgets runtimes and replicas gone for `forgetAfterMs`.
+ * forgets runtimes and replicas gone for `forgetAfterMs`, and certificates expired that
+ * long ago (a revocation keeps the serials it denies).
  */
 export async function expireStaleRows(sql: Sql, staleMs: number, forgetAfterMs: number): Promise<{ disconnected: number; forgotten: number }> {
   const stale = await sql`
@@ -33,7 +34,8 @@ export async function expireStaleRows(sql: Sql, staleMs: number, forgetAfterMs: 
   const forgetAfter = `${forgetAfterMs} milliseconds`;
   const runtimes = await sql`DELETE FROM runtimes WHERE NOT connected AND last_seen_at < now() - ${forgetAfter}::interval`;
   const controllers = await sql`DELETE FROM controllers WHERE last_heartbeat_at < now() - ${forgetAfter}::interval`;
-  return { disconnected: stale.count, forgotten: runtimes.count + controllers.count };
+  const certificates = await sql`DELETE FROM runtime_certificates WHERE not_after < now() - ${forgetAfter}::interval`;
+  return { disconnected: stale.count, forgotten: runtimes.count + controllers.count + certificates.count };
 }
 
 /**

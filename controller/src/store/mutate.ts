@@ -6,16 +6,16 @@ import { changeKindOf, type Kind } from './records.ts';
 export const CHANGES_CHANNEL = 'causeway_changes';
 
 interface Change {
-  /** A resource kind, or an access entity (tokens are logged by id, roles and orgs by name). */
-  readonly kind: Kind | 'org' | 'role' | 'token';
+  /** A resource kind, or an access entity (tokens are logged by id, roles and orgs by name, revocations by node id). */
+  readonly kind: Kind | 'org' | 'role' | 'token' | 'revocation';
   readonly org: string;
   readonly name: string;
   readonly op: 'upsert' | 'delete';
 }
 
-/** Who acts: a token of an org, the bootstrap token, a gateway's own token, or the controller itself. */
+/** Who acts: a token of an org, the bootstrap token, a gateway's own token, a runtime (for its certificate), or the controller itself. */
 export interface Actor {
-  readonly kind: 'bootstrap' | 'token' | 'gateway' | 'system';
+  readonly kind: 'bootstrap' | 'token' | 'gateway' | 'runtime' | 'system';
   readonly id: string;
   readonly name: string;
 }
@@ -51,7 +51,7 @@ export interface Mutation {
 }
 
 function changeKindFor(change: Change): string {
-  return change.kind === 'org' || change.kind === 'role' || change.kind === 'token' ? change.kind : changeKindOf[change.kind];
+  return change.kind === 'org' || change.kind === 'role' || change.kind === 'token' || change.kind === 'revocation' ? change.kind : changeKindOf[change.kind];
 }
 
 async function insertChanges(tx: Tx, revision: number, list: readonly Change[]): Promise<void> {

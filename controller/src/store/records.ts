@@ -1,4 +1,5 @@
 /** What the store holds, as the rest of the controller sees it. */
+import type { JwtIssuer, PolicySpec } from '@causeway/shared';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -14,6 +15,8 @@ export interface GatewaySpec {
   readonly url: string;
   readonly zone: string;
   readonly healthCheck: HealthCheckSpec;
+  /** Dedicated allocations: `POST {url}{handshakePath}` hands the gateway its tenant. */
+  readonly handshakePath: string;
 }
 
 export interface PoolSpec {
@@ -33,22 +36,36 @@ export interface ApiSpec {
   readonly retries: { readonly attempts: number; readonly perTryTimeoutMs: number };
   readonly loadBalancing: 'random' | 'round-robin' | 'least-request';
   readonly failover: { readonly enabled: boolean; readonly zones: readonly string[] };
+  /** The runtimes that serve it, of those serving its org: those whose (certified) labels include these. */
+  readonly runtimeSelector: { readonly matchLabels: Labels };
+  /** What requests must pass (the shared rules' normalised form); absent: none. */
+  readonly policies?: PolicySpec;
 }
 
 export interface ZoneSpec {
   readonly dtcUrl: string;
   readonly failoverEligible: boolean;
   readonly failoverPriority: number;
+  /** The identity providers of the zone's clients (zones stored before they existed have none). */
+  readonly issuers: readonly JwtIssuer[];
+}
+
+export const consumerRules = { maxDescriptionLength: 1_024, maxLiveKeys: 10 } as const;
+
+/** A consumer of the org's APIs; its keys are made and revoked through their own routes, never written in a document. */
+export interface ConsumerSpec {
+  readonly description: string;
 }
 
 export interface SpecByKind {
   readonly Api: ApiSpec;
+  readonly Consumer: ConsumerSpec;
   readonly Gateway: GatewaySpec;
   readonly GatewayPool: PoolSpec;
   readonly Zone: ZoneSpec;
 }
 export type Kind = keyof SpecByKind;
-export const kinds: readonly Kind[] = ['Gateway', 'GatewayPool', 'Zone', 'Api'];
+export const kinds: readonly Kind[] = ['Gateway', 'GatewayPool', 'Zone', 'Consumer', 'Api'];
 
 /** One stored entity; `org` is empty for zones, which every org shares. */
 export interface StoredRecord<K extends Kind = Kind> {
@@ -69,6 +86,10 @@ export interface GatewayRecord extends StoredRecord<'Gateway'> {
 }
 export type PoolRecord = StoredRecord<'GatewayPool'>;
 export type ZoneRecord = StoredRecord<'Zone'>;
+export interface ConsumerRecord extends StoredRecord<'Consumer'> {
+  /** SHA-256 digests of its keys that are not revoked: what runtimes get. */
+  readonly keyDigests: readonly Uint8Array[];
+}
 
 /** One entity as it now is in the store: a record, or gone. */
 export interface EntityState {
@@ -81,6 +102,7 @@ export interface EntityState {
 /** The `kind` column of config_changes for each resource kind. */
 export const changeKindOf: Readonly<Record<Kind, string>> = {
   Api: 'api',
+  Consumer: 'consumer',
   Gateway: 'gateway',
   GatewayPool: 'gateway_pool',
   Zone: 'zone',

@@ -8,12 +8,23 @@ import type { ApiSpec } from './records.ts';
  * APIs failing over to nothing or served by an empty pool (allowed only when forced).
  */
 
-/** An API's failover list may only name zones that exist. */
+/**
+ * An API's failover list may only name zones that exist and take failover traffic. The
+ * rows are locked (shared) so that a concurrent delete or update of such a zone waits.
+ */
 export async function checkFailoverZones(tx: Tx, api: ApiSpec): Promise<void> {
   const zones = api.failover.zones;
   if (zones.length === 0) return;
-  const found = new Set((await tx<{ name: string }[]>`SELECT name FROM zones WHERE name IN ${tx(zones as string[])}`).map((r) => r.name));
-  const details = zones.flatMap((zone, i) => (found.has(zone) ? [] : [{ path: `spec.failover.zones[${i}]`, message: `zone "${zone}" does not exist` }]));
+  const rows = await tx<{ name: string; eligible: boolean }[]>`
+    SELECT name, COALESCE((spec->>'failoverEligible')::boolean, true) AS eligible
+    FROM zones WHERE name IN ${tx(zones as string[])} FOR SHARE`;
+  const found = new Map(rows.map((r) => [r.name, r.eligible]));
+  const details = zones.flatMap((zone, i) => {
+    const eligible = found.get(zone);
+    if (eligible === true) return [];
+    const message = eligible === undefined ? `zone "${zone}" does not exist` : `zone "${zone}" is not failover-eligible (spec.failoverEligible: false)`;
+    return [{ path: `spec.failover.zones[${i}]`, message }];
+  });
   if (details.length > 0) throw CausewayError.invalid(details);
 }
 
@@ -22,15 +33,18 @@ function listed(names: readonly string[], max = 10): string {
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
 
-/** Zones are shared: the APIs of every org that fail over to one keep it (named org/api). */
-export async function refuseDeletingFailoverZone(tx: Tx, zone: string): Promise<void> {
+/**
+ * Zones are shared: the APIs of every org that fail over to one keep it (named org/api),
+ * from being deleted or, with `change` "made not failover-eligible", from leaving failover.
+ */
+export async function refuseDeletingFailoverZone(tx: Tx, zone: string, change = 'delete'): Promise<void> {
   const rows = await tx<{ org_id: string; name: string }[]>`
     SELECT org_id, name FROM apis WHERE spec->'failover'->'zones' ? ${zone} ORDER BY org_id, name`;
   if (rows.length === 0) return;
   throw new CausewayError(
     'conflict',
     `zone "${zone}" is in the failover list of ${rows.length === 1 ? 'API' : 'APIs'} ${listed(rows.map((r) => `${r.org_id}/${r.name}`))}; ` +
-      'change them first, or delete with ?force=true',
+      `change them first, or ${change} with ?force=true`,
   );
 }
 

@@ -3,8 +3,8 @@ import { CausewayError, type ErrorDetail } from '@causeway/shared';
 import { fieldChanges } from '../access/field-changes.ts';
 import { pgCode, pgCodes, type Sql, type Tx } from './database.ts';
 import { mutate, type AuditContext, type Mutation } from './mutate.ts';
-import { apisUsing } from './pool-usage.ts';
-import type { ApiSpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord } from './records.ts';
+import { apisUsing, refuseDeletingAllocatedPool } from './pool-usage.ts';
+import type { ApiSpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
 import { tables } from './tables.ts';
 import { checkFailoverZones, refuseDeletingFailoverZone, refuseEmptyingUsedPool, refuseEmptyingUsedPools } from './references.ts';
 import { checkBatchRoutes, checkBatchRoutesAgainstStore, checkRouteConflicts } from './route-conflicts.ts';
@@ -69,6 +69,7 @@ export interface Scope {
 /** How each kind is named in audit events (`gateway-pool.create`). */
 const auditKindOf: Readonly<Record<Kind, string>> = {
   Api: 'api',
+  Consumer: 'consumer',
   Gateway: 'gateway',
   GatewayPool: 'gateway-pool',
   Zone: 'zone',
@@ -194,6 +195,7 @@ export class ResourceStore {
     }
     await this.checkReferences(m.tx, kind, org, name, spec, options.routesChecked === true);
     if (kind === 'GatewayPool' && (spec as PoolSpec).members.length === 0 && options.force !== true) await refuseEmptyingUsedPool(m.tx, org, name);
+    if (kind === 'Zone' && !(spec as ZoneSpec).failoverEligible && options.force !== true) await refuseDeletingFailoverZone(m.tx, name, 'update it');
     await table.write(m, org, name, labels, spec);
     await this.recordDependents(m, kind, org, name);
     m.record({ kind, org, name, op: 'upsert' });
@@ -234,6 +236,7 @@ export class ResourceStore {
     if (kind === 'Zone' && !force) await refuseDeletingFailoverZone(tx, name);
     if (kind === 'Gateway' && !force) await refuseEmptyingUsedPools(tx, org, name);
     if (kind !== 'Gateway' && kind !== 'GatewayPool') return;
+    if (kind === 'GatewayPool') await refuseDeletingAllocatedPool(tx, org, name);
     const users = await apisUsing(tx, kind, org, name);
     if (users.length > 0) {
       throw new CausewayError(

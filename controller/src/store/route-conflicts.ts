@@ -9,9 +9,21 @@ function methodsOverlap(a: readonly string[], b: readonly string[]): boolean {
   return a.some((x) => b.includes(x));
 }
 
-/** Whether two APIs claim the same base path for a same host and method. */
+/**
+ * Whether one runtime can serve both APIs: unless their selectors require different values
+ * of one label, a runtime with both labels serves both. Orgs do not keep APIs apart: a
+ * shared runtime serves every org.
+ */
+function canMeet(a: ApiSpec, b: ApiSpec): boolean {
+  const x = a.runtimeSelector.matchLabels;
+  const y = b.runtimeSelector.matchLabels;
+  for (const key in x) if (Object.hasOwn(y, key) && x[key] !== y[key]) return false;
+  return true;
+}
+
+/** Whether two APIs claim the same base path for a same host and method on a runtime that serves both. */
 function routesClash(a: ApiSpec, b: ApiSpec): boolean {
-  if (a.basePath !== b.basePath) return false;
+  if (a.basePath !== b.basePath || !canMeet(a, b)) return false;
   const hostsClash = a.hosts.length === 0 ? b.hosts.length === 0 : a.hosts.some((h) => b.hosts.includes(h));
   return hostsClash && methodsOverlap(a.methods, b.methods);
 }
@@ -23,8 +35,8 @@ function routeConflict(api: ApiSpec, owner: string): CausewayError {
 }
 
 /**
- * Two APIs may not claim the same base path for the same host and method: the runtime
- * could not tell which one a request is for. Runs after the revision lock is taken, so
+ * Two APIs that can meet on one runtime may not claim the same base path for the same
+ * host and method: the runtime could not tell which one a request is for. Runs after the revision lock is taken, so
  * two writers cannot both pass it.
  */
 export async function checkRouteConflicts(tx: Tx, org: string, name: string, api: ApiSpec): Promise<void> {

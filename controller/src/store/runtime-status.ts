@@ -14,13 +14,18 @@ const RUNTIME_STATUS_CHANNEL = 'causeway_runtime_status';
  * (on any replica) may record its progress or mark it disconnected.
  */
 export async function recordRuntimeConnected(sql: Sql, controllerId: string, stream: RuntimeStream, runtime: RuntimeIdentity, appliedRevision: number): Promise<void> {
+  const certificate = runtime.certificate;
   await sql`
-    INSERT INTO runtimes (node_id, zone, labels, version, controller_id, connected, connected_at, last_seen_at, applied_revision)
+    INSERT INTO runtimes (node_id, zone, labels, version, controller_id, connected, connected_at, last_seen_at, applied_revision,
+                          org_id, certified, certificate_serial, certificate_expires_at)
     VALUES (${runtime.nodeId}, ${runtime.zone}, ${sql.json(runtime.labels)}, ${runtime.version}, ${controllerId},
-            true, ${stream.connectedAt}, now(), ${appliedRevision})
+            true, ${stream.connectedAt}, now(), ${appliedRevision},
+            ${runtime.org}, ${certificate !== undefined}, ${certificate?.serial ?? null}, ${certificate?.notAfter ?? null})
     ON CONFLICT (node_id) DO UPDATE SET zone = excluded.zone, labels = excluded.labels, version = excluded.version,
       controller_id = excluded.controller_id, connected = true, connected_at = excluded.connected_at,
-      last_seen_at = now(), applied_revision = GREATEST(runtimes.applied_revision, excluded.applied_revision)`;
+      last_seen_at = now(), applied_revision = GREATEST(runtimes.applied_revision, excluded.applied_revision),
+      org_id = excluded.org_id, certified = excluded.certified, certificate_serial = excluded.certificate_serial,
+      certificate_expires_at = excluded.certificate_expires_at`;
 }
 
 /** The last NACK of a runtime, shown with it. */
@@ -105,6 +110,11 @@ export async function listenForRuntimeStatus(sql: Sql, onChange: () => void): Pr
 /** A runtime as its replica last recorded it. */
 export interface RuntimeRecord {
   readonly nodeId: string;
+  /** The org it serves; null: every org (shared, or streaming without TLS). */
+  readonly org: string | null;
+  /** The client certificate it streams with; null when its identity was only claimed (no TLS). */
+  readonly certificate: { readonly serial: string | null; readonly expiresAt: Date | null } | null;
+  readonly revoked: boolean;
   readonly zone: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly version: string;
@@ -119,6 +129,11 @@ export interface RuntimeRecord {
 
 interface RuntimeRow {
   node_id: string;
+  org_id: string | null;
+  certified: boolean;
+  certificate_serial: string | null;
+  certificate_expires_at: Date | null;
+  revoked: boolean;
   zone: string;
   labels: Record<string, string>;
   version: string;
@@ -134,11 +149,21 @@ interface RuntimeRow {
   last_nack_at: Date | null;
 }
 
-/** Every runtime recorded (those gone for a day are removed by the chores). */
-export async function listRuntimes(sql: Sql): Promise<RuntimeRecord[]> {
-  const rows = await sql<RuntimeRow[]>`SELECT * FROM runtimes ORDER BY node_id`;
+/**
+ * Every runtime recorded (those gone for a day are removed by the chores); given an org,
+ * those that serve it: its own and the shared ones.
+ */
+export async function listRuntimes(sql: Sql, org?: string): Promise<RuntimeRecord[]> {
+  const rows = await sql<RuntimeRow[]>`
+    SELECT r.*, EXISTS (SELECT 1 FROM runtime_revocations v WHERE v.node_id = r.node_id) AS revoked
+    FROM runtimes r
+    ${org === undefined ? sql`` : sql`WHERE r.org_id IS NULL OR r.org_id = ${org}`}
+    ORDER BY r.node_id`;
   return rows.map((row) => ({
     nodeId: row.node_id,
+    org: row.org_id,
+    certificate: row.certified ? { serial: row.certificate_serial, expiresAt: row.certificate_expires_at } : null,
+    revoked: row.revoked,
     zone: row.zone,
     labels: row.labels,
     version: row.version,

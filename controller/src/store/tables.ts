@@ -1,6 +1,6 @@
 import type { Sql, Tx } from './database.ts';
 import type { Mutation } from './mutate.ts';
-import type { ApiSpec, GatewayRecord, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
+import type { ApiSpec, ConsumerRecord, ConsumerSpec, GatewayRecord, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
 
 type Db = Sql | Tx;
 
@@ -136,21 +136,27 @@ const pools: Table<'GatewayPool'> = {
   },
 };
 
+/** Zones stored before zones had issuers read as having none. */
+function zoneSpecOf(row: Row): ZoneSpec {
+  const spec = row.spec as Omit<ZoneSpec, 'issuers'> & Partial<Pick<ZoneSpec, 'issuers'>>;
+  return spec.issuers === undefined ? { ...spec, issuers: [] } : (spec as ZoneSpec);
+}
+
 const zones: Table<'Zone'> = {
   async get(db, _org, name, forUpdate = false) {
     const rows = forUpdate
       ? await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE name = ${name} FOR UPDATE`
       : await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE name = ${name}`;
     const row = rows[0];
-    return row === undefined ? undefined : toRecord('Zone', row, row.spec as ZoneSpec);
+    return row === undefined ? undefined : toRecord('Zone', row, zoneSpecOf(row));
   },
   async list(db) {
     const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones ORDER BY name`;
-    return rows.map((row) => toRecord('Zone', row, row.spec as ZoneSpec));
+    return rows.map((row) => toRecord('Zone', row, zoneSpecOf(row)));
   },
   async getMany(db, keys) {
     const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE name = ANY(${keys.map((k) => k.name)}::text[])`;
-    return rows.map((row) => toRecord('Zone', row, row.spec as ZoneSpec));
+    return rows.map((row) => toRecord('Zone', row, zoneSpecOf(row)));
   },
   async write(m, _org, name, labels, spec) {
     await m.tx`
@@ -202,9 +208,54 @@ const apis: Table<'Api'> = {
   },
 };
 
-/** Gateway reads return a GatewayRecord (with heartbeatExpired). */
+interface ConsumerRow extends Row {
+  key_digests: Buffer[];
+}
+
+function consumerRecord(row: ConsumerRow): ConsumerRecord {
+  return { ...toRecord('Consumer', row, row.spec as ConsumerSpec), keyDigests: row.key_digests.map((d) => new Uint8Array(d)) };
+}
+
+const consumers: Table<'Consumer', ConsumerRecord> & Table<'Consumer'> = {
+  async get(db, org, name, forUpdate = false) {
+    const lock = forUpdate ? db`FOR UPDATE OF c` : db``;
+    const rows = await db<ConsumerRow[]>`
+      SELECT c.*, ${liveDigests(db)} AS key_digests FROM consumers c WHERE c.org_id = ${org} AND c.name = ${name} ${lock}`;
+    const row = rows[0];
+    return row === undefined ? undefined : consumerRecord(row);
+  },
+  async list(db, org) {
+    const where = org === undefined ? db`` : db`WHERE c.org_id = ${org}`;
+    const rows = await db<ConsumerRow[]>`SELECT c.*, ${liveDigests(db)} AS key_digests FROM consumers c ${where} ORDER BY c.org_id, c.name`;
+    return rows.map(consumerRecord);
+  },
+  async getMany(db, keys) {
+    const rows = await db<ConsumerRow[]>`
+      SELECT c.*, ${liveDigests(db)} AS key_digests FROM consumers c
+      JOIN unnest(${keys.map((k) => k.org)}::text[], ${keys.map((k) => k.name)}::text[]) AS k(org_id, name) ON c.org_id = k.org_id AND c.name = k.name`;
+    return rows.map(consumerRecord);
+  },
+  async write(m, org, name, labels, spec) {
+    await m.tx`
+      INSERT INTO consumers (org_id, name, labels, spec, revision)
+      VALUES (${org}, ${name}, ${m.tx.json(labels)}, ${m.tx.json(spec as never)}, ${m.revision})
+      ON CONFLICT (org_id, name) DO UPDATE
+      SET labels = excluded.labels, spec = excluded.spec, revision = excluded.revision, updated_at = now()`;
+  },
+  async remove(db, org, name) {
+    await db`DELETE FROM consumers WHERE org_id = ${org} AND name = ${name}`;
+  },
+};
+
+function liveDigests(db: Db) {
+  return db`COALESCE((SELECT array_agg(k.digest ORDER BY k.id) FROM consumer_keys k
+                      WHERE k.org_id = c.org_id AND k.consumer_name = c.name AND k.revoked_at IS NULL), '{}')`;
+}
+
+/** Gateway reads return a GatewayRecord (with heartbeatExpired), consumer reads a ConsumerRecord (with key digests). */
 export const tables: { readonly [K in Kind]: Table<K> } = {
   Api: apis,
+  Consumer: consumers,
   Gateway: gateways,
   GatewayPool: pools,
   Zone: zones,

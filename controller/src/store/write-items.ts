@@ -23,6 +23,7 @@ export function inItem(index: number, item: { readonly kind: Kind; readonly name
 
 export const what: Readonly<Record<Kind, string>> = {
   Api: 'API',
+  Consumer: 'consumer',
   Gateway: 'gateway',
   GatewayPool: 'gateway pool',
   Zone: 'zone',

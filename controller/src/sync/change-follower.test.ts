@@ -31,7 +31,8 @@ async function readCount(metrics: ControllerMetrics, name: 'catchUps' | 'fullLoa
 /** What a replica starting now would load: the store in full. */
 async function storedModel(sql: Sql, revision: number): Promise<Model> {
   const records = (await Promise.all(kinds.map((kind) => tables[kind].list(sql)))).flat();
-  return modelFromRecords(revision, records, await loadAccess(sql));
+  const [state] = await sql<{ hop_key: Buffer }[]>`SELECT hop_key FROM config_state`;
+  return modelFromRecords(revision, records, await loadAccess(sql), new Uint8Array(state?.hop_key ?? []));
 }
 
 describe('ChangeFollower', () => {
@@ -85,6 +86,7 @@ describe('ChangeFollower', () => {
     expect(await readCount(metrics, 'fullLoads')).toBe(2);
     expect(model).toEqual(await storedModel(db.sql, model.revision));
     expect([...model.apis.keys()]).toEqual([]);
+    expect(model.hopKey).toHaveLength(32); // the deployment's hop marker key comes with a full load
   });
 
   it('catches up after its LISTEN connection is lost, without a notification', async () => {

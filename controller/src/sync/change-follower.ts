@@ -197,7 +197,7 @@ export class ChangeFollower extends EventEmitter<{ update: [ModelUpdate] }> {
         return undefined;
       case 'full':
         this.options.metrics.fullLoads.inc();
-        return { model: modelFromRecords(read.revision, read.records, read.access), changed: undefined };
+        return { model: modelFromRecords(read.revision, read.records, read.access, read.hopKey), changed: undefined };
       case 'changes':
         this.rememberCommitTimes(read.commits);
         return { model: applyEntities(this.current, read.revision, read.entities, read.access), changed: read.entities };

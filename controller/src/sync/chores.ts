@@ -1,6 +1,7 @@
 import type { Logger } from '@causeway/shared';
 import type { Sql } from '../store/database.ts';
 import type { Deployer } from '../deployment/deployer.ts';
+import type { Allocator } from '../allocation/allocator.ts';
 import { pruneAuditEvents } from '../store/audit-events.ts';
 import { refreshHeartbeatExpiry } from '../store/gateway-heartbeats.ts';
 import { systemAudit } from '../store/mutate.ts';
@@ -40,6 +41,7 @@ export class Chores {
   private readonly sql: Sql;
   private readonly lockSql: Sql;
   private readonly deployer: Deployer;
+  private readonly allocator: Pick<Allocator, 'recoverExpired'> | undefined;
   private readonly controllerId: string;
   private readonly log: Logger;
   private readonly metrics: ControllerMetrics;
@@ -49,11 +51,12 @@ export class Chores {
   private running: Promise<void> | undefined;
   private leading = false;
 
-  constructor(options: { sql: Sql; lockSql: Sql; deployer: Deployer; controllerId: string; log: Logger; metrics: ControllerMetrics; settings?: ChoreSettings; intervalMs?: number }) {
+  constructor(options: { sql: Sql; lockSql: Sql; deployer: Deployer; allocator?: Pick<Allocator, 'recoverExpired'>; controllerId: string; log: Logger; metrics: ControllerMetrics; settings?: ChoreSettings; intervalMs?: number }) {
     this.sql = options.sql;
     this.controllerId = options.controllerId;
     this.lockSql = options.lockSql;
     this.deployer = options.deployer;
+    this.allocator = options.allocator;
     this.log = options.log;
     this.metrics = options.metrics;
     this.settings = options.settings ?? defaultChoreSettings;
@@ -89,10 +92,12 @@ export class Chores {
       const pruned = await pruneChangeLog(this.sql, changeLogRetentionMs, changeLogMinRevisions);
       const expired = await expireStaleRows(this.sql, runtimeStaleMs, forgetAfterMs);
       const finished = await this.deployer.finishAbandoned();
+      // Allocations whose replica stopped renewing the lease: rolled back (or released) in the background.
+      const allocationsTakenOver = (await this.allocator?.recoverExpired()) ?? 0;
       const heartbeatFlips = await refreshHeartbeatExpiry(this.sql, this.settings.heartbeatTtlMs, systemAudit(this.controllerId));
       const auditPruned = await pruneAuditEvents(this.sql, this.settings.auditRetentionDays);
-      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips + auditPruned > 0) {
-        this.log.info({ pruned, ...expired, finishedDeployments: finished, heartbeatFlips, auditPruned }, 'chores done');
+      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips + auditPruned + allocationsTakenOver > 0) {
+        this.log.info({ pruned, ...expired, finishedDeployments: finished, heartbeatFlips, auditPruned, allocationsTakenOver }, 'chores done');
       }
     } catch (error) {
       this.metrics.databaseErrors.inc({ operation: 'chores' });

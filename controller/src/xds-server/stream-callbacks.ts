@@ -1,11 +1,18 @@
 import type { ResourceKind } from '@causeway/shared';
 
-/** Who a runtime says it is on the first request of its stream (checked by request-limits). */
+/**
+ * Who a runtime is: over mTLS, what its client certificate says (its request may claim
+ * nothing else); without TLS, what its first request says (checked by request-limits).
+ */
 export interface RuntimeIdentity {
   readonly nodeId: string;
   readonly zone: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly version: string;
+  /** The org it serves; null: every org (a shared runtime, or one streaming without TLS). */
+  readonly org: string | null;
+  /** The client certificate it streams with; undefined without TLS. */
+  readonly certificate: { readonly serial: string; readonly notAfter: Date } | undefined;
 }
 
 /** One stream of a runtime. A runtime may have several over time; the newest one speaks for it. */

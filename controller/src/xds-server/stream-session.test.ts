@@ -11,6 +11,7 @@ import { createControllerMetrics } from '../metrics.ts';
 import { buildSnapshot, type Snapshot } from '../snapshot/build-snapshot.ts';
 import type { StoredRecord } from '../store/records.ts';
 import { modelFromRecords } from '../sync/model.ts';
+import type { SnapshotView } from '../snapshot/runtime-views.ts';
 import type { SnapshotSource } from './snapshot-source.ts';
 import type { ResourceRejection, RuntimeIdentity, RuntimeStream, StreamCallbacks } from './stream-callbacks.ts';
 import { StreamSession, type SessionCall } from './stream-session.ts';
@@ -53,8 +54,8 @@ class FakeSource implements SnapshotSource {
   snapshot: Snapshot | undefined;
   newerRequested = 0;
 
-  current(): Snapshot | undefined {
-    return this.snapshot;
+  view(): SnapshotView {
+    return { current: () => this.snapshot, release: () => undefined };
   }
 
   databaseRevision(): number {
@@ -150,7 +151,7 @@ describe('StreamSession', () => {
     call = new FakeCall();
     session = new StreamSession(
       call,
-      { controllerId: 'test', log: silent, metrics: createControllerMetrics(), source, callbacks, claim: () => undefined, release: () => true },
+      { controllerId: 'test', log: silent, metrics: createControllerMetrics(), source, callbacks, claim: () => undefined, release: () => true, refusal: () => undefined },
       new Date(1_000),
     );
   });

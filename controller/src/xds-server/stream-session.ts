@@ -8,11 +8,14 @@ import {
   type Logger,
   type ResourceKind,
 } from '@causeway/shared';
-import type { DiscoveryRequest, RuntimeReport } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { DiscoveryRequest, Node, RuntimeReport } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { PeerCertificate } from '../identity/peer-certificate.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 import type { Snapshot, SnapshotEntry } from '../snapshot/build-snapshot.ts';
+import type { SnapshotView } from '../snapshot/runtime-views.ts';
 import { computeDelta, computeDeltaOf, type Delta } from './delta.ts';
 import { MAX_RESOURCES_PER_RESPONSE, Outbox, type Pending, type ResponseWriter } from './outbox.ts';
+import { claimMismatch } from './identity-claims.ts';
 import { Rejections } from './rejections.ts';
 import { boundedMembers, checkNode, checkRequest, excerpt, truncateText, xdsLimits } from './request-limits.ts';
 import type { SnapshotSource } from './snapshot-source.ts';
@@ -34,6 +37,8 @@ export interface SessionContext {
   claim(session: StreamSession): void;
   /** The session ended: true when it still spoke for its runtime (its close is then reported). */
   release(session: StreamSession): boolean;
+  /** Why the runtime may not stream (it was revoked), or undefined. */
+  refusal(identity: RuntimeIdentity): CausewayError | undefined;
 }
 
 /**
@@ -47,6 +52,9 @@ export class StreamSession {
   private readonly call: SessionCall;
   private readonly ctx: SessionContext;
   private identity: RuntimeIdentity | undefined;
+  /** The verified client certificate of the connection; undefined without TLS. */
+  private readonly certified: PeerCertificate | undefined;
+  private view: SnapshotView | undefined;
   private runtimeRevision = 0;
   private readonly known = new Map<ResourceKind, Map<string, string>>();
   private readonly out: Outbox;
@@ -64,16 +72,22 @@ export class StreamSession {
   private closedRecorded = false;
   private log: Logger;
 
-  constructor(call: SessionCall, ctx: SessionContext, connectedAt: Date) {
+  constructor(call: SessionCall, ctx: SessionContext, connectedAt: Date, certified?: PeerCertificate) {
     this.call = call;
     this.ctx = ctx;
     this.connectedAt = connectedAt;
+    this.certified = certified;
     this.log = ctx.log;
     this.out = new Outbox(call, { ...ctx, databaseRevision: () => ctx.source.databaseRevision(), overflow: (error) => this.fail(error) });
   }
 
   get nodeId(): string | undefined {
     return this.identity?.nodeId;
+  }
+
+  /** Who the runtime is, once its first request came. */
+  get runtime(): RuntimeIdentity | undefined {
+    return this.identity;
   }
 
   private get stream(): RuntimeStream {
@@ -107,12 +121,26 @@ export class StreamSession {
         `runtime ${node.id} (version ${node.version || 'unknown'}) speaks protocol ${node.protocolVersion}; this controller speaks protocol ${PROTOCOL_VERSION}: upgrade the runtime or the controller so they match`,
       );
     }
-    this.identity = { nodeId: node.id, zone: node.zone || 'default', labels: { ...node.labels }, version: node.version };
+    this.identity = this.identityOf(node);
     this.log = this.ctx.log.child({ node: node.id, zone: this.identity.zone });
+    const refusal = this.ctx.refusal(this.identity);
+    if (refusal !== undefined) throw refusal;
+    this.view = this.ctx.source.view({ org: this.identity.org, labels: this.identity.labels });
     this.runtimeRevision = Number(request.appliedRevision);
     this.ctx.claim(this);
     this.ctx.callbacks.onStreamOpen(this.stream, this.identity, this.runtimeRevision);
     this.log.info({ runtimeRevision: this.runtimeRevision, runtimeVersion: node.version }, 'runtime connected');
+  }
+
+  /** Over mTLS, the certificate's identity (a request claiming another is refused); without TLS, the request's. */
+  private identityOf(node: Node): RuntimeIdentity {
+    const certified = this.certified;
+    if (certified === undefined) return { nodeId: node.id, zone: node.zone || 'default', labels: { ...node.labels }, version: node.version, org: null, certificate: undefined };
+    if (certified.identity === undefined) throw new CausewayError('permission_denied', 'the client certificate carries no runtime identity (spiffe://causeway/… URI)');
+    const mismatch = claimMismatch(node, certified.identity);
+    if (mismatch !== undefined) throw new CausewayError('permission_denied', mismatch);
+    const { nodeId, zone, labels, org } = certified.identity;
+    return { nodeId, zone, labels, version: node.version, org, certificate: { serial: certified.serial, notAfter: certified.notAfter } };
   }
 
   private reported(report: RuntimeReport): void {
@@ -202,7 +230,7 @@ export class StreamSession {
   push(): void {
     if (this.closed || this.identity === undefined) return;
     if (!addOrder.every((kind) => this.known.has(kind))) return;
-    const snapshot = this.ctx.source.current();
+    const snapshot = this.view?.current();
     if (snapshot === undefined) return;
     if (snapshot.revision < this.runtimeRevision) {
       this.log.info({ snapshotRevision: snapshot.revision, runtimeRevision: this.runtimeRevision }, 'runtime is ahead of this replica; waiting to catch up');
@@ -234,7 +262,7 @@ export class StreamSession {
    * is tried again once that API changes.
    */
   private sendRemovals(): void {
-    const snapshot = this.ctx.source.current();
+    const snapshot = this.view?.current();
     if (!this.removalsDue || snapshot === undefined || this.closed || snapshot.revision < this.runtimeRevision) return;
     this.removalsDue = false;
     for (const kind of removeOrder) {
@@ -279,6 +307,7 @@ export class StreamSession {
   close(): void {
     this.closed = true;
     this.out.stop();
+    this.view?.release();
     if (this.identity === undefined || this.closedRecorded) return;
     this.closedRecorded = true;
     if (this.ctx.release(this)) this.ctx.callbacks.onStreamClose(this.stream);

@@ -1,11 +1,21 @@
-import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  experimental,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type ServerDuplexStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { CausewayError, formatAddress, type Address, type Logger } from '@causeway/shared';
 import type { DiscoveryRequest } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import { peerCertificate, type PeerCertificate } from '../identity/peer-certificate.ts';
 import type { ControllerMetrics } from '../metrics.ts';
+import type { RevocationRecord } from '../store/access-tables.ts';
 import type { Snapshot } from '../snapshot/build-snapshot.ts';
 import { discoveryServiceDefinition } from './encode-response.ts';
 import type { SnapshotSource } from './snapshot-source.ts';
-import type { RuntimeStream, StreamCallbacks } from './stream-callbacks.ts';
+import type { RuntimeIdentity, RuntimeStream, StreamCallbacks } from './stream-callbacks.ts';
 import { StreamSession, type SessionContext } from './stream-session.ts';
 
 export interface XdsServerOptions {
@@ -27,6 +37,22 @@ export interface XdsServerOptions {
   readonly identifyTimeoutMs?: number;
   /** Default MAX_PENDING_RESPONSES. */
   readonly maxPendingResponses?: number;
+  /**
+   * TLS: the serving certificate and the CA bundle client certificates must chain to (one
+   * provider for both, re-read when the files change). Undefined: plaintext, and a runtime
+   * is whoever its first request says (CAUSEWAY_XDS_INSECURE=true).
+   */
+  readonly tls?: experimental.CertificateProvider;
+  /** Served on the same listener (the identity service). */
+  readonly services?: readonly ExtraService[];
+  /** Revoked runtimes, as this replica's model holds them. */
+  readonly revocations: () => ReadonlyMap<string, RevocationRecord>;
+}
+
+/** A service served on the config stream's listener, beside the discovery service. */
+export interface ExtraService {
+  readonly definition: ServiceDefinition;
+  readonly implementation: UntypedServiceImplementation;
 }
 
 /** Streams one HTTP/2 connection may carry at once. */
@@ -48,6 +74,8 @@ export class XdsServer {
   private lastConnectedAt = 0;
   private refusing = false;
   private bound: Address | undefined;
+  private revocationsSeen: ReadonlyMap<string, RevocationRecord> = new Map();
+  private deniedSerials: ReadonlySet<string> = new Set();
 
   constructor(options: XdsServerOptions) {
     this.options = options;
@@ -65,6 +93,7 @@ export class XdsServer {
     this.server.addService(discoveryServiceDefinition(), {
       streamResources: (call: ServerDuplexStream<DiscoveryRequest, Uint8Array>) => this.accept(call),
     });
+    for (const service of options.services ?? []) this.server.addService(service.definition, service.implementation);
   }
 
   get address(): Address | undefined {
@@ -77,13 +106,18 @@ export class XdsServer {
 
   async start(): Promise<Address> {
     const { host, port } = this.options.address;
+    const tls = this.options.tls;
+    // A client certificate is asked for, not required: a runtime joins without one; a stream needs one.
+    // One provider for both roles: grpc-js 1.14 passes this function's two providers to its
+    // constructor in the other order, so two different ones would be swapped.
+    const credentials = tls === undefined ? ServerCredentials.createInsecure() : experimental.createCertificateProviderServerCredentials(tls, tls, false);
     const boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(formatAddress({ host, port }), ServerCredentials.createInsecure(), (error, p) =>
+      this.server.bindAsync(formatAddress({ host, port }), credentials, (error, p) =>
         error === null ? resolve(p) : reject(error),
       );
     });
     this.bound = { host, port: boundPort };
-    this.options.log.info({ address: formatAddress(this.bound) }, 'xDS server listening');
+    this.options.log.info({ address: formatAddress(this.bound), tls: tls !== undefined }, 'xDS server listening');
     return this.bound;
   }
 
@@ -91,6 +125,31 @@ export class XdsServer {
   publish(snapshot: Snapshot): void {
     for (const session of this.sessions) session.push();
     this.options.log.debug({ revision: snapshot.revision, runtimes: this.sessions.size }, 'snapshot published');
+  }
+
+  /** The model's revocations changed (compared by identity): the streams of revoked runtimes end at once. */
+  revocationsChanged(revocations: ReadonlyMap<string, RevocationRecord>): void {
+    if (revocations === this.revocationsSeen) return;
+    this.revocationsSeen = revocations;
+    this.deniedSerials = new Set([...revocations.values()].flatMap((r) => r.serials));
+    for (const session of this.sessions) {
+      const identity = session.runtime;
+      const refusal = identity === undefined ? undefined : this.refusal(identity);
+      if (refusal !== undefined) session.fail(refusal);
+    }
+  }
+
+  /** A revoked runtime (by node id, or by the serial of its certificate) may not stream. */
+  private refusal(identity: RuntimeIdentity): CausewayError | undefined {
+    this.revocationsChanged(this.options.revocations());
+    const serial = identity.certificate?.serial;
+    const revoked = this.revocationsSeen.get(identity.nodeId) ?? (serial !== undefined && this.deniedSerials.has(serial) ? { revokedAt: undefined } : undefined);
+    if (revoked === undefined) return undefined;
+    const when = revoked.revokedAt === undefined ? '' : ` at ${revoked.revokedAt.toISOString()}`;
+    return new CausewayError(
+      'permission_denied',
+      `runtime "${identity.nodeId}" was revoked${when}: it may not stream, renew or join again until an administrator readmits it (DELETE /v1/runtimes/${identity.nodeId}/revocation)`,
+    );
   }
 
   /** The row of a runtime now belongs to a newer stream on another replica: the older stream here is closed. */
@@ -116,10 +175,18 @@ export class XdsServer {
 
   private accept(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
     if (this.sessions.size >= this.options.maxStreams) {
-      this.refuse(call);
+      this.refuseOverCap(call);
       return;
     }
-    const session = new StreamSession(call, this.sessionContext(), this.nextConnectedAt());
+    let certified: PeerCertificate | undefined;
+    if (this.options.tls !== undefined) {
+      certified = peerCertificate(call);
+      if (certified === undefined) {
+        this.refuse(call, 'no_certificate', GrpcStatus.UNAUTHENTICATED, "a client certificate signed by this deployment's CA, not expired, is required to stream config (a runtime gets one with a join token)");
+        return;
+      }
+    }
+    const session = new StreamSession(call, this.sessionContext(), this.nextConnectedAt(), certified);
     this.sessions.add(session);
     this.options.metrics.connectedRuntimes.set(this.sessions.size);
     const identifyTimeoutMs = this.options.identifyTimeoutMs ?? IDENTIFY_TIMEOUT_MS;
@@ -148,14 +215,18 @@ export class XdsServer {
   }
 
   /** Past the stream cap: RESOURCE_EXHAUSTED (the runtime tries another replica), logged once until back under it. */
-  private refuse(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
-    this.options.metrics.streamsRefused.inc({ reason: 'max_streams' });
+  private refuseOverCap(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
     if (!this.refusing) {
       this.refusing = true;
       this.options.log.warn({ maxStreams: this.options.maxStreams }, 'config stream limit reached; refusing new streams');
     }
+    this.refuse(call, 'max_streams', GrpcStatus.RESOURCE_EXHAUSTED, `this controller serves ${this.options.maxStreams} streams already (CAUSEWAY_XDS_MAX_STREAMS)`);
+  }
+
+  private refuse(call: ServerDuplexStream<DiscoveryRequest, Uint8Array>, reason: string, code: GrpcStatus, details: string): void {
+    this.options.metrics.streamsRefused.inc({ reason });
     call.on('error', () => undefined);
-    call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details: `this controller serves ${this.options.maxStreams} streams already (CAUSEWAY_XDS_MAX_STREAMS)` });
+    call.emit('error', { code, details });
   }
 
   private nextConnectedAt(): Date {
@@ -172,6 +243,7 @@ export class XdsServer {
       callbacks: this.options.callbacks,
       ...(this.options.maxPendingResponses !== undefined && { maxPendingResponses: this.options.maxPendingResponses }),
       claim: (session) => this.claim(session),
+      refusal: (identity) => this.refusal(identity),
       release: (session) => {
         const nodeId = session.nodeId;
         if (nodeId === undefined || this.owners.get(nodeId) !== session) return false;

@@ -1,5 +1,5 @@
 import { toJson, type JsonObject } from '@bufbuild/protobuf';
-import { ApiSchema, MemberSchema, ZoneSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import { ApiSchema, MemberSchema, ZoneSchema, type Zone } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { MemberDescription } from '../health/member-tracker.ts';
 import type { ConfigSource, Resources } from '../resources/resources.ts';
 
@@ -16,6 +16,12 @@ export interface ConfigDumpInput {
 }
 
 const jsonOptions = { alwaysEmitImplicit: true } as const;
+
+/** The hop key is a secret between runtimes: /config says whether a zone has one, never what it is. */
+function zoneJson(message: Zone): JsonObject {
+  const json = toJson(ZoneSchema, { ...message, hopKey: new Uint8Array() }, jsonOptions) as JsonObject;
+  return { ...json, hopKey: message.hopKey.length > 0 ? '(redacted)' : '' };
+}
 
 /** The /config document: what this runtime serves, with the revision and where it came from. */
 export function configDump(input: ConfigDumpInput): Record<string, unknown> {
@@ -42,7 +48,7 @@ export function configDump(input: ConfigDumpInput): Record<string, unknown> {
     zones: [...resources.zone].map(([name, { version, message }]) => ({
       name,
       version,
-      resource: toJson(ZoneSchema, message, jsonOptions),
+      resource: zoneJson(message),
       dtc: input.dtcHealth(name) ?? null,
     })),
   };

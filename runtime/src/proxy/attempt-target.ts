@@ -3,22 +3,26 @@ import { upstreamPath } from './upstream-path.ts';
 import type { ApiRoute, RouteTarget } from '../routing/serving-config.ts';
 import { describeFailure, type UpstreamError } from '../upstreams/upstream-errors.ts';
 import type { ExchangeRequest } from './exchange-request.ts';
-import { failoverFromHeader } from './headers.ts';
+import { hopHeader, signHop } from './hop-marker.ts';
 
 /** The path an attempt asks its target for. */
 export function attemptPath(route: ApiRoute, request: ExchangeRequest, target: RouteTarget): string {
   if (target.kind === 'member') {
-    return upstreamPath(target.member.pathPrefix, request.path, request.query, route.stripBasePath, route.basePath, route.basePathSegments);
+    return upstreamPath(target.member.pathPrefix, request.path, request.upstreamQuery ?? request.query, route.stripBasePath, route.basePath, route.basePathSegments);
   }
   // The remote runtime tier routes by the same host and full path.
   return target.pathPrefix + request.path + request.query;
 }
 
-/** The headers of an attempt: a DTC URL also gets the client's Host and the hop header naming this zone. */
-export function attemptHeaders(request: ExchangeRequest, target: RouteTarget, zone: string): string[] {
+/**
+ * The headers of an attempt: a DTC URL also gets the client's Host and a hop marker
+ * signed with the zone's hop key (the only attempts that cost an HMAC).
+ */
+export function attemptHeaders(request: ExchangeRequest, target: RouteTarget, zone: string, nowMs: number): string[] {
   if (target.kind === 'member') return request.headers;
   const headers = request.headers.slice();
-  headers.push(failoverFromHeader, zone, 'host', request.host ?? target.host);
+  const marker = signHop(target.hopKey, zone, Math.floor(nowMs / 1000), request.method, request.path);
+  headers.push(hopHeader, marker, 'host', request.host ?? target.host);
   return headers;
 }
 

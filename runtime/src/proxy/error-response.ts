@@ -12,7 +12,8 @@ const closingCodes: ReadonlySet<ErrorCode> = new Set(['payload_too_large', 'requ
 export type ErrorFields = Readonly<Record<string, string | number>>;
 
 /**
- * Answers with `{"error":{"code","message",...fields}}` and the status of the code.
+ * Answers with `{"error":{"code","message",...fields}}` and the status of the code
+ * (with `extraHeaders`, a flat name/value list, such as WWW-Authenticate or Retry-After).
  * Does nothing when the response already started or the client is gone.
  */
 export function sendError(
@@ -21,6 +22,7 @@ export function sendError(
   message: string,
   requestId: string,
   fields?: ErrorFields,
+  extraHeaders?: readonly string[],
 ): number {
   const status = httpStatusFor(code);
   if (res.headersSent || res.destroyed) return status;
@@ -35,6 +37,7 @@ export function sendError(
     'no-store',
     'x-request-id',
     requestId,
+    ...(extraHeaders ?? []),
   ]);
   res.end(body);
   return status;

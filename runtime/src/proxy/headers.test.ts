@@ -21,7 +21,7 @@ describe('request head', () => {
       contentLength: -1,
       requestId: 'r-1',
       forwardedFor: '1.1.1.1, 2.2.2.2',
-      failoverFrom: undefined,
+      hopMarker: undefined,
       hasBody: false,
       forwarded: ['Accept', 'text/plain', 'Accept', 'text/html'],
     });
@@ -72,9 +72,9 @@ describe('request head', () => {
     expect(readRequestHead(['transfer-encoding', 'Chunked']).refusal).toBeUndefined();
   });
 
-  it('reads the failover hop header and does not forward it', () => {
-    const head = readRequestHead(['X-Causeway-Failover-From', 'eu-1', 'Accept', '*/*']);
-    expect(head.failoverFrom).toBe('eu-1');
+  it('reads the hop marker and does not forward it', () => {
+    const head = readRequestHead(['X-Causeway-Hop', 'eu-1;1700000000;abc', 'Accept', '*/*']);
+    expect(head.hopMarker).toBe('eu-1;1700000000;abc');
     expect(head.forwarded).toEqual(['Accept', '*/*']);
   });
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode } from '@causeway/shared';
+import { hopHeader } from './hop-marker.ts';
 
 /** Headers about one connection, never forwarded (RFC 9110 §7.6.1). */
 const hopByHop: ReadonlySet<string> = new Set([
@@ -16,14 +17,11 @@ const hopByHop: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Set by a runtime that forwards a request to another zone's DTC URL, naming its own
- * zone: the receiving runtime never forwards such a request again. Not sent to members.
+ * Request headers the proxy sets itself; `expect` is answered by Node and refused by
+ * undici. The hop marker is read and never sent on, verified or not.
  */
-export const failoverFromHeader = 'x-causeway-failover-from';
-
-/** Request headers the proxy sets itself; `expect` is answered by Node and refused by undici. */
 const replacedOnRequest: ReadonlySet<string> = new Set([
-  failoverFromHeader,
+  hopHeader,
   ...hopByHop,
   'host',
   'expect',
@@ -61,8 +59,8 @@ export interface RequestHead {
   readonly contentLength: number;
   readonly requestId: string | undefined;
   readonly forwardedFor: string | undefined;
-  /** The zone of the runtime that forwarded this request here by failover, if one did. */
-  readonly failoverFrom: string | undefined;
+  /** The hop marker as sent (see hop-marker.ts): to be verified before it counts. */
+  readonly hopMarker: string | undefined;
   /** A body follows (non-zero Content-Length, or Transfer-Encoding). */
   readonly hasBody: boolean;
   /** The headers to forward, as a flat name/value list, without the ones the proxy sets. */
@@ -155,13 +153,13 @@ class HeadReader {
   transferEncodings = 0;
   requestId: string | undefined = undefined;
   forwardedFor: string | undefined = undefined;
-  failoverFrom: string | undefined = undefined;
+  hopMarker: string | undefined = undefined;
   hasBody = false;
   dropped: readonly string[] | undefined = undefined;
   forwarded: string[] = [];
 
   reset(): void {
-    this.host = this.refusal = this.requestId = this.forwardedFor = this.failoverFrom = this.dropped = undefined;
+    this.host = this.refusal = this.requestId = this.forwardedFor = this.hopMarker = this.dropped = undefined;
     this.contentLength = -1;
     this.transferEncodings = 0;
     this.hasBody = false;
@@ -187,8 +185,8 @@ class HeadReader {
         // Anything but one `chunked` (gzip, chunked; identity; chunked twice) is not re-coded here: 501.
         if (++this.transferEncodings > 1 || !isChunked(value)) this.refusal ??= unsupportedTransferEncoding;
         break;
-      case failoverFromHeader:
-        this.failoverFrom ??= value;
+      case hopHeader:
+        this.hopMarker ??= value;
         break;
       case 'connection': {
         const tokens = connectionTokens(value);
@@ -205,7 +203,7 @@ class HeadReader {
       contentLength: this.contentLength,
       requestId: this.requestId === '' ? undefined : this.requestId,
       forwardedFor: this.forwardedFor,
-      failoverFrom: this.failoverFrom,
+      hopMarker: this.hopMarker,
       hasBody: this.hasBody,
       forwarded: this.dropped === undefined ? this.forwarded : withoutNames(this.forwarded, this.dropped),
     };

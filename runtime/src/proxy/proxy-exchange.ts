@@ -12,7 +12,8 @@ import { sendError } from './error-response.ts';
 import { responseHeaders } from './headers.ts';
 import type { ExchangeDeps, ExchangeRequest } from './exchange-request.ts';
 import { onDrain, type ProxyResponse } from './proxy-response.ts';
-import { RequestBody, type BodyWatcher } from './request-body.ts';
+import { RequestBody, type BodyLimits, type BodyWatcher } from './request-body.ts';
+import type { Admitted } from '../policies/policy-chain.ts';
 import { budgetedRetry, errorRetryReason, isReplayable, mayRetryAfterError, statusRetryReason, type RetryContext } from './retry-rules.ts';
 
 /** Sent to undici when the client left: the upstream request is abandoned. */
@@ -22,6 +23,13 @@ const clientGone = new UpstreamError('internal', 'local', undefined, 'the client
 const bodyTimedOut = new UpstreamError('request_timeout', 'local');
 
 const noneTried: readonly RouteTarget[] = [];
+
+/** The runtime's body limits, with the API's own size limit when it is the smaller. */
+function bodyLimits(limits: ExchangeDeps['limits'], admitted: Admitted | undefined): BodyLimits {
+  const max = admitted?.maxBodyBytes ?? 0;
+  if (max === 0 || (limits.maxRequestBodyBytes > 0 && limits.maxRequestBodyBytes <= max)) return limits;
+  return { bodyTimeoutMs: limits.bodyTimeoutMs, maxRequestBodyBytes: max };
+}
 
 /**
  * One client request on its way upstream: picks a target (a member, or another zone's
@@ -60,7 +68,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
     this.route = route;
     this.deps = deps;
     this.request = request;
-    this.body = request.hasBody ? new RequestBody(req, this, deps.limits) : null;
+    this.body = request.hasBody ? new RequestBody(req, this, bodyLimits(deps.limits, request.admitted)) : null;
     this.deadline = performance.now() + route.requestTimeoutMs;
     this.replayable = isReplayable(request.method, request.hasBody);
     res.exchange = this;
@@ -104,7 +112,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
         {
           path: attemptPath(route, request, target),
           method: request.method,
-          headers: attemptHeaders(request, target, this.deps.zone),
+          headers: attemptHeaders(request, target, this.deps.zone, this.deps.now()),
           body: this.body as Readable | null,
           headersTimeout: route.perTryTimeoutMs > 0 ? Math.min(route.perTryTimeoutMs, remaining) : remaining,
           bodyTimeout: route.requestTimeoutMs,
@@ -140,7 +148,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
         return; // the body is drained and dropped; onResponseEnd sends the retry
       }
     }
-    const outHeaders = responseHeaders(headers, this.request.requestId);
+    const admitted = this.request.admitted;
+    const outHeaders = admitted === undefined ? responseHeaders(headers, this.request.requestId) : admitted.decorate(responseHeaders(headers, this.request.requestId));
     // A header Node refuses throws here; undici then fails the attempt (a 502 or a retry).
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, outHeaders);
     else this.res.writeHead(statusCode, outHeaders);
@@ -284,7 +293,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
   }
 
   private fail(code: ErrorCode, message: string, fields?: Readonly<Record<string, string | number>>): void {
-    const status = sendError(this.res, code, message, this.request.requestId, fields);
+    const status = sendError(this.res, code, message, this.request.requestId, fields, this.request.admitted?.decorate([]));
     countResponse(this.route.metrics.requests, status);
     this.release();
   }

@@ -10,7 +10,9 @@ import type { ServingConfig } from '../routing/serving-config.ts';
 import { connectionsCheckingIntervalMs } from './client-limits.ts';
 import { sendError } from './error-response.ts';
 import { readRequestHead, type HeadRefusal, type RequestHead } from './headers.ts';
+import { verifyHop } from './hop-marker.ts';
 import type { ExchangeDeps } from './exchange-request.ts';
+import { passPolicies, preflightRoute } from './policy-gate.ts';
 import { ProxyExchange } from './proxy-exchange.ts';
 import { ProxyResponse } from './proxy-response.ts';
 
@@ -19,6 +21,8 @@ export interface ProxyServerDeps extends ExchangeDeps {
   serving(): ServingConfig;
   /** Whether the runtime has a config to serve (from a controller or its cache). */
   ready(): boolean;
+  /** The hop keys of the zones held (normally one: the same in every zone); empty without zones. */
+  hopKeys(): readonly Uint8Array[];
   readonly metrics: RuntimeMetrics;
 }
 
@@ -62,6 +66,16 @@ function forwardedHeaders(head: RequestHead, clientIp: string, targetHost: strin
   // the client's is in X-Forwarded-Host.
   headers.push('x-request-id', requestId);
   return headers;
+}
+
+/**
+ * The client a policy judges: the connection's address, or for a request another zone's
+ * runtime forwarded (a verified hop marker) the address that runtime saw, which it put
+ * last in X-Forwarded-For.
+ */
+function policyClient(req: IncomingMessage, hopped: boolean, forwardedFor: string | undefined): string {
+  if (!hopped || forwardedFor === undefined) return req.socket.remoteAddress ?? '';
+  return forwardedFor.slice(forwardedFor.lastIndexOf(',') + 1).trim();
 }
 
 /** The path of a request-target (without query) is the reserved health path. */
@@ -112,6 +126,15 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
     countResponse(unrouted.requests, sendError(res, code, message, requestId, fields));
   }
 
+  const hopResults = { accepted: deps.metrics.hopMarkers.labels('accepted'), rejected: deps.metrics.hopMarkers.labels('rejected') };
+
+  /** A marker that does not verify is ignored: the request is treated as a client's. */
+  function hopAccepted(marker: string, method: string, path: string): boolean {
+    const accepted = verifyHop(marker, deps.hopKeys(), Math.floor(deps.now() / 1000), method, path);
+    (accepted ? hopResults.accepted : hopResults.rejected).inc();
+    return accepted;
+  }
+
   function handle(req: IncomingMessage, res: ProxyResponse): void {
     const url = req.url ?? '/';
     if (isHealthPath(url)) {
@@ -139,7 +162,8 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
       return;
     }
     const host = normalizeHost(target.host);
-    const route = serving.routes.lookup(method, host, path);
+    let route = serving.routes.lookup(method, host, path);
+    if (route === undefined && method === 'OPTIONS') route = preflightRoute(serving, req, host, path);
     if (route === malformedPath) {
       refuse(res, requestId, 'invalid_argument', 'the path has malformed percent-encoding');
       return;
@@ -149,10 +173,10 @@ export function createProxyServer(deps: ProxyServerDeps): Server<typeof Incoming
       return;
     }
     const headers = forwardedHeaders(head, req.socket.remoteAddress ?? '', target.host, requestId);
-    const hopped = head.failoverFrom !== undefined;
-    const request = { method, path, query, requestId, hasBody: head.hasBody, host: target.host, hopped, headers };
-    const exchange = new ProxyExchange(req, res, route, request, deps);
-    exchange.start();
+    const hopped = head.hopMarker !== undefined && hopAccepted(head.hopMarker, method, path);
+    const request = { method, path, query, requestId, hasBody: head.hasBody, host: target.host, hopped, headers, admitted: undefined };
+    if (route.policies === undefined) new ProxyExchange(req, res, route, request, deps).start();
+    else passPolicies(route.policies, { req, res, route, request, deps }, policyClient(req, hopped, head.forwardedFor), head.contentLength);
   }
 
   // Malformed requests (clientError) get Node's own 400/408/431 answers.

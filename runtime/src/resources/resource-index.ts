@@ -41,6 +41,8 @@ export class ResourceIndex {
   private readonly apisByFailoverZone = new Map<string, Set<string>>();
   /** APIs failing over to every eligible zone (failover enabled, no zone list). */
   private readonly apisFailingOverAnywhere = new Set<string>();
+  /** APIs whose jwt policy lists no issuers: they trust their zones' issuers (any zone change may change them). */
+  private readonly apisTrustingZones = new Set<string>();
 
   /** The index of whole resources (O(APIs): for tests and one-off checks). */
   static of(resources: Resources): ResourceIndex {
@@ -51,6 +53,7 @@ export class ResourceIndex {
 
   add(name: string, api: Api): void {
     addTo(this.apisByCluster, api.cluster, name);
+    if (api.policies?.jwt !== undefined && api.policies.jwt.issuers.length === 0) this.apisTrustingZones.add(name);
     if (api.failover?.enabled !== true) return;
     if (api.failover.zones.length === 0) this.apisFailingOverAnywhere.add(name);
     for (const zone of api.failover.zones) addTo(this.apisByFailoverZone, zone, name);
@@ -59,6 +62,7 @@ export class ResourceIndex {
   remove(name: string, api: Api): void {
     removeFrom(this.apisByCluster, api.cluster, name);
     this.apisFailingOverAnywhere.delete(name);
+    this.apisTrustingZones.delete(name);
     for (const zone of api.failover?.zones ?? []) removeFrom(this.apisByFailoverZone, zone, name);
   }
 
@@ -85,6 +89,7 @@ export class ResourceIndex {
           break;
         case 'zone':
           for (const name of [...changed, ...update.removals]) for (const api of this.apisFailingOverTo(name)) apis.rebuild.add(api);
+          if (changed.length > 0 || update.removals.length > 0) for (const api of this.apisTrustingZones) apis.rebuild.add(api);
           break;
         case 'api':
           for (const name of changed) apis.rebuild.add(name);

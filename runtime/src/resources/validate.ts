@@ -2,6 +2,7 @@ import {
   apiRules,
   canonicalBasePath,
   canonicalUpstreamUrl,
+  checkPolicies,
   healthCheckPathProblem,
   healthCheckRules,
   hostProblem,
@@ -9,6 +10,9 @@ import {
   isHttpMethod,
   isSlug,
   poolRules,
+  policiesSpecOf,
+  checkZoneIssuers,
+  issuersSpecOf,
   rangeProblem,
   slugRule,
   zoneRules,
@@ -97,6 +101,14 @@ export function validateApi(name: string, api: Api, limits: ValidationLimits): s
   zones.forEach((zone, i) => {
     if (!isSlug(zone)) at(`failover.zones[${i}]`, zone, `is not a slug (${slugRule})`);
   });
+  // What this runtime cannot apply: a policy breaking the shared rules (a CIDR or key set that does not parse, ...).
+  if (api.policies !== undefined) {
+    for (const problem of checkPolicies(policiesSpecOf(api.policies), 'policies').problems) problems.push(`api ${quote(name)}: ${problem.path}: ${problem.message}`);
+  }
+  api.consumers.forEach((consumer, i) => {
+    if (!isSlug(consumer.name)) at(`consumers[${i}].name`, consumer.name, `is not a slug (${slugRule})`);
+    if (consumer.keyDigests.some((d) => d.length !== 32)) at(`consumers[${i}].keyDigests`, consumer.name, 'holds a digest that is not 32 bytes (SHA-256)');
+  });
   return problems;
 }
 
@@ -145,6 +157,7 @@ export function validateZone(name: string, zone: Zone): string[] {
   const problems: string[] = [];
   const priority = rangeProblem(zone.failoverPriority, zoneRules.failoverPriority);
   if (priority !== undefined) problems.push(`zone ${quote(name)}: failover_priority: ${zone.failoverPriority} ${priority}`);
+  for (const problem of checkZoneIssuers(issuersSpecOf(zone.issuers), 'issuers').problems) problems.push(`zone ${quote(name)}: ${problem.path}: ${problem.message}`);
   if (zone.dtcUrl === '') return problems;
   const url = canonicalUpstreamUrl(zone.dtcUrl);
   if (!url.ok) problems.push(`zone ${quote(name)}: dtc_url: ${quote(zone.dtcUrl)} ${url.rule}`);

@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
-import type { Api, Cluster } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import type { Api, Cluster, Policies } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { TrackedDtc } from '../health/dtc-tracker.ts';
 import type { MemberPlan } from '../health/member-plan.ts';
 import type { TrackedCluster } from '../health/tracked-member.ts';
 import { failoverCounter, type ApiMetrics, type Increment, type RuntimeMetrics } from '../metrics.ts';
+import type { PolicyChain } from '../policies/policy-chain.ts';
 import type { ResourceMap } from '../resources/resources.ts';
 import { groupTiers } from '../upstreams/balancer.ts';
 import { failoverZoneOrder } from './failover-zones.ts';
@@ -27,6 +28,8 @@ export interface ApiRouteContext {
   /** The health of a zone's DTC URL (one more user of it). */
   dtc(zone: string, url: string): TrackedDtc;
   readonly metrics: RuntimeMetrics;
+  /** The API's policy chain (keeping what the chain of its previous version holds that still applies). */
+  policies(api: Api, policies: Policies): PolicyChain;
 }
 
 function pathPrefix(url: URL): string {
@@ -62,7 +65,7 @@ function byPriority(target: MemberTarget): number {
   return target.member.priority;
 }
 
-function dtcTarget(zone: string, dtcUrl: string, api: string, connectTimeoutMs: number, ctx: ApiRouteContext): DtcTarget {
+function dtcTarget(zone: string, dtcUrl: string, hopKey: Uint8Array, api: string, connectTimeoutMs: number, ctx: ApiRouteContext): DtcTarget {
   const url = new URL(dtcUrl);
   return {
     kind: 'dtc',
@@ -72,6 +75,7 @@ function dtcTarget(zone: string, dtcUrl: string, api: string, connectTimeoutMs: 
     host: url.host,
     dispatcher: ctx.pool(url.origin, connectTimeoutMs),
     failovers: failoverCounter(ctx.metrics, api, zone, 'dtc'),
+    hopKey,
   };
 }
 
@@ -99,11 +103,15 @@ function placeTargets(name: string, api: Api, members: readonly UpstreamMember[]
   const failover = failoverZoneOrder(api.failover, ctx.zones, ctx.zone).map((zone): FailoverZone => {
     const inZone = zonesApply ? members.filter((m) => m.zone === zone) : [];
     const counter = inZone.length === 0 ? undefined : failoverCounter(ctx.metrics, name, zone, 'members');
-    const dtcUrl = ctx.zones.get(zone)?.message.dtcUrl ?? '';
+    const message = ctx.zones.get(zone)?.message;
+    const dtcUrl = message?.dtcUrl ?? '';
+    // Without a hop key the receiving runtime could not tell a forwarded request from a
+    // client's and might forward it again: such a zone's DTC URL is not used.
+    const hopKey = message?.hopKey ?? new Uint8Array();
     return {
       zone,
       tiers: groupTiers(inZone.map((m) => target(m, counter)), byPriority),
-      dtc: dtcUrl === '' ? undefined : dtcTarget(zone, dtcUrl, name, connectTimeoutMs, ctx),
+      dtc: dtcUrl === '' || hopKey.length === 0 ? undefined : dtcTarget(zone, dtcUrl, hopKey, name, connectTimeoutMs, ctx),
     };
   });
   return { local, failover };
@@ -140,5 +148,6 @@ export function apiRoute(
     retryBudget: cluster.budget,
     balancer: { policy: api.lbPolicy, cursor: 0 },
     metrics,
+    policies: api.policies === undefined ? undefined : ctx.policies(api, api.policies),
   };
 }

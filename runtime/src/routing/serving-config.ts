@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { TrackedDtc } from '../health/dtc-tracker.ts';
 import type { ApiMetrics, Increment } from '../metrics.ts';
 import type { BalancerState, Candidate, Tiers } from '../upstreams/balancer.ts';
+import type { PolicyChain } from '../policies/policy-chain.ts';
 import type { LiveMember } from '../upstreams/member-state.ts';
 import type { RetryBudget } from '../upstreams/retry-budget.ts';
 import type { RouteTable } from './route-table.ts';
@@ -41,6 +42,8 @@ export interface DtcTarget {
   readonly host: string;
   readonly dispatcher: Dispatcher;
   readonly failovers: Increment;
+  /** The zone's hop key: the request carries a hop marker signed with it (see proxy/hop-marker.ts). */
+  readonly hopKey: Uint8Array;
 }
 
 export type RouteTarget = MemberTarget | DtcTarget;
@@ -81,6 +84,8 @@ export interface ApiRoute {
   readonly retryBudget: RetryBudget;
   readonly balancer: BalancerState;
   readonly metrics: ApiMetrics;
+  /** What a request must pass before it goes upstream; undefined: nothing (no cost). */
+  readonly policies: PolicyChain | undefined;
 }
 
 /**

@@ -1,8 +1,12 @@
 import type { Dispatcher } from 'undici';
-import type { Api } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
+import { checkPolicies, policiesSpecOf } from '@causeway/shared';
+import type { Api, Policies } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { TrackedDtc } from '../health/dtc-tracker.ts';
 import type { HealthPlan } from '../health/upstream-health.ts';
 import { bindApiMetrics, forgetApiMetrics, forgetFailoverMetrics, type RuntimeMetrics } from '../metrics.ts';
+import type { KeySets } from '../policies/issuer-keys.ts';
+import { zoneIssuers } from './zone-issuers.ts';
+import { PolicyChain } from '../policies/policy-chain.ts';
 import type { PendingResources } from '../resources/pending-resources.ts';
 import type { UpdateScope } from '../resources/resource-index.ts';
 import type { ResourceMap } from '../resources/resources.ts';
@@ -18,6 +22,8 @@ export interface ServingPlanContext {
   readonly dispatchers: DispatcherPlan;
   readonly health: HealthPlan;
   readonly metrics: RuntimeMetrics;
+  /** The issuers' key sets, kept across config changes. */
+  readonly keySets: KeySets;
 }
 
 /** One API as served, with the pool users its route added (released when it is replaced). */
@@ -55,6 +61,8 @@ class PlanContext implements ApiRouteContext {
   readonly zones: ResourceMap<'zone'>;
   readonly metrics: RuntimeMetrics;
   pools: string[] = [];
+  /** The policy chain of the API being built as it is served now, if any. */
+  previousPolicies: PolicyChain | undefined;
 
   constructor(next: PendingResources, build: ServingPlanContext) {
     this.build = build;
@@ -71,6 +79,13 @@ class PlanContext implements ApiRouteContext {
 
   dtc(zone: string, url: string): TrackedDtc {
     return this.build.health.dtc.target(zone, url);
+  }
+
+  policies(api: Api, policies: Policies): PolicyChain {
+    // Validation checked these same rules: what comes back is the normalised spec.
+    const spec = checkPolicies(policiesSpecOf(policies), 'policies').policies;
+    const jwt = spec.jwt !== undefined && spec.jwt.issuers.length === 0 ? { ...spec.jwt, issuers: zoneIssuers(api, this.zones, this.zone) } : spec.jwt;
+    return new PolicyChain({ ...spec, ...(jwt && { jwt }) }, { keySets: this.build.keySets, previous: this.previousPolicies, consumers: api.consumers });
   }
 }
 
@@ -177,6 +192,7 @@ export class ServingUpdater {
     const metrics = this.served.get(name)?.route.metrics ?? bindApiMetrics(ctx.metrics, name);
     const pools: string[] = [];
     ctx.pools = pools;
+    ctx.previousPolicies = this.served.get(name)?.route.policies;
     const route = apiRoute(name, api, members, cluster, metrics, ctx);
     const definition = { owner: name, hosts: api.hosts, basePath: api.basePath, methods: api.methods, target: route };
     // A copy of exact length: an array grown by push keeps room for more, in every API.

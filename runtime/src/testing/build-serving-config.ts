@@ -4,6 +4,7 @@ import { ResourceIndex } from '../resources/resource-index.ts';
 import { emptyResources, type Resources, type ResourceUpdate } from '../resources/resources.ts';
 import type { ServingConfig } from '../routing/serving-config.ts';
 import { ServingUpdater, type ServingPlanContext } from '../routing/serving-updater.ts';
+import { KeySets } from '../policies/issuer-keys.ts';
 
 export type ServingBuild =
   | { readonly ok: true; readonly config: ServingConfig }
@@ -13,7 +14,8 @@ export type ServingBuild =
  * Compiles validated resources into what the proxy serves. Fails only on route
  * conflicts (two APIs claiming the same method, host and base path).
  */
-export function buildServingConfig(resources: Resources, ctx: ServingPlanContext): ServingBuild {
+export function buildServingConfig(resources: Resources, given: Omit<ServingPlanContext, 'keySets'>): ServingBuild {
+  const ctx: ServingPlanContext = { keySets: new KeySets(), ...given };
   const { revision } = resources;
   const updates: ResourceUpdate[] = [
     { kind: 'cluster', revision, upserts: resources.cluster, removals: [] },

@@ -1,5 +1,5 @@
 /** Builders of config resources and discovery responses, for tests. */
-import { create, type DescMessage } from '@bufbuild/protobuf';
+import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { apiRules, healthCheckRules, pack, schemaByKind, typeUrls, type ResourceKind } from '@causeway/shared';
 import {
   ApiSchema,
@@ -8,6 +8,7 @@ import {
   MemberHealth,
   ZoneSchema,
   type Api,
+  type PoliciesSchema,
   type Cluster,
   type Zone,
 } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
@@ -27,6 +28,8 @@ export interface ApiInit {
   readonly retries?: { attempts?: number; perTryTimeoutMs?: number };
   readonly lbPolicy?: LbPolicy;
   readonly failover?: { enabled: boolean; zones?: string[] };
+  /** As the controller sends them: policiesMessage(checkPolicies(spec).policies). */
+  readonly policies?: MessageInitShape<typeof PoliciesSchema>;
 }
 
 const lbPolicies = { random: LbPolicy.RANDOM, 'round-robin': LbPolicy.ROUND_ROBIN, 'least-request': LbPolicy.LEAST_REQUEST } as const;
@@ -95,8 +98,11 @@ export function cluster(name: string, members: readonly MemberInit[]): Cluster {
   });
 }
 
-export function zone(name: string, dtcUrl = '', init: { failoverEligible?: boolean; failoverPriority?: number } = {}): Zone {
-  return create(ZoneSchema, { name, dtcUrl, failoverEligible: dtcUrl !== '', ...init });
+/** The hop key the controller would give every zone (tests share one). */
+export const testHopKey: Uint8Array = new Uint8Array(32).fill(7);
+
+export function zone(name: string, dtcUrl = '', init: { failoverEligible?: boolean; failoverPriority?: number; hopKey?: Uint8Array } = {}): Zone {
+  return create(ZoneSchema, { name, dtcUrl, failoverEligible: dtcUrl !== '', hopKey: testHopKey, ...init });
 }
 
 type MessageFor<K extends ResourceKind> = K extends 'api' ? Api : K extends 'cluster' ? Cluster : Zone;

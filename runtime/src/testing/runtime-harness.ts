@@ -26,6 +26,11 @@ export interface EchoUpstream extends Upstream {
   checks: number;
 }
 
+/** Runtimes here stream in plaintext unless a test gives them TLS settings. */
+function tlsGiven(env: Record<string, string>): boolean {
+  return env.CAUSEWAY_CA_CERT !== undefined || env.CAUSEWAY_XDS_INSECURE !== undefined;
+}
+
 export class RuntimeHarness {
   readonly agent = new Agent({ keepAliveTimeout: 1_000 });
   private readonly cleanups: (() => Promise<unknown>)[] = [];
@@ -36,6 +41,7 @@ export class RuntimeHarness {
       CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
       CAUSEWAY_ZONE: 'eu-1',
       CAUSEWAY_NODE_ID: 'test-runtime',
+      ...(tlsGiven(env) ? {} : { CAUSEWAY_XDS_INSECURE: 'true' }),
       ...env,
     });
     const rt = createRuntime(config, { logger: silent, connectToControllers: false, shutdownGraceMs: 500, ...overrides });

@@ -37,6 +37,7 @@ async function runtime(controllers: string, reportIntervalMs?: number): Promise<
     CAUSEWAY_ZONE: 'eu-1',
     CAUSEWAY_NODE_ID: 'rt-1',
     CAUSEWAY_NODE_LABELS: 'tier=edge',
+    CAUSEWAY_XDS_INSECURE: 'true',
   });
   const rt = createRuntime(config, { logger: silent, shutdownGraceMs: 200, ...fast, ...(reportIntervalMs !== undefined && { reportIntervalMs }) });
   await rt.start();

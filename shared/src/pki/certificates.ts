@@ -164,3 +164,11 @@ export async function signedBy(certificatePem: string, caCertificatePem: string)
   const ca = new x509.X509Certificate(caCertificatePem);
   return new x509.X509Certificate(certificatePem).verify({ publicKey: ca.publicKey, signatureOnly: true });
 }
+
+/**
+ * A serial as deny lists compare it: lower-case hexadecimal without leading zeros (OpenSSL,
+ * and so Node's TLS peer certificates, drop them; the generator keeps them).
+ */
+export function normalizeSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, '');
+}

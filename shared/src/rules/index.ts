@@ -1,3 +1,6 @@
 export * from './paths.ts';
 export * from './resource-rules.ts';
 export * from './urls.ts';
+export * from './policies.ts';
+export * from './policy-messages.ts';
+export { canonicalCidr, headerNameProblem, jwtAlgorithms, reservedHeaders, templatePattern } from './policy-values.ts';

@@ -25,6 +25,11 @@ export const apiRules = {
   maxHosts: 64,
   maxHostLength: 253,
   maxFailoverZones: 32,
+  /**
+   * Labels `runtimeSelector.matchLabels` may require (each with the rule of a runtime's own
+   * labels, which its certificate carries).
+   */
+  maxRuntimeSelectorLabels: 16,
   stripBasePath: true,
   loadBalancing: 'random' as LbPolicyName,
   failoverEnabled: false,
@@ -42,6 +47,9 @@ export const apiRules = {
 export const gatewayRules = {
   /** The zone of a gateway that names none. */
   zone: 'default',
+  /** Where a gateway dedicated to a tenant is told so (POST) and told to forget it (DELETE). */
+  handshakePath: '/.well-known/causeway/handshake',
+  maxHandshakePathLength: 256,
 } as const;
 
 export const healthCheckRules = {

@@ -28,6 +28,7 @@ const minimal: Record<Kind, Record<string, unknown>> = {
   Gateway: { url: 'http://gw' },
   GatewayPool: {},
   Zone: {},
+  Consumer: {},
   Api: { basePath: '/a', upstream: { pool: 'p' } },
 };
 /** What a value of a field needs besides it: a timeout may not exceed the interval. */
@@ -110,7 +111,7 @@ function written(value: unknown): string {
 }
 
 describe('the field tables of docs/admin-api.md', () => {
-  const headings: Record<Kind, string> = { Gateway: '### Gateway', GatewayPool: '### GatewayPool', Zone: '### Zone', Api: '### Api' };
+  const headings: Record<Kind, string> = { Gateway: '### Gateway', GatewayPool: '### GatewayPool', Zone: '### Zone', Consumer: '### Consumer', Api: '### Api' };
   const table = (kind: Kind) => tableRows(section(readDoc('docs/admin-api.md'), headings[kind])).filter(([field = '']) => code(field) !== undefined && !field.includes('/v1/'));
 
   it.each(kinds)('%s: lists every field of the spec, each once', (kind) => {

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,13 +24,16 @@ function printed(lines: readonly string[], pattern: RegExp): string {
 /** What `npm start` runs: the whole stack, a sample API answering, and a clean stop on Ctrl-C. */
 describe('causeway dev', () => {
   let db: TestDatabase | undefined;
+  let devDir = '';
 
   afterEach(async () => {
     await db?.drop();
+    await rm(devDir, { recursive: true, force: true });
   });
 
   it('starts everything, prints where it is, serves the sample API and stops cleanly on SIGINT', async () => {
     db = await createTestDatabase();
+    devDir = await mkdtemp(join(tmpdir(), 'causeway-dev-test-'));
     const [admin, xds, proxy, runtimeAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const child = spawn(process.execPath, [cli, 'dev'], {
       env: {
@@ -39,6 +45,7 @@ describe('causeway dev', () => {
         CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
         CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${runtimeAdmin}`,
         CAUSEWAY_DEV_SAMPLE_PORT: '0',
+        CAUSEWAY_DEV_DATA_DIR: join(devDir, 'data'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -49,11 +56,24 @@ describe('causeway dev', () => {
       const printed = lines.join('\n');
       expect(printed).toContain(`proxy (API traffic)   http://127.0.0.1:${proxy}`);
       expect(printed).toContain('admin token           dev-stack-token-0123456789');
+      // The console URL it prints opens the console (issue 17).
+      expect(printed).toContain(`console               http://127.0.0.1:${admin}/console/`);
+      const consolePage = await fetch(`http://127.0.0.1:${admin}/console/`);
+      expect(await consolePage.text()).toContain('<div id="app"></div>');
       const hello = await call(`http://127.0.0.1:${proxy}`, 'GET', '/hello/', undefined, { token: null });
       expect(hello.status).toBe(200);
       expect(['sample-a', 'sample-b']).toContain(hello.body.upstream);
       const apis = await call(`http://127.0.0.1:${admin}`, 'GET', '/v1/apis', undefined, { token: 'dev-stack-token-0123456789' });
       expect(apis.body.items.map((a: { metadata: { name: string } }) => a.metadata.name)).toEqual(['hello']);
+      // The runtime joined with a token and streams over mTLS with the certificate it got.
+      const readyz = await call(`http://127.0.0.1:${runtimeAdmin}`, 'GET', '/readyz', undefined, { token: null });
+      expect(readyz.body).toMatchObject({ status: 'ready', connected: true, security: 'token', certificate: { spiffeId: 'spiffe://causeway/shared/zone/default/runtime/dev-runtime' } });
+      const runtimes = await call(`http://127.0.0.1:${admin}`, 'GET', '/v1/runtimes', undefined, { token: 'dev-stack-token-0123456789' });
+      expect(runtimes.body.items).toEqual([expect.objectContaining({ nodeId: 'dev-runtime', identity: 'certificate', connected: true })]);
+      const controllerReady = await call(`http://127.0.0.1:${admin}`, 'GET', '/readyz', undefined, { token: null });
+      expect(controllerReady.body.configStream).toEqual({ tls: true });
+      // The stack's CA is kept beside its data, for the next start.
+      expect(printed).toContain(`(mTLS; CA ${join(devDir, 'certs', 'ca.crt')})`);
     } finally {
       // A stack that failed to start has exited already: then there is nothing to wait for.
       const exited = child.exitCode !== null || child.signalCode !== null ? [child.exitCode] : undefined;

@@ -22,6 +22,7 @@ export async function startAdminController(
     CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN,
     CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0',
     CAUSEWAY_XDS_ADDR: '127.0.0.1:0',
+    CAUSEWAY_XDS_INSECURE: 'true',
     ...env,
   });
   const controller = createController(config, { ...overrides, log: createLogger('controller', { level: 'silent' }) });

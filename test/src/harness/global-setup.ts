@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startDatabaseProcess, type DatabaseProcess } from './database-process.ts';
+import { ensureConsoleBuilt } from './console-build.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,7 @@ let database: DatabaseProcess | undefined;
  * embedded one in a temporary folder on a free port. Each test file makes its own database in it.
  */
 export async function setup(project: TestProject): Promise<void> {
+  ensureConsoleBuilt();
   let url = process.env.CAUSEWAY_DATABASE_URL;
   if (url === undefined || url === '') {
     database = await startDatabaseProcess();

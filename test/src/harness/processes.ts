@@ -103,6 +103,8 @@ export class Stack {
       CAUSEWAY_XDS_ADDR: '127.0.0.1:0',
       CAUSEWAY_CONTROLLER_ID: id,
       CAUSEWAY_LOG_LEVEL: 'info',
+      // Tests of runtime identity give TLS files and CAUSEWAY_XDS_INSECURE=false.
+      CAUSEWAY_XDS_INSECURE: 'true',
       ...options.env,
     });
     this.processes.push(proc);
@@ -124,6 +126,8 @@ export class Stack {
       CAUSEWAY_NODE_ID: nodeId,
       CAUSEWAY_ZONE: options.zone ?? 'default',
       CAUSEWAY_LOG_LEVEL: 'info',
+      // Plaintext unless the test gives the runtime TLS settings.
+      ...(options.env?.CAUSEWAY_CA_CERT === undefined ? { CAUSEWAY_XDS_INSECURE: 'true' } : {}),
       ...options.env,
     });
     this.processes.push(proc);
@@ -133,12 +137,15 @@ export class Stack {
     return Object.assign(proc, { proxyUrl: `http://${String(started.proxy)}`, adminUrl, nodeId });
   }
 
-  /** A sample upstream on `port` (to bring one back where it was), or on one the OS picks. */
-  async upstream(name: string, port?: number): Promise<UpstreamProcess> {
-    const proc = new ManagedProcess(name, sampleUpstream, [name, String(port ?? 0)], {});
+  /**
+   * A sample upstream on `port` (to bring one back where it was), or on one the OS picks;
+   * on `host` (another loopback address, e.g. 127.0.0.2, lets a runtime deny it alone).
+   */
+  async upstream(name: string, port?: number, host = '127.0.0.1'): Promise<UpstreamProcess> {
+    const proc = new ManagedProcess(name, sampleUpstream, [name, String(port ?? 0), host], {});
     this.processes.push(proc);
     const p = Number((await proc.logLine('sample upstream listening')).port);
-    const url = `http://127.0.0.1:${p}`;
+    const url = `http://${host}:${p}`;
     await waitHttp(`${url}/`, proc);
     return Object.assign(proc, { url, port: p });
   }

@@ -7,6 +7,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/p
 import {
   credentials,
   makeGenericClientConstructor,
+  type ChannelCredentials,
   type Client,
   type ClientDuplexStream,
   type ServiceDefinition,
@@ -47,8 +48,8 @@ export function hello(nodeId: string, kind: ResourceKind = 'cluster', node: { zo
 }
 
 /** One HTTP/2 connection to a controller, for several streams (`new RawStream(connection)`). */
-export function rawConnection(address: string): Client {
-  return new RawClient(address, credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.use_local_subchannel_pool': 1 });
+export function rawConnection(address: string, channelCredentials: ChannelCredentials = credentials.createInsecure()): Client {
+  return new RawClient(address, channelCredentials, { 'grpc.max_send_message_length': -1, 'grpc.use_local_subchannel_pool': 1 });
 }
 
 export class RawStream {
@@ -62,10 +63,10 @@ export class RawStream {
   private readonly call: ClientDuplexStream<Buffer, Buffer>;
   private readonly waiters: (() => void)[] = [];
 
-  /** A stream on a connection of its own to `target`, or on a shared connection. */
-  constructor(target: string | Client) {
+  /** A stream on a connection of its own to `target` (plaintext unless credentials are given), or on a shared connection. */
+  constructor(target: string | Client, channelCredentials?: ChannelCredentials) {
     this.ownClient = typeof target === 'string';
-    this.client = typeof target === 'string' ? rawConnection(target) : target;
+    this.client = typeof target === 'string' ? rawConnection(target, channelCredentials) : target;
     this.call = this.client.makeBidiStreamRequest<Buffer, Buffer>(path, identity, identity);
     this.call.on('data', (bytes: Buffer) => {
       try {

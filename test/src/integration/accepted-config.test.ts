@@ -68,6 +68,30 @@ describe('accepted configuration', () => {
     expect((await call(base, 'DELETE', '/v1/zones/eu-9?force=true')).status).toBe(200);
   });
 
+  it("regression: an API's failover list may not name a zone that is not failover-eligible", async () => {
+    expect((await call(base, 'PUT', '/v1/zones/eu-8', { spec: { dtcUrl: 'http://127.0.0.1:7998', failoverEligible: false } })).status).toBe(201);
+    const before = await revision();
+    const refused = await call(base, 'PUT', '/v1/apis/fo-8', { spec: { basePath: '/fo-8', upstream: { gateway: 'gw-1' }, failover: { enabled: true, zones: ['eu-9', 'eu-8'] } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toEqual([
+      { path: 'spec.failover.zones[0]', message: 'zone "eu-9" does not exist' },
+      { path: 'spec.failover.zones[1]', message: 'zone "eu-8" is not failover-eligible (spec.failoverEligible: false)' },
+    ]);
+    expect(await revision()).toBe(before);
+  });
+
+  it('regression: a zone in an API\'s failover list is not made ineligible unless forced', async () => {
+    expect((await call(base, 'PUT', '/v1/zones/eu-7', { spec: { dtcUrl: 'http://127.0.0.1:7997' } })).status).toBe(201);
+    expect((await call(base, 'PUT', '/v1/apis/fo-7', { spec: { basePath: '/fo-7', upstream: { gateway: 'gw-1' }, failover: { enabled: true, zones: ['eu-7'] } } })).status).toBe(201);
+    const before = await revision();
+    const refused = await call(base, 'PUT', '/v1/zones/eu-7', { spec: { dtcUrl: 'http://127.0.0.1:7997', failoverEligible: false } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toBe('zone "eu-7" is in the failover list of API "default/fo-7"; change them first, or update it with ?force=true');
+    expect(await revision()).toBe(before);
+    expect((await call(base, 'PUT', '/v1/zones/eu-7?force=true', { spec: { dtcUrl: 'http://127.0.0.1:7997', failoverEligible: false } })).status).toBe(200);
+    expect((await call(base, 'DELETE', '/v1/apis/fo-7')).status).toBe(200);
+  });
+
   it('regression: the last member of a pool in use is not removed unless forced', async () => {
     expect((await call(base, 'PUT', '/v1/gateway-pools/shop', { spec: { members: ['gw-1', 'gw-2'] } })).status).toBe(201);
     expect((await call(base, 'PUT', '/v1/apis/shop', { spec: { basePath: '/shop', upstream: { pool: 'shop' } } })).status).toBe(201);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { startAdminController, type AdminController } from '../harness/admin-controller.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
@@ -11,14 +13,29 @@ interface Route {
 }
 
 /** What anyone may call, and what it answers; every other route needs the token. */
-const documentedPublic = ['GET /healthz', 'GET /metrics', 'GET /readyz', 'GET /v1/openapi.json', 'HEAD /healthz', 'HEAD /metrics', 'HEAD /readyz', 'HEAD /v1/openapi.json'];
+const documentedPublic = [
+  'GET /console/',
+  'GET /console/assets/:file',
+  'GET /healthz',
+  'GET /metrics',
+  'GET /readyz',
+  'GET /v1/openapi.json',
+  'HEAD /console/',
+  'HEAD /console/assets/:file',
+  'HEAD /healthz',
+  'HEAD /metrics',
+  'HEAD /readyz',
+  'HEAD /v1/openapi.json',
+];
+/** A file the console build made: the public asset route serves it (and 404s a made-up name). */
+const consoleAsset = readdirSync(fileURLToPath(new URL('../../../console/dist/assets/', import.meta.url))).find((f) => f.endsWith('.js')) ?? 'missing.js';
 const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const wrongToken = 'not-the-token';
 const wrongTokenOfTheRightLength = `${TEST_TOKEN.slice(0, -1)}${TEST_TOKEN.endsWith('x') ? 'y' : 'x'}`;
 
 /** A path that the route matches: parameters filled with plausible values. */
 function concrete(url: string): string {
-  return url.replace(':plural', 'apis').replace(/:[A-Za-z]+/g, 'x');
+  return url.replace(':plural', 'apis').replace(':file', consoleAsset).replace(/:[A-Za-z]+/g, 'x');
 }
 
 const hex = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
@@ -100,7 +117,9 @@ describe('admin API access', () => {
       const answer = await send(method, variant);
       if (refused(answer, method)) return undefined;
       // A spelling of a public route may reach it (`/%68ealthz`); nothing else may answer.
-      const publicRead = publicPaths.has(path) && (method === 'GET' || method === 'HEAD') && answer.status === 200;
+      // The console's asset route is public for any file name, and answers one it lacks with its own 404.
+      const consoleMiss = path.startsWith('/console/assets/') && answer.status === 404 && (method === 'HEAD' || answer.body.includes('no such console file'));
+      const publicRead = publicPaths.has(path) && (method === 'GET' || method === 'HEAD') && (answer.status === 200 || consoleMiss);
       return publicRead ? undefined : `${method} ${variant}: ${answer.status} ${answer.body.slice(0, 120)}`;
     });
     expect(failures).toEqual([]);
@@ -121,7 +140,7 @@ describe('admin API access', () => {
   });
 
   it('serves the public routes without a token', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/v1/openapi.json']) {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/v1/openapi.json', '/console/', `/console/assets/${consoleAsset}`]) {
       expect((await send('GET', path)).status, path).toBe(200);
     }
     // An unknown path reveals nothing without a token, and is a 404 with one.

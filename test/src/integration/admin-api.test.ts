@@ -17,6 +17,7 @@ describe('admin REST API', () => {
       CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN,
       CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0',
       CAUSEWAY_XDS_ADDR: '127.0.0.1:0',
+      CAUSEWAY_XDS_INSECURE: 'true',
     });
     controller = createController(config, { log: createLogger('controller', { level: 'silent' }) });
     await controller.start();

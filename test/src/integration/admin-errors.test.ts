@@ -113,6 +113,9 @@ describe('admin API errors', () => {
     const badUrl = expectError(await call(base, 'GET', '/v1/apis/%E0%A4%A'), 'invalid_argument');
     expect(badUrl.details).toEqual([{ path: '(url)', message: 'is not a valid URL (bad percent-encoding)' }]);
     expectError(await call(base, 'GET', `/v1/apis/${'a'.repeat(65)}`), 'uri_too_long');
+    // Node ids are the one longer name (up to 128 characters): the rule leaves them routable.
+    expect(expectError(await call(base, 'POST', `/v1/runtimes/${'n'.repeat(128)}/revoke`), 'not_found').message).toBe(`runtime "${'n'.repeat(128)}" is not known`);
+    expectError(await call(base, 'POST', `/v1/runtimes/${'n'.repeat(129)}/revoke`), 'uri_too_long');
     expectError(await call(base, 'GET', '/v1/nothing/here/at/all'), 'not_found');
     expectError(await call(base, 'PATCH', '/v1/apis'), 'not_found');
     // Without a token, none of them says more than 401.

@@ -13,11 +13,12 @@ const read = (path: string) => readFile(new URL(path, root), 'utf8');
 
 type Env = Record<string, string>;
 
-/** What deploy/ starts a container as: its role and environment. */
+/** What deploy/ starts a container as: its role, environment and where volumes are mounted. */
 interface Workload {
   readonly where: string;
   readonly role: string;
   readonly env: Env;
+  readonly mounts: readonly string[];
 }
 
 /** `${NAME:-default}` as compose resolves it when NAME is not set. */
@@ -26,10 +27,12 @@ function resolveDefaults(env: Record<string, unknown>): Env {
 }
 
 async function composeWorkloads(): Promise<Workload[]> {
-  const compose = parse(await read('deploy/compose.yaml'), { merge: true }) as { services: Record<string, { command?: string[]; environment?: Record<string, unknown> }> };
+  const compose = parse(await read('deploy/compose.yaml'), { merge: true }) as {
+    services: Record<string, { command?: string[]; environment?: Record<string, unknown>; volumes?: string[] }>;
+  };
   return Object.entries(compose.services).flatMap(([name, service]) =>
     service.command?.[0] === 'controller' || service.command?.[0] === 'runtime'
-      ? [{ where: `compose ${name}`, role: service.command[0], env: resolveDefaults(service.environment ?? {}) }]
+      ? [{ where: `compose ${name}`, role: service.command[0], env: resolveDefaults(service.environment ?? {}), mounts: (service.volumes ?? []).map((v) => v.split(':')[1] ?? '') }]
       : [],
   );
 }
@@ -40,17 +43,20 @@ const fromCluster: Env = {
   CAUSEWAY_ADMIN_TOKEN: 'a-token-from-a-secret-0123456789',
   CAUSEWAY_CONTROLLER_ID: 'causeway-controller-7d9f-x2b4c',
   CAUSEWAY_NODE_ID: 'causeway-runtime-eu-1-5c8d-q7w2e',
+  CAUSEWAY_RUNTIME_TOKEN: 'cwj_a-join-token-from-a-secret',
 };
 
 async function kubernetesWorkloads(): Promise<Workload[]> {
   const workloads: Workload[] = [];
   for (const file of ['deploy/kubernetes/controller.yaml', 'deploy/kubernetes/runtime.yaml']) {
     for (const doc of parseAllDocuments(await read(file))) {
-      const manifest = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { name: string; args?: string[]; env?: { name: string; value?: string }[] }[] } } } };
+      type Container = { name: string; args?: string[]; env?: { name: string; value?: string }[]; volumeMounts?: { mountPath: string }[] };
+      const manifest = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Container[] } } } };
       if (manifest.kind !== 'Deployment') continue;
       for (const container of manifest.spec?.template?.spec?.containers ?? []) {
         const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? fromCluster[e.name] ?? '']));
-        workloads.push({ where: `${file} ${container.name}`, role: container.args?.[0] ?? '', env });
+        const mounts = (container.volumeMounts ?? []).map((m) => m.mountPath);
+        workloads.push({ where: `${file} ${container.name}`, role: container.args?.[0] ?? '', env, mounts });
       }
     }
   }
@@ -66,6 +72,22 @@ describe('deploy/ files', () => {
       const load = workload.role === 'controller' ? loadControllerConfig : loadRuntimeConfig;
       expect(() => load(workload.env), workload.where).not.toThrow();
       for (const name of Object.keys(workload.env)) expect(readme, `${workload.where}: ${name}`).toContain(`| \`${name}\` |`);
+    }
+  });
+
+  it('serve and stream config over mTLS, with every certificate file on a mounted volume', async () => {
+    const workloads = [...(await composeWorkloads()), ...(await kubernetesWorkloads())];
+    const files = { controller: ['CAUSEWAY_XDS_TLS_CERT', 'CAUSEWAY_XDS_TLS_KEY', 'CAUSEWAY_CA_CERT', 'CAUSEWAY_CA_KEY'], runtime: ['CAUSEWAY_CA_CERT'] } as const;
+    for (const workload of workloads) {
+      expect(workload.env.CAUSEWAY_XDS_INSECURE ?? 'false', workload.where).toBe('false');
+      const role = workload.role === 'controller' ? 'controller' : 'runtime';
+      const config = role === 'controller' ? loadControllerConfig(workload.env) : loadRuntimeConfig(workload.env);
+      expect(config.xdsSecurity.mode, workload.where).not.toBe('insecure');
+      if (role === 'runtime') expect(workload.env.CAUSEWAY_RUNTIME_TOKEN ?? workload.env.CAUSEWAY_TLS_CERT, `${workload.where}: a join token or a certificate`).toBeDefined();
+      const paths = [...files[role], 'CAUSEWAY_TLS_CERT', 'CAUSEWAY_TLS_KEY'].flatMap((name) => (workload.env[name] === undefined ? [] : [[name, workload.env[name]] as const]));
+      for (const [name, path] of paths) {
+        expect(workload.mounts.some((mount) => path.startsWith(`${mount}/`)), `${workload.where}: ${name}=${path} is on no mounted volume`).toBe(true);
+      }
     }
   });
 
@@ -104,7 +126,7 @@ describe('deploy/ files', () => {
 
     beforeAll(async () => {
       db = await createTestDatabase();
-      const config = loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' });
+      const config = loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_XDS_INSECURE: 'true', CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' });
       controller = createController(config, { log: createLogger('controller', { level: 'silent' }) });
       await controller.start();
     });

@@ -15,7 +15,7 @@ describe('gateway pools API', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     controller = createController(
-      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0', CAUSEWAY_GATEWAY_HEARTBEAT_TTL_MS: '1000' }),
+      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_XDS_INSECURE: 'true', CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0', CAUSEWAY_GATEWAY_HEARTBEAT_TTL_MS: '1000' }),
       { log: createLogger('controller', { level: 'silent' }) },
     );
     await controller.start();

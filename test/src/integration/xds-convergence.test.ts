@@ -126,6 +126,7 @@ describe('config stream convergence', () => {
       CAUSEWAY_NODE_ID: nodeId,
       CAUSEWAY_ZONE: 'z0',
       CAUSEWAY_MAX_REQUEST_TIMEOUT_MS: '5500',
+      CAUSEWAY_XDS_INSECURE: 'true',
     });
     const rt = createRuntime(config, { logger: silent, shutdownGraceMs: 100, backoff: { initialMs: 20, maxMs: 200 } });
     await rt.start();
@@ -136,12 +137,12 @@ describe('config stream convergence', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     controller = createController(
-      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
+      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_XDS_INSECURE: 'true', CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
       { log: silent },
     );
     await controller.start();
     other = createController(
-      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
+      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_XDS_INSECURE: 'true', CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
       { log: silent },
     );
     await other.start();

@@ -88,6 +88,7 @@ describe('config stream fuzz', () => {
       CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
       CAUSEWAY_CONTROLLERS: controller.xdsAddress,
       CAUSEWAY_NODE_ID: 'steady-runtime',
+      CAUSEWAY_XDS_INSECURE: 'true',
     });
     steady = createRuntime(config, { logger: silent, shutdownGraceMs: 100 });
     await steady.start();
@@ -133,7 +134,7 @@ describe('config stream fuzz', () => {
           s.close();
         }
       }),
-      { seed: 20_240_612, numRuns: 300, interruptAfterTimeLimit: 10_000, markInterruptAsFailure: false },
+      { seed: 20_240_612, numRuns: 300, interruptAfterTimeLimit: 20_000, markInterruptAsFailure: false },
     );
 
     // A flood on one stream: reports and answers to responses that were never sent.

@@ -43,6 +43,7 @@ describe('config stream limits', () => {
       CAUSEWAY_RUNTIME_ADMIN_ADDR: '127.0.0.1:0',
       CAUSEWAY_CONTROLLERS: controller.xdsAddress,
       CAUSEWAY_NODE_ID: nodeId,
+      CAUSEWAY_XDS_INSECURE: 'true',
     });
     const rt = createRuntime(config, { logger: silent, shutdownGraceMs: 100, backoff: { initialMs: 20, maxMs: 200 } });
     await rt.start();
@@ -172,7 +173,7 @@ describe('config stream limits', () => {
     const own = await createTestDatabase();
     cleanups.push(() => own.drop());
     const controller = createController(
-      loadControllerConfig({ CAUSEWAY_DATABASE_URL: own.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
+      loadControllerConfig({ CAUSEWAY_DATABASE_URL: own.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_XDS_INSECURE: 'true', CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
       { log: silent, xds: { identifyTimeoutMs: 300, maxPendingResponses: 4 } },
     );
     await controller.start();
@@ -200,7 +201,7 @@ describe('config stream limits', () => {
 
   it('serves at most 16 streams on one connection: more wait until one ends', async () => {
     const controller = createController(
-      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
+      loadControllerConfig({ CAUSEWAY_DATABASE_URL: db.url, CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN, CAUSEWAY_XDS_INSECURE: 'true', CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0', CAUSEWAY_XDS_ADDR: '127.0.0.1:0' }),
       { log: silent },
     );
     await controller.start();

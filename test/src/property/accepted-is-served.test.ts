@@ -100,6 +100,7 @@ describe('whatever the controller accepts, a runtime with default settings appli
         CAUSEWAY_ADMIN_TOKEN: TEST_TOKEN,
         CAUSEWAY_ADMIN_ADDR: '127.0.0.1:0',
         CAUSEWAY_XDS_ADDR: '127.0.0.1:0',
+        CAUSEWAY_XDS_INSECURE: 'true',
         CAUSEWAY_LOG_LEVEL: 'silent',
       }),
       { log: silent },
@@ -113,6 +114,7 @@ describe('whatever the controller accepts, a runtime with default settings appli
         CAUSEWAY_CONTROLLERS: formatAddress(controller.xdsAddress),
         CAUSEWAY_ZONE: 'eu-1',
         CAUSEWAY_NODE_ID: 'property-runtime',
+        CAUSEWAY_XDS_INSECURE: 'true',
       }),
       { logger: silent, shutdownGraceMs: 100 },
     );

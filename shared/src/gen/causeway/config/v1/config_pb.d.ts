@@ -95,6 +95,22 @@ export declare type Api = Message<"causeway.config.v1.Api"> & {
    * @generated from field: causeway.config.v1.LbPolicy lb_policy = 13;
    */
   lbPolicy: LbPolicy;
+
+  /**
+   * What requests must pass before they go upstream, and what is added on the way back.
+   * Absent: none (the request goes straight upstream).
+   *
+   * @generated from field: causeway.config.v1.Policies policies = 14;
+   */
+  policies?: Policies | undefined;
+
+  /**
+   * The consumers of the API's org and the SHA-256 digests of their live keys; sent only
+   * for an API with an api_key policy (a key change is then a change of those APIs).
+   *
+   * @generated from field: repeated causeway.config.v1.Consumer consumers = 15;
+   */
+  consumers: Consumer[];
 };
 
 /**
@@ -102,6 +118,338 @@ export declare type Api = Message<"causeway.config.v1.Api"> & {
  * Use `create(ApiSchema)` to create a new message.
  */
 export declare const ApiSchema: GenMessage<Api>;
+
+/**
+ * A consumer of an org's APIs: its name (forwarded upstream as x-consumer) and the
+ * SHA-256 digests of its API keys that are not revoked. Keys themselves never leave the
+ * controller that made them.
+ *
+ * @generated from message causeway.config.v1.Consumer
+ */
+export declare type Consumer = Message<"causeway.config.v1.Consumer"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated bytes key_digests = 2;
+   */
+  keyDigests: Uint8Array[];
+};
+
+/**
+ * Describes the message causeway.config.v1.Consumer.
+ * Use `create(ConsumerSchema)` to create a new message.
+ */
+export declare const ConsumerSchema: GenMessage<Consumer>;
+
+/**
+ * @generated from message causeway.config.v1.ApiKey
+ */
+export declare type ApiKey = Message<"causeway.config.v1.ApiKey"> & {
+  /**
+   * @generated from field: causeway.config.v1.ApiKeyIn in = 1;
+   */
+  in: ApiKeyIn;
+
+  /**
+   * Lower-case header name, or the query parameter's exact name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message causeway.config.v1.ApiKey.
+ * Use `create(ApiKeySchema)` to create a new message.
+ */
+export declare const ApiKeySchema: GenMessage<ApiKey>;
+
+/**
+ * An API's policies, applied in a fixed order: CORS preflight, IP access, body size,
+ * authentication (JWT), rate limit, request headers; response headers and CORS on the way
+ * back. The rules and defaults are those of spec.policies (shared/src/rules/policies.ts).
+ *
+ * @generated from message causeway.config.v1.Policies
+ */
+export declare type Policies = Message<"causeway.config.v1.Policies"> & {
+  /**
+   * @generated from field: causeway.config.v1.Cors cors = 1;
+   */
+  cors?: Cors | undefined;
+
+  /**
+   * @generated from field: causeway.config.v1.IpAccess ip_access = 2;
+   */
+  ipAccess?: IpAccess | undefined;
+
+  /**
+   * 0: no limit of the API's own (the runtime's CAUSEWAY_MAX_REQUEST_BODY_BYTES still applies).
+   *
+   * @generated from field: uint32 max_request_body_bytes = 3;
+   */
+  maxRequestBodyBytes: number;
+
+  /**
+   * @generated from field: causeway.config.v1.Jwt jwt = 4;
+   */
+  jwt?: Jwt | undefined;
+
+  /**
+   * @generated from field: causeway.config.v1.RateLimit rate_limit = 5;
+   */
+  rateLimit?: RateLimit | undefined;
+
+  /**
+   * @generated from field: causeway.config.v1.HeaderChanges request_headers = 6;
+   */
+  requestHeaders?: HeaderChanges | undefined;
+
+  /**
+   * @generated from field: causeway.config.v1.HeaderChanges response_headers = 7;
+   */
+  responseHeaders?: HeaderChanges | undefined;
+
+  /**
+   * API keys of the API's org's consumers (Api.consumers), at the authentication step.
+   *
+   * @generated from field: causeway.config.v1.ApiKey api_key = 8;
+   */
+  apiKey?: ApiKey | undefined;
+};
+
+/**
+ * Describes the message causeway.config.v1.Policies.
+ * Use `create(PoliciesSchema)` to create a new message.
+ */
+export declare const PoliciesSchema: GenMessage<Policies>;
+
+/**
+ * @generated from message causeway.config.v1.Cors
+ */
+export declare type Cors = Message<"causeway.config.v1.Cors"> & {
+  /**
+   * "*", "https://app.example.com", or "https://*.example.com".
+   *
+   * @generated from field: repeated string allow_origins = 1;
+   */
+  allowOrigins: string[];
+
+  /**
+   * @generated from field: repeated string allow_methods = 2;
+   */
+  allowMethods: string[];
+
+  /**
+   * @generated from field: repeated string allow_headers = 3;
+   */
+  allowHeaders: string[];
+
+  /**
+   * @generated from field: repeated string expose_headers = 4;
+   */
+  exposeHeaders: string[];
+
+  /**
+   * @generated from field: bool allow_credentials = 5;
+   */
+  allowCredentials: boolean;
+
+  /**
+   * @generated from field: uint32 max_age_seconds = 6;
+   */
+  maxAgeSeconds: number;
+};
+
+/**
+ * Describes the message causeway.config.v1.Cors.
+ * Use `create(CorsSchema)` to create a new message.
+ */
+export declare const CorsSchema: GenMessage<Cors>;
+
+/**
+ * @generated from message causeway.config.v1.IpAccess
+ */
+export declare type IpAccess = Message<"causeway.config.v1.IpAccess"> & {
+  /**
+   * CIDRs ("10.0.0.0/8", "2001:db8::/32"); empty: every address not denied.
+   *
+   * @generated from field: repeated string allow = 1;
+   */
+  allow: string[];
+
+  /**
+   * @generated from field: repeated string deny = 2;
+   */
+  deny: string[];
+};
+
+/**
+ * Describes the message causeway.config.v1.IpAccess.
+ * Use `create(IpAccessSchema)` to create a new message.
+ */
+export declare const IpAccessSchema: GenMessage<IpAccess>;
+
+/**
+ * @generated from message causeway.config.v1.Jwt
+ */
+export declare type Jwt = Message<"causeway.config.v1.Jwt"> & {
+  /**
+   * @generated from field: repeated causeway.config.v1.JwtIssuer issuers = 1;
+   */
+  issuers: JwtIssuer[];
+
+  /**
+   * Claim name -> accepted values; no values: the claim must be present.
+   *
+   * @generated from field: map<string, causeway.config.v1.ClaimValues> required_claims = 2;
+   */
+  requiredClaims: { [key: string]: ClaimValues };
+
+  /**
+   * @generated from field: repeated string required_scopes = 3;
+   */
+  requiredScopes: string[];
+
+  /**
+   * Claim name -> request header it is forwarded in.
+   *
+   * @generated from field: map<string, string> forward_claims = 4;
+   */
+  forwardClaims: { [key: string]: string };
+
+  /**
+   * @generated from field: bool allow_missing = 5;
+   */
+  allowMissing: boolean;
+
+  /**
+   * @generated from field: uint32 clock_skew_seconds = 6;
+   */
+  clockSkewSeconds: number;
+};
+
+/**
+ * Describes the message causeway.config.v1.Jwt.
+ * Use `create(JwtSchema)` to create a new message.
+ */
+export declare const JwtSchema: GenMessage<Jwt>;
+
+/**
+ * @generated from message causeway.config.v1.JwtIssuer
+ */
+export declare type JwtIssuer = Message<"causeway.config.v1.JwtIssuer"> & {
+  /**
+   * The exact "iss" of the tokens.
+   *
+   * @generated from field: string issuer = 1;
+   */
+  issuer: string;
+
+  /**
+   * Exactly one of jwks_uri and jwks_json is set.
+   *
+   * @generated from field: string jwks_uri = 2;
+   */
+  jwksUri: string;
+
+  /**
+   * A JSON Web Key Set, as JSON text.
+   *
+   * @generated from field: string jwks_json = 3;
+   */
+  jwksJson: string;
+
+  /**
+   * Accepted "aud" values; empty: any.
+   *
+   * @generated from field: repeated string audiences = 4;
+   */
+  audiences: string[];
+};
+
+/**
+ * Describes the message causeway.config.v1.JwtIssuer.
+ * Use `create(JwtIssuerSchema)` to create a new message.
+ */
+export declare const JwtIssuerSchema: GenMessage<JwtIssuer>;
+
+/**
+ * @generated from message causeway.config.v1.ClaimValues
+ */
+export declare type ClaimValues = Message<"causeway.config.v1.ClaimValues"> & {
+  /**
+   * @generated from field: repeated string values = 1;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message causeway.config.v1.ClaimValues.
+ * Use `create(ClaimValuesSchema)` to create a new message.
+ */
+export declare const ClaimValuesSchema: GenMessage<ClaimValues>;
+
+/**
+ * @generated from message causeway.config.v1.RateLimit
+ */
+export declare type RateLimit = Message<"causeway.config.v1.RateLimit"> & {
+  /**
+   * @generated from field: uint32 requests = 1;
+   */
+  requests: number;
+
+  /**
+   * @generated from field: causeway.config.v1.RatePeriod per = 2;
+   */
+  per: RatePeriod;
+
+  /**
+   * "ip", "api" or "header:<name>".
+   *
+   * @generated from field: string by = 3;
+   */
+  by: string;
+
+  /**
+   * @generated from field: uint32 burst = 4;
+   */
+  burst: number;
+};
+
+/**
+ * Describes the message causeway.config.v1.RateLimit.
+ * Use `create(RateLimitSchema)` to create a new message.
+ */
+export declare const RateLimitSchema: GenMessage<RateLimit>;
+
+/**
+ * @generated from message causeway.config.v1.HeaderChanges
+ */
+export declare type HeaderChanges = Message<"causeway.config.v1.HeaderChanges"> & {
+  /**
+   * @generated from field: map<string, string> set = 1;
+   */
+  set: { [key: string]: string };
+
+  /**
+   * @generated from field: map<string, string> add = 2;
+   */
+  add: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated string remove = 3;
+   */
+  remove: string[];
+};
+
+/**
+ * Describes the message causeway.config.v1.HeaderChanges.
+ * Use `create(HeaderChangesSchema)` to create a new message.
+ */
+export declare const HeaderChangesSchema: GenMessage<HeaderChanges>;
 
 /**
  * @generated from message causeway.config.v1.Timeouts
@@ -306,6 +654,23 @@ export declare type Zone = Message<"causeway.config.v1.Zone"> & {
    * @generated from field: uint32 failover_priority = 4;
    */
   failoverPriority: number;
+
+  /**
+   * The deployment's key for the hop marker a runtime puts on a request it forwards to
+   * another zone's DTC URL (an HMAC the receiving runtime checks), the same in every zone.
+   * Only runtimes receive config, so a client can neither forge nor suppress the marker.
+   *
+   * @generated from field: bytes hop_key = 5;
+   */
+  hopKey: Uint8Array;
+
+  /**
+   * The identity providers of the zone's own clients: an API whose jwt policy lists no
+   * issuers trusts those of the runtime's zone and, with failover, of its failover zones.
+   *
+   * @generated from field: repeated causeway.config.v1.JwtIssuer issuers = 6;
+   */
+  issuers: JwtIssuer[];
 };
 
 /**
@@ -313,6 +678,63 @@ export declare type Zone = Message<"causeway.config.v1.Zone"> & {
  * Use `create(ZoneSchema)` to create a new message.
  */
 export declare const ZoneSchema: GenMessage<Zone>;
+
+/**
+ * Where a request carries its API key: a header or a query parameter of that name.
+ *
+ * @generated from enum causeway.config.v1.ApiKeyIn
+ */
+export enum ApiKeyIn {
+  /**
+   * @generated from enum value: API_KEY_IN_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: API_KEY_IN_HEADER = 1;
+   */
+  HEADER = 1,
+
+  /**
+   * @generated from enum value: API_KEY_IN_QUERY = 2;
+   */
+  QUERY = 2,
+}
+
+/**
+ * Describes the enum causeway.config.v1.ApiKeyIn.
+ */
+export declare const ApiKeyInSchema: GenEnum<ApiKeyIn>;
+
+/**
+ * @generated from enum causeway.config.v1.RatePeriod
+ */
+export enum RatePeriod {
+  /**
+   * @generated from enum value: RATE_PERIOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: RATE_PERIOD_SECOND = 1;
+   */
+  SECOND = 1,
+
+  /**
+   * @generated from enum value: RATE_PERIOD_MINUTE = 2;
+   */
+  MINUTE = 2,
+
+  /**
+   * @generated from enum value: RATE_PERIOD_HOUR = 3;
+   */
+  HOUR = 3,
+}
+
+/**
+ * Describes the enum causeway.config.v1.RatePeriod.
+ */
+export declare const RatePeriodSchema: GenEnum<RatePeriod>;
 
 /**
  * @generated from enum causeway.config.v1.LbPolicy

@@ -8,7 +8,7 @@ import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/code
  * Describes the file causeway/config/v1/config.proto.
  */
 export const file_causeway_config_v1_config = /*@__PURE__*/
-  fileDesc("Ch9jYXVzZXdheS9jb25maWcvdjEvY29uZmlnLnByb3RvEhJjYXVzZXdheS5jb25maWcudjEi5gIKA0FwaRIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRINCgVob3N0cxgDIAMoCRIRCgliYXNlX3BhdGgYBCABKAkSDwoHbWV0aG9kcxgFIAMoCRIXCg9zdHJpcF9iYXNlX3BhdGgYBiABKAgSDwoHY2x1c3RlchgHIAEoCRIuCgh0aW1lb3V0cxgIIAEoCzIcLmNhdXNld2F5LmNvbmZpZy52MS5UaW1lb3V0cxIsCgdyZXRyaWVzGAkgASgLMhsuY2F1c2V3YXkuY29uZmlnLnYxLlJldHJpZXMSLgoIZmFpbG92ZXIYCiABKAsyHC5jYXVzZXdheS5jb25maWcudjEuRmFpbG92ZXISEAoIcmV2aXNpb24YCyABKAQSFgoOdXBzdHJlYW1fbGFiZWwYDCABKAkSLwoJbGJfcG9saWN5GA0gASgOMhwuY2F1c2V3YXkuY29uZmlnLnYxLkxiUG9saWN5IjIKCFRpbWVvdXRzEhIKCmNvbm5lY3RfbXMYASABKA0SEgoKcmVxdWVzdF9tcxgCIAEoDSI3CgdSZXRyaWVzEhAKCGF0dGVtcHRzGAEgASgNEhoKEnBlcl90cnlfdGltZW91dF9tcxgCIAEoDSIqCghGYWlsb3ZlchIPCgdlbmFibGVkGAEgASgIEg0KBXpvbmVzGAIgAygJIkQKB0NsdXN0ZXISDAoEbmFtZRgBIAEoCRIrCgdtZW1iZXJzGAIgAygLMhouY2F1c2V3YXkuY29uZmlnLnYxLk1lbWJlciK6AQoGTWVtYmVyEgwKBG5hbWUYASABKAkSCwoDdXJsGAIgASgJEgwKBHpvbmUYAyABKAkSEAoIcHJpb3JpdHkYBCABKA0SPgoUY29udHJvbF9wbGFuZV9oZWFsdGgYBSABKA4yIC5jYXVzZXdheS5jb25maWcudjEuTWVtYmVySGVhbHRoEjUKDGhlYWx0aF9jaGVjaxgGIAEoCzIfLmNhdXNld2F5LmNvbmZpZy52MS5IZWFsdGhDaGVjayJ8CgtIZWFsdGhDaGVjaxIMCgRwYXRoGAEgASgJEhMKC2ludGVydmFsX21zGAIgASgNEhIKCnRpbWVvdXRfbXMYAyABKA0SGQoRaGVhbHRoeV90aHJlc2hvbGQYBCABKA0SGwoTdW5oZWFsdGh5X3RocmVzaG9sZBgFIAEoDSJbCgRab25lEgwKBG5hbWUYASABKAkSDwoHZHRjX3VybBgCIAEoCRIZChFmYWlsb3Zlcl9lbGlnaWJsZRgDIAEoCBIZChFmYWlsb3Zlcl9wcmlvcml0eRgEIAEoDSpzCghMYlBvbGljeRIZChVMQl9QT0xJQ1lfVU5TUEVDSUZJRUQQABIUChBMQl9QT0xJQ1lfUkFORE9NEAESGQoVTEJfUE9MSUNZX1JPVU5EX1JPQklOEAISGwoXTEJfUE9MSUNZX0xFQVNUX1JFUVVFU1QQAyplCgxNZW1iZXJIZWFsdGgSHQoZTUVNQkVSX0hFQUxUSF9VTlNQRUNJRklFRBAAEhkKFU1FTUJFUl9IRUFMVEhfSEVBTFRIWRABEhsKF01FTUJFUl9IRUFMVEhfVU5IRUFMVEhZEAJiBnByb3RvMw");
+  fileDesc("Ch9jYXVzZXdheS9jb25maWcvdjEvY29uZmlnLnByb3RvEhJjYXVzZXdheS5jb25maWcudjEixwMKA0FwaRIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRINCgVob3N0cxgDIAMoCRIRCgliYXNlX3BhdGgYBCABKAkSDwoHbWV0aG9kcxgFIAMoCRIXCg9zdHJpcF9iYXNlX3BhdGgYBiABKAgSDwoHY2x1c3RlchgHIAEoCRIuCgh0aW1lb3V0cxgIIAEoCzIcLmNhdXNld2F5LmNvbmZpZy52MS5UaW1lb3V0cxIsCgdyZXRyaWVzGAkgASgLMhsuY2F1c2V3YXkuY29uZmlnLnYxLlJldHJpZXMSLgoIZmFpbG92ZXIYCiABKAsyHC5jYXVzZXdheS5jb25maWcudjEuRmFpbG92ZXISEAoIcmV2aXNpb24YCyABKAQSFgoOdXBzdHJlYW1fbGFiZWwYDCABKAkSLwoJbGJfcG9saWN5GA0gASgOMhwuY2F1c2V3YXkuY29uZmlnLnYxLkxiUG9saWN5Ei4KCHBvbGljaWVzGA4gASgLMhwuY2F1c2V3YXkuY29uZmlnLnYxLlBvbGljaWVzEi8KCWNvbnN1bWVycxgPIAMoCzIcLmNhdXNld2F5LmNvbmZpZy52MS5Db25zdW1lciItCghDb25zdW1lchIMCgRuYW1lGAEgASgJEhMKC2tleV9kaWdlc3RzGAIgAygMIkAKBkFwaUtleRIoCgJpbhgBIAEoDjIcLmNhdXNld2F5LmNvbmZpZy52MS5BcGlLZXlJbhIMCgRuYW1lGAIgASgJIogDCghQb2xpY2llcxImCgRjb3JzGAEgASgLMhguY2F1c2V3YXkuY29uZmlnLnYxLkNvcnMSLwoJaXBfYWNjZXNzGAIgASgLMhwuY2F1c2V3YXkuY29uZmlnLnYxLklwQWNjZXNzEh4KFm1heF9yZXF1ZXN0X2JvZHlfYnl0ZXMYAyABKA0SJAoDand0GAQgASgLMhcuY2F1c2V3YXkuY29uZmlnLnYxLkp3dBIxCgpyYXRlX2xpbWl0GAUgASgLMh0uY2F1c2V3YXkuY29uZmlnLnYxLlJhdGVMaW1pdBI6Cg9yZXF1ZXN0X2hlYWRlcnMYBiABKAsyIS5jYXVzZXdheS5jb25maWcudjEuSGVhZGVyQ2hhbmdlcxI7ChByZXNwb25zZV9oZWFkZXJzGAcgASgLMiEuY2F1c2V3YXkuY29uZmlnLnYxLkhlYWRlckNoYW5nZXMSKwoHYXBpX2tleRgIIAEoCzIaLmNhdXNld2F5LmNvbmZpZy52MS5BcGlLZXlKBAgJEAoilwEKBENvcnMSFQoNYWxsb3dfb3JpZ2lucxgBIAMoCRIVCg1hbGxvd19tZXRob2RzGAIgAygJEhUKDWFsbG93X2hlYWRlcnMYAyADKAkSFgoOZXhwb3NlX2hlYWRlcnMYBCADKAkSGQoRYWxsb3dfY3JlZGVudGlhbHMYBSABKAgSFwoPbWF4X2FnZV9zZWNvbmRzGAYgASgNIicKCElwQWNjZXNzEg0KBWFsbG93GAEgAygJEgwKBGRlbnkYAiADKAkimQMKA0p3dBIuCgdpc3N1ZXJzGAEgAygLMh0uY2F1c2V3YXkuY29uZmlnLnYxLkp3dElzc3VlchJECg9yZXF1aXJlZF9jbGFpbXMYAiADKAsyKy5jYXVzZXdheS5jb25maWcudjEuSnd0LlJlcXVpcmVkQ2xhaW1zRW50cnkSFwoPcmVxdWlyZWRfc2NvcGVzGAMgAygJEkIKDmZvcndhcmRfY2xhaW1zGAQgAygLMiouY2F1c2V3YXkuY29uZmlnLnYxLkp3dC5Gb3J3YXJkQ2xhaW1zRW50cnkSFQoNYWxsb3dfbWlzc2luZxgFIAEoCBIaChJjbG9ja19za2V3X3NlY29uZHMYBiABKA0aVgoTUmVxdWlyZWRDbGFpbXNFbnRyeRILCgNrZXkYASABKAkSLgoFdmFsdWUYAiABKAsyHy5jYXVzZXdheS5jb25maWcudjEuQ2xhaW1WYWx1ZXM6AjgBGjQKEkZvcndhcmRDbGFpbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlMKCUp3dElzc3VlchIOCgZpc3N1ZXIYASABKAkSEAoIandrc191cmkYAiABKAkSEQoJandrc19qc29uGAMgASgJEhEKCWF1ZGllbmNlcxgEIAMoCSIdCgtDbGFpbVZhbHVlcxIOCgZ2YWx1ZXMYASADKAkiZQoJUmF0ZUxpbWl0EhAKCHJlcXVlc3RzGAEgASgNEisKA3BlchgCIAEoDjIeLmNhdXNld2F5LmNvbmZpZy52MS5SYXRlUGVyaW9kEgoKAmJ5GAMgASgJEg0KBWJ1cnN0GAQgASgNIukBCg1IZWFkZXJDaGFuZ2VzEjcKA3NldBgBIAMoCzIqLmNhdXNld2F5LmNvbmZpZy52MS5IZWFkZXJDaGFuZ2VzLlNldEVudHJ5EjcKA2FkZBgCIAMoCzIqLmNhdXNld2F5LmNvbmZpZy52MS5IZWFkZXJDaGFuZ2VzLkFkZEVudHJ5Eg4KBnJlbW92ZRgDIAMoCRoqCghTZXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGioKCEFkZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMgoIVGltZW91dHMSEgoKY29ubmVjdF9tcxgBIAEoDRISCgpyZXF1ZXN0X21zGAIgASgNIjcKB1JldHJpZXMSEAoIYXR0ZW1wdHMYASABKA0SGgoScGVyX3RyeV90aW1lb3V0X21zGAIgASgNIioKCEZhaWxvdmVyEg8KB2VuYWJsZWQYASABKAgSDQoFem9uZXMYAiADKAkiRAoHQ2x1c3RlchIMCgRuYW1lGAEgASgJEisKB21lbWJlcnMYAiADKAsyGi5jYXVzZXdheS5jb25maWcudjEuTWVtYmVyIroBCgZNZW1iZXISDAoEbmFtZRgBIAEoCRILCgN1cmwYAiABKAkSDAoEem9uZRgDIAEoCRIQCghwcmlvcml0eRgEIAEoDRI+ChRjb250cm9sX3BsYW5lX2hlYWx0aBgFIAEoDjIgLmNhdXNld2F5LmNvbmZpZy52MS5NZW1iZXJIZWFsdGgSNQoMaGVhbHRoX2NoZWNrGAYgASgLMh8uY2F1c2V3YXkuY29uZmlnLnYxLkhlYWx0aENoZWNrInwKC0hlYWx0aENoZWNrEgwKBHBhdGgYASABKAkSEwoLaW50ZXJ2YWxfbXMYAiABKA0SEgoKdGltZW91dF9tcxgDIAEoDRIZChFoZWFsdGh5X3RocmVzaG9sZBgEIAEoDRIbChN1bmhlYWx0aHlfdGhyZXNob2xkGAUgASgNIpwBCgRab25lEgwKBG5hbWUYASABKAkSDwoHZHRjX3VybBgCIAEoCRIZChFmYWlsb3Zlcl9lbGlnaWJsZRgDIAEoCBIZChFmYWlsb3Zlcl9wcmlvcml0eRgEIAEoDRIPCgdob3Bfa2V5GAUgASgMEi4KB2lzc3VlcnMYBiADKAsyHS5jYXVzZXdheS5jb25maWcudjEuSnd0SXNzdWVyKlMKCEFwaUtleUluEhoKFkFQSV9LRVlfSU5fVU5TUEVDSUZJRUQQABIVChFBUElfS0VZX0lOX0hFQURFUhABEhQKEEFQSV9LRVlfSU5fUVVFUlkQAipvCgpSYXRlUGVyaW9kEhsKF1JBVEVfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFgoSUkFURV9QRVJJT0RfU0VDT05EEAESFgoSUkFURV9QRVJJT0RfTUlOVVRFEAISFAoQUkFURV9QRVJJT0RfSE9VUhADKnMKCExiUG9saWN5EhkKFUxCX1BPTElDWV9VTlNQRUNJRklFRBAAEhQKEExCX1BPTElDWV9SQU5ET00QARIZChVMQl9QT0xJQ1lfUk9VTkRfUk9CSU4QAhIbChdMQl9QT0xJQ1lfTEVBU1RfUkVRVUVTVBADKmUKDE1lbWJlckhlYWx0aBIdChlNRU1CRVJfSEVBTFRIX1VOU1BFQ0lGSUVEEAASGQoVTUVNQkVSX0hFQUxUSF9IRUFMVEhZEAESGwoXTUVNQkVSX0hFQUxUSF9VTkhFQUxUSFkQAmIGcHJvdG8z");
 
 /**
  * Describes the message causeway.config.v1.Api.
@@ -18,59 +18,155 @@ export const ApiSchema = /*@__PURE__*/
   messageDesc(file_causeway_config_v1_config, 0);
 
 /**
+ * Describes the message causeway.config.v1.Consumer.
+ * Use `create(ConsumerSchema)` to create a new message.
+ */
+export const ConsumerSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 1);
+
+/**
+ * Describes the message causeway.config.v1.ApiKey.
+ * Use `create(ApiKeySchema)` to create a new message.
+ */
+export const ApiKeySchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 2);
+
+/**
+ * Describes the message causeway.config.v1.Policies.
+ * Use `create(PoliciesSchema)` to create a new message.
+ */
+export const PoliciesSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 3);
+
+/**
+ * Describes the message causeway.config.v1.Cors.
+ * Use `create(CorsSchema)` to create a new message.
+ */
+export const CorsSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 4);
+
+/**
+ * Describes the message causeway.config.v1.IpAccess.
+ * Use `create(IpAccessSchema)` to create a new message.
+ */
+export const IpAccessSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 5);
+
+/**
+ * Describes the message causeway.config.v1.Jwt.
+ * Use `create(JwtSchema)` to create a new message.
+ */
+export const JwtSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 6);
+
+/**
+ * Describes the message causeway.config.v1.JwtIssuer.
+ * Use `create(JwtIssuerSchema)` to create a new message.
+ */
+export const JwtIssuerSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 7);
+
+/**
+ * Describes the message causeway.config.v1.ClaimValues.
+ * Use `create(ClaimValuesSchema)` to create a new message.
+ */
+export const ClaimValuesSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 8);
+
+/**
+ * Describes the message causeway.config.v1.RateLimit.
+ * Use `create(RateLimitSchema)` to create a new message.
+ */
+export const RateLimitSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 9);
+
+/**
+ * Describes the message causeway.config.v1.HeaderChanges.
+ * Use `create(HeaderChangesSchema)` to create a new message.
+ */
+export const HeaderChangesSchema = /*@__PURE__*/
+  messageDesc(file_causeway_config_v1_config, 10);
+
+/**
  * Describes the message causeway.config.v1.Timeouts.
  * Use `create(TimeoutsSchema)` to create a new message.
  */
 export const TimeoutsSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 1);
+  messageDesc(file_causeway_config_v1_config, 11);
 
 /**
  * Describes the message causeway.config.v1.Retries.
  * Use `create(RetriesSchema)` to create a new message.
  */
 export const RetriesSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 2);
+  messageDesc(file_causeway_config_v1_config, 12);
 
 /**
  * Describes the message causeway.config.v1.Failover.
  * Use `create(FailoverSchema)` to create a new message.
  */
 export const FailoverSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 3);
+  messageDesc(file_causeway_config_v1_config, 13);
 
 /**
  * Describes the message causeway.config.v1.Cluster.
  * Use `create(ClusterSchema)` to create a new message.
  */
 export const ClusterSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 4);
+  messageDesc(file_causeway_config_v1_config, 14);
 
 /**
  * Describes the message causeway.config.v1.Member.
  * Use `create(MemberSchema)` to create a new message.
  */
 export const MemberSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 5);
+  messageDesc(file_causeway_config_v1_config, 15);
 
 /**
  * Describes the message causeway.config.v1.HealthCheck.
  * Use `create(HealthCheckSchema)` to create a new message.
  */
 export const HealthCheckSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 6);
+  messageDesc(file_causeway_config_v1_config, 16);
 
 /**
  * Describes the message causeway.config.v1.Zone.
  * Use `create(ZoneSchema)` to create a new message.
  */
 export const ZoneSchema = /*@__PURE__*/
-  messageDesc(file_causeway_config_v1_config, 7);
+  messageDesc(file_causeway_config_v1_config, 17);
+
+/**
+ * Describes the enum causeway.config.v1.ApiKeyIn.
+ */
+export const ApiKeyInSchema = /*@__PURE__*/
+  enumDesc(file_causeway_config_v1_config, 0);
+
+/**
+ * Where a request carries its API key: a header or a query parameter of that name.
+ *
+ * @generated from enum causeway.config.v1.ApiKeyIn
+ */
+export const ApiKeyIn = /*@__PURE__*/
+  tsEnum(ApiKeyInSchema);
+
+/**
+ * Describes the enum causeway.config.v1.RatePeriod.
+ */
+export const RatePeriodSchema = /*@__PURE__*/
+  enumDesc(file_causeway_config_v1_config, 1);
+
+/**
+ * @generated from enum causeway.config.v1.RatePeriod
+ */
+export const RatePeriod = /*@__PURE__*/
+  tsEnum(RatePeriodSchema);
 
 /**
  * Describes the enum causeway.config.v1.LbPolicy.
  */
 export const LbPolicySchema = /*@__PURE__*/
-  enumDesc(file_causeway_config_v1_config, 0);
+  enumDesc(file_causeway_config_v1_config, 2);
 
 /**
  * @generated from enum causeway.config.v1.LbPolicy
@@ -82,7 +178,7 @@ export const LbPolicy = /*@__PURE__*/
  * Describes the enum causeway.config.v1.MemberHealth.
  */
 export const MemberHealthSchema = /*@__PURE__*/
-  enumDesc(file_causeway_config_v1_config, 1);
+  enumDesc(file_causeway_config_v1_config, 3);
 
 /**
  * @generated from enum causeway.config.v1.MemberHealth

@@ -1,0 +1,76 @@
+import { useState } from 'preact/hooks';
+import { call, type Schemas, type Session } from '../api.ts';
+import { usePolling } from '../use-polling.ts';
+import { CreatePool } from './create-pool.tsx';
+import { PoolHealthBadge } from './health-badge.tsx';
+import { PoolSheet } from './pool-sheet.tsx';
+import { ResourcesDrawer } from './resources-drawer.tsx';
+
+type Pool = Schemas['GatewayPool'];
+
+function PoolRow({ pool, onOpen, onResources }: { pool: Pool; onOpen: () => void; onResources: () => void }) {
+  const name = pool.metadata?.name ?? '';
+  const used = pool.status?.usedByCount ?? 0;
+  return (
+    <tr data-pool={name}>
+      <td>
+        <button type="button" class="link" onClick={onOpen} aria-label={`Open pool ${name}`}>
+          {name}
+        </button>
+      </td>
+      <td>{pool.spec.members.join(', ') || '—'}</td>
+      <td>
+        <PoolHealthBadge members={pool.status?.members ?? []} />
+      </td>
+      <td>
+        <button type="button" class="link" onClick={onResources} aria-label={`Connected resources of ${name}: ${used}`}>
+          {used}
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+/** The org's pools: members, health badge, what uses each; a sheet per pool, a drawer per usage. */
+export function PoolList({ session }: { session: Session }) {
+  const pools = usePolling(() => call(session, 'get', '/v1/gateway-pools'), [session]);
+  const [open, setOpen] = useState<string | undefined>(undefined);
+  const [resourcesOf, setResourcesOf] = useState<string | undefined>(undefined);
+  const items = pools.data?.items ?? [];
+  const opened = items.find((p) => p.metadata?.name === open);
+  return (
+    <>
+      <CreatePool session={session} existing={items.map((p) => p.metadata?.name ?? '')} onCreated={pools.reload} />
+      {pools.error !== undefined && <p class="error" role="alert">{pools.error}</p>}
+      <table>
+        <caption class="visually-hidden">Gateway pools</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Members</th>
+            <th scope="col">Health</th>
+            <th scope="col">Connected resources</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((pool) => (
+            <PoolRow key={pool.metadata?.name} pool={pool} onOpen={() => setOpen(pool.metadata?.name)} onResources={() => setResourcesOf(pool.metadata?.name)} />
+          ))}
+        </tbody>
+      </table>
+      {pools.data !== undefined && items.length === 0 && <p>No gateway pools yet.</p>}
+      {opened !== undefined && (
+        <PoolSheet
+          session={session}
+          pool={opened}
+          onChanged={pools.reload}
+          onClose={() => {
+            setOpen(undefined);
+            pools.reload();
+          }}
+        />
+      )}
+      {resourcesOf !== undefined && <ResourcesDrawer session={session} pool={resourcesOf} onClose={() => setResourcesOf(undefined)} />}
+    </>
+  );
+}

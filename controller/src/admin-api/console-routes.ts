@@ -1,0 +1,92 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { CausewayError } from '@causeway/shared';
+import { publicRoute } from './access.ts';
+import { sendError } from './error-replies.ts';
+import { errorResponse } from './schema-helpers.ts';
+
+/** Where `npm install` (or `npm run build -w console`) leaves the built console. */
+const DIST = fileURLToPath(new URL('../../../console/dist/', import.meta.url));
+
+/**
+ * The page holds no data and runs only its own files: every API call it makes carries the
+ * token the operator typed. No inline script or style, nothing from another origin, never framed.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const types: Readonly<Record<string, string>> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+interface ConsoleFile {
+  readonly body: Buffer;
+  readonly type: string;
+}
+
+/** The built files, read once: index.html and the content-hashed assets beside it. */
+function loadConsole(dir: string): { index: ConsoleFile | undefined; assets: ReadonlyMap<string, ConsoleFile> } {
+  const assets = new Map<string, ConsoleFile>();
+  const assetDir = join(dir, 'assets');
+  if (existsSync(assetDir)) {
+    for (const name of readdirSync(assetDir)) assets.set(name, { body: readFileSync(join(assetDir, name)), type: types[extname(name)] ?? 'application/octet-stream' });
+  }
+  const indexPath = join(dir, 'index.html');
+  const index = existsSync(indexPath) ? { body: readFileSync(indexPath), type: 'text/html; charset=utf-8' } : undefined;
+  return { index, assets };
+}
+
+function send(reply: FastifyReply, file: ConsoleFile, cacheControl: string): FastifyReply {
+  return reply
+    .header('content-security-policy', CONSOLE_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('cache-control', cacheControl)
+    .type(file.type)
+    .send(file.body);
+}
+
+const page = { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } };
+const asset = { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string' } } } };
+const tags = ['Console'];
+const schemas = {
+  index: { tags, operationId: 'consolePage', summary: 'The web console (docs/console.md); it asks for a token', security: [], response: { 200: page, 404: errorResponse(404) } },
+  asset: {
+    tags,
+    operationId: 'consoleAsset',
+    summary: 'A script or style of the web console, named by its content hash (cached for a year)',
+    security: [],
+    params: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
+    response: { 200: asset, 404: errorResponse(404) },
+  },
+};
+
+/** The web console at /console/, served by every controller from the files built at install. */
+export function registerConsoleRoutes(app: FastifyInstance): void {
+  const { index, assets } = loadConsole(DIST);
+  app.get('/console/', { ...publicRoute, schema: schemas.index }, async (_request, reply) => {
+    if (index === undefined) return sendError(reply, new CausewayError('not_found', 'the console is not built: run npm run build -w console'));
+    // Always asked again, so that a new build's asset names are picked up at once.
+    return send(reply, index, 'no-cache');
+  });
+  app.get<{ Params: { file: string } }>('/console/assets/:file', { ...publicRoute, schema: schemas.asset }, async (request, reply) => {
+    const file = assets.get(request.params.file);
+    if (file === undefined) return sendError(reply, new CausewayError('not_found', `no such console file: ${request.params.file}`));
+    return send(reply, file, 'public, max-age=31536000, immutable');
+  });
+}

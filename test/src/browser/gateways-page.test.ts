@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
+import { call } from '../harness/http.ts';
+import { Stack, TEST_TOKEN, type ControllerProcess, type UpstreamProcess } from '../harness/processes.ts';
+import { browserMissing, launchBrowser, screenshot } from './browser.ts';
+
+const missing = browserMissing();
+if (missing !== undefined) console.warn(missing);
+
+/** Issue 17: the console's Gateways page against a real stack, every part a process. */
+describe.skipIf(missing !== undefined)('console: gateway pools', () => {
+  let db: TestDatabase;
+  let stack: Stack;
+  let controller: ControllerProcess;
+  let upstreams: UpstreamProcess[];
+  let browser: Browser;
+  let page: Page;
+
+  const fastChecks = { path: '/', intervalMs: 500, timeoutMs: 300, healthyThreshold: 1, unhealthyThreshold: 1 };
+  const badgeOf = (pool: string) => page.locator(`tr[data-pool="${pool}"] [data-testid="pool-health"]`);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stack = new Stack();
+    controller = await stack.controller({ databaseUrl: db.url, env: { CAUSEWAY_GATEWAY_HEARTBEAT_TTL_MS: '2000' } });
+    upstreams = await Promise.all([stack.upstream('upstream-1'), stack.upstream('upstream-2')]);
+    for (const [i, u] of upstreams.entries()) {
+      await call(controller.adminUrl, 'PUT', `/v1/gateways/gw-${i + 1}`, { spec: { url: u.url, zone: 'default', healthCheck: fastChecks } });
+    }
+    await stack.runtime({ controllers: [controller.xdsAddress] });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await db?.drop();
+  });
+
+  it('signs in, creates a pool, adds members, shows a dead member, what uses the pool, and the 409 of deleting it', async () => {
+    const blocked: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && blocked.push(m.text()));
+    await page.goto(`${controller.adminUrl}/console/`);
+    await page.getByLabel('Admin API token').fill(TEST_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Gateways' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Gateway Pools' }).getAttribute('aria-pressed')).toBe('true');
+
+    // A bad name is refused beside the field, before anything is sent.
+    await page.getByLabel('Pool name').fill('Shop_Pool');
+    await page.getByRole('button', { name: 'Create pool' }).click();
+    await page.locator('#pool-name-error', { hasText: 'must be a slug' }).waitFor();
+    expect(await page.getByLabel('Pool name').getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, 'pool-name-error');
+    expect((await call(controller.adminUrl, 'GET', '/v1/gateway-pools')).body.items).toEqual([]);
+
+    await page.getByLabel('Pool name').fill('shop');
+    await page.getByRole('button', { name: 'Create pool' }).click();
+    await badgeOf('shop').filter({ hasText: /^no members$/ }).waitFor();
+
+    // Two members through the sheet's picker.
+    await page.getByRole('button', { name: 'Open pool shop' }).click();
+    const sheet = page.getByRole('dialog', { name: 'Pool shop' });
+    for (const gateway of ['gw-1', 'gw-2']) {
+      await sheet.getByLabel('Gateway', { exact: true }).selectOption(gateway);
+      await sheet.getByRole('button', { name: 'Add gateway' }).click();
+      await sheet.getByRole('button', { name: `Remove ${gateway}` }).waitFor();
+    }
+    await sheet.getByRole('button', { name: 'Close' }).click();
+    expect((await call(controller.adminUrl, 'GET', '/v1/gateway-pools/shop')).body.spec.members).toEqual(['gw-1', 'gw-2']);
+
+    // An API on the pool: the runtime checks its members, and the pool is in use.
+    await call(controller.adminUrl, 'PUT', '/v1/apis/orders', { spec: { basePath: '/orders', upstream: { pool: 'shop' } } });
+    await badgeOf('shop').filter({ hasText: /^2\/2 healthy$/ }).waitFor({ timeout: 20_000 });
+    expect(await badgeOf('shop').getAttribute('class')).toContain('green');
+    await screenshot(page, 'gateway-pools');
+
+    // The page reads health again by itself: no reload between the kill and the yellow badge.
+    await upstreams[0]?.kill();
+    const killed = performance.now();
+    await badgeOf('shop').filter({ hasText: /^1\/2 healthy$/ }).waitFor({ timeout: 10_000 });
+    console.log(`pool badge turned yellow ${Math.round(performance.now() - killed)} ms after the gateway process was killed`);
+    expect(await badgeOf('shop').getAttribute('class')).toContain('yellow');
+    await screenshot(page, 'pool-degraded');
+
+    await page.getByRole('button', { name: 'Connected resources of shop: 1' }).click();
+    const drawer = page.getByRole('dialog', { name: 'Connected resources of shop' });
+    await drawer.getByRole('listitem').filter({ hasText: 'Api orders' }).waitFor();
+    await screenshot(page, 'connected-resources');
+    await drawer.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('button', { name: 'Open pool shop' }).click();
+    await sheet.getByRole('button', { name: 'Delete pool' }).click();
+    const refusal = sheet.getByRole('alert');
+    await refusal.filter({ hasText: 'orders' }).waitFor();
+    await screenshot(page, 'pool-in-use');
+    expect((await call(controller.adminUrl, 'GET', '/v1/gateway-pools/shop')).status).toBe(200);
+    // Nothing the page needs was refused by its Content-Security-Policy.
+    expect(blocked.filter((text) => text.includes('Content Security Policy'))).toEqual([]);
+    await sheet.getByRole('button', { name: 'Close' }).click();
+
+    // The other half of the toggle: each gateway with its health and why.
+    await page.getByRole('button', { name: 'Gateways', exact: true }).click();
+    await page.getByRole('row').filter({ hasText: 'gw-1' }).filter({ hasText: 'unhealthy' }).waitFor();
+    await screenshot(page, 'gateways');
+
+    // Signing out forgets the token: a reload asks for one again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.reload();
+    await page.getByLabel('Admin API token').waitFor();
+  });
+});
