@@ -68,7 +68,7 @@ export class ConfigApplier implements ConfigTarget {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.dispatchers = new Dispatchers(options.connector);
-    this.keySets = new KeySets(options.keyFetch);
+    this.keySets = new KeySets(options.keyFetch, (result) => options.metrics.policies.jwksFetches.inc({ result }));
     this.health = new UpstreamHealth({
       log: options.log,
       metrics: options.metrics,

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ApiHistogram } from './api-histogram.ts';
+import { ApiDenials, createPolicyMetrics, forgetDenials, type PolicyMetrics } from './policies/policy-metrics.ts';
 
 const codeClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -36,6 +37,8 @@ export interface RuntimeMetrics {
   readonly upstreamConnectsDenied: Counter;
   readonly certificateExpiry: Gauge<'certificate'>;
   readonly hopMarkers: Counter<'result'>;
+  /** Policy refusals and JWKS fetches. */
+  readonly policies: PolicyMetrics;
   /** Counts of `requests` not yet added to their series: they are, whenever the registry is read. */
   readonly pendingRequests: PendingCounts;
 }
@@ -223,6 +226,7 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       labelNames: ['result'],
       registers,
     }),
+    policies: createPolicyMetrics(registry),
   };
 }
 
@@ -234,6 +238,7 @@ export interface ApiMetrics {
   readonly retries: Readonly<Record<RetryReason, Increment>>;
   readonly noHealthyUpstream: Increment;
   readonly retryBudgetExhausted: Increment;
+  readonly denials: ApiDenials;
 }
 
 /**
@@ -248,6 +253,7 @@ class LazyApiMetrics implements ApiMetrics {
   private boundRetries: Readonly<Record<RetryReason, Increment>> | undefined;
   private boundNoHealthy: Increment | undefined;
   private boundBudget: Increment | undefined;
+  private boundDenials: ApiDenials | undefined;
 
   constructor(metrics: RuntimeMetrics, api: string) {
     this.metrics = metrics;
@@ -278,6 +284,10 @@ class LazyApiMetrics implements ApiMetrics {
 
   get retryBudgetExhausted(): Increment {
     return (this.boundBudget ??= this.metrics.retryBudgetExhausted.labels(this.api));
+  }
+
+  get denials(): ApiDenials {
+    return (this.boundDenials ??= new ApiDenials(this.metrics.policies.denials, this.api));
   }
 }
 
@@ -314,6 +324,7 @@ export function forgetApiMetrics(metrics: RuntimeMetrics, api: string, failoverZ
   for (const reason of retryReasons) metrics.retries.remove(api, reason);
   metrics.noHealthyUpstream.remove(api);
   metrics.retryBudgetExhausted.remove(api);
+  forgetDenials(metrics.policies, api);
   forgetFailoverMetrics(metrics, api, failoverZones);
 }
 

@@ -1070,6 +1070,7 @@ export interface components {
                 rateLimit?: Record<string, never>;
                 requestHeaders?: Record<string, never>;
                 responseHeaders?: Record<string, never>;
+                overrides?: Record<string, never>[];
             };
         };
         Api: {
@@ -2283,6 +2284,8 @@ export interface operations {
             query?: {
                 /** @description remove what is in use anyway (a zone APIs fail over to, the last member of a pool APIs use) */
                 force?: "true" | "false";
+                /** @description check everything a write would and answer what it would do (with the fields each item would change), writing nothing */
+                dryRun?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -2305,7 +2308,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description What each item did; revision is null when nothing changed */
+            /** @description What each item did (or, with dryRun, would do); revision is null when nothing changed or on a dry run */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2315,6 +2318,7 @@ export interface operations {
                         /** @constant */
                         kind?: "ApplyResult";
                         revision?: number | null;
+                        dryRun?: boolean;
                         items?: {
                             /** @enum {unknown} */
                             kind?: "Gateway" | "GatewayPool" | "Zone" | "Consumer" | "Api";
@@ -2322,6 +2326,12 @@ export interface operations {
                             /** @enum {unknown} */
                             result?: "created" | "updated" | "unchanged";
                             revision?: number;
+                            /** @description dry run: each field that would change, stored value and new */
+                            changes?: {
+                                field?: string;
+                                before?: unknown;
+                                after?: unknown;
+                            }[];
                         }[];
                     };
                 };

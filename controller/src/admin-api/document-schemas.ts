@@ -8,6 +8,7 @@ import {
   lbPolicies,
   MAX_BASE_PATH_LENGTH,
   MAX_URL_LENGTH,
+  overrideRules,
   policyFields,
   policyRules,
   poolRules,
@@ -92,7 +93,17 @@ const consumerSpec = strictObject({
 const policiesSchema: JsonSchema = {
   ...strictObject(
     Object.fromEntries(
-      policyFields.map((field) => [field, field === 'maxRequestBodyBytes' ? { type: 'integer', minimum: policyRules.maxRequestBodyBytes.min, maximum: policyRules.maxRequestBodyBytes.max } : { type: 'object' }]),
+      [
+        ...policyFields.map((field) => [field, field === 'maxRequestBodyBytes' ? { type: 'integer', minimum: policyRules.maxRequestBodyBytes.min, maximum: policyRules.maxRequestBodyBytes.max } : { type: 'object' }]),
+        [
+          'overrides',
+          {
+            type: 'array',
+            items: { type: 'object', description: '{match: {methods, pathPrefix}, policies}: the first that matches a request replaces each policy it names' },
+            maxItems: overrideRules.maxOverrides,
+          },
+        ],
+      ],
     ),
   ),
   description: 'CORS, IP access, body size, JWT or API key, rate limit and header policies, applied by runtimes in that order; see docs/policies.md',

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CausewayError } from '@causeway/shared';
+import { fieldChanges, type FieldChange } from '../access/field-changes.ts';
 import type { Deployer } from '../deployment/deployer.ts';
 import { kinds, type ApiSpec, type Kind } from '../store/records.ts';
 import type { Sql } from '../store/database.ts';
@@ -83,12 +84,23 @@ function kindOf(plural: string, url: string): Kind {
   return kind;
 }
 
-/** `?force=true`: see WriteOptions.force. */
-export function parseForce(query: Readonly<Record<string, string | undefined>>): boolean {
-  const raw = query.force;
+/** A `true`/`false` query parameter; absent is false. */
+function parseFlag(query: Readonly<Record<string, string | undefined>>, key: string): boolean {
+  const raw = query[key];
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
-  throw CausewayError.invalid([{ path: 'force', message: `${JSON.stringify(raw)} is not true or false` }]);
+  throw CausewayError.invalid([{ path: key, message: `${JSON.stringify(raw)} is not true or false` }]);
+}
+
+/** `?force=true`: see WriteOptions.force. */
+export function parseForce(query: Readonly<Record<string, string | undefined>>): boolean {
+  return parseFlag(query, 'force');
+}
+
+/** The fields a dry run would change, against what is stored (labels and spec, as the audit log shows them). */
+function changesOf(before: unknown, after: { labels: unknown; spec: unknown }): FieldChange[] {
+  const stored = before as { labels: unknown; spec: unknown } | undefined;
+  return fieldChanges(stored === undefined ? undefined : { metadata: { labels: stored.labels }, spec: stored.spec }, { metadata: { labels: after.labels }, spec: after.spec });
 }
 
 function writeOptions(header: string | undefined, query: Readonly<Record<string, string | undefined>>): WriteOptions {
@@ -147,19 +159,24 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
   // What an apply may write is decided per document (create or edit of its kind, attach), in the token's org.
   app.post('/v1/apply', { ...needs('authenticated'), schema: routeSchemas.apply, bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
     const items = validateApply(request.body);
-    const force = parseForce(request.query as Record<string, string | undefined>);
+    const query = request.query as Record<string, string | undefined>;
+    const force = parseForce(query);
+    const dryRun = parseFlag(query, 'dryRun');
     const store = storeOf(request);
-    if (!request.principal.systemAdmin) await authorizeWrites(request.principal, store, items, await existingOf(store, items));
-    const { revision, results } = await store.putMany(items, { force });
+    const existing = !request.principal.systemAdmin || dryRun ? await existingOf(store, items) : new Map<string, unknown>();
+    if (!request.principal.systemAdmin) await authorizeWrites(request.principal, store, items, existing);
+    const { revision, results } = await store.putMany(items, { force, dryRun });
     return {
       apiVersion: API_VERSION,
       kind: 'ApplyResult',
       revision: revision ?? null,
+      ...(dryRun ? { dryRun } : {}),
       items: results.map((r) => ({
         kind: r.record.kind,
         name: r.record.name,
         result: r.created ? 'created' : r.changed ? 'updated' : 'unchanged',
         revision: r.record.revision,
+        ...(dryRun && r.changed ? { changes: changesOf(existing.get(`${r.record.kind}/${r.record.name}`), r.record) } : {}),
       })),
     };
   });

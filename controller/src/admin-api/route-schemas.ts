@@ -20,6 +20,15 @@ declare module 'fastify' {
   }
 }
 
+/** One item of an apply's answer; `changes` on a dry run only. */
+const applyItem = {
+  type: 'object',
+  properties: {
+    kind: { enum: [...kinds] }, name: slug, result: { enum: ['created', 'updated', 'unchanged'] }, revision: { type: 'integer' },
+    changes: { type: 'array', description: 'dry run: each field that would change, stored value and new', items: { type: 'object', properties: { field: { type: 'string' }, before: {}, after: {} } } },
+  },
+};
+
 const writeHeaders = { etag, 'causeway-result': { enum: ['created', 'updated', 'unchanged'] } };
 
 /** GET (list and one), PUT and DELETE of every kind, and POST /v1/apply. */
@@ -74,16 +83,17 @@ const resources = {
     operationId: 'apply',
     summary: 'Create or replace many resources as one write: one revision, all or nothing',
     description: `Items in any order, each with its kind; every invalid item is reported with its index (items[3].spec.basePath). A body over ${LARGE_BODY_BYTES} bytes, or chunked, waits for the large apply in progress.`,
-    querystring: { type: 'object', properties: { force } },
+    querystring: { type: 'object', properties: { force, dryRun: trueOrFalse('check everything a write would and answer what it would do (with the fields each item would change), writing nothing') } },
     consumes,
     body: { type: 'object', required: ['items'], additionalProperties: false, properties: { items: { type: 'array', minItems: 1, items: ref('Document') } } },
     response: {
-      200: ok('What each item did; revision is null when nothing changed', {
+      200: ok('What each item did (or, with dryRun, would do); revision is null when nothing changed or on a dry run', {
         type: 'object',
         properties: {
           kind: { const: 'ApplyResult' },
           revision: { type: ['integer', 'null'] },
-          items: { type: 'array', items: { type: 'object', properties: { kind: { enum: [...kinds] }, name: slug, result: { enum: ['created', 'updated', 'unchanged'] }, revision: { type: 'integer' } } } },
+          dryRun: { type: 'boolean' },
+          items: { type: 'array', items: applyItem },
         },
       }),
       ...errors(...bodyErrors, 409, 429),

@@ -30,4 +30,14 @@ describe('spec.policies of an Api', () => {
     const plain = validateDocument(api(undefined));
     expect('policies' in plain.spec).toBe(false);
   });
+
+  it('takes per method/path-prefix overrides, refused with the field path of the override', () => {
+    const doc = validateDocument(api({ overrides: [{ match: { methods: ['POST'], pathPrefix: '/admin/' }, policies: { maxRequestBodyBytes: 10 } }] }));
+    expect(doc.kind === 'Api' && 'policies' in doc.spec && doc.spec.policies).toEqual({
+      overrides: [{ methods: ['POST'], pathPrefix: '/admin', policies: { maxRequestBodyBytes: 10 } }],
+    });
+    expect(() => validateDocument(api({ overrides: [{ match: { pathPrefix: '/a/../b' }, policies: { maxRequestBodyBytes: 10 } }] }))).toThrow(
+      expect.objectContaining({ details: [{ path: 'spec.policies.overrides[0].match.pathPrefix', message: "has a '.' or '..' segment (plain or percent-encoded)" }] }),
+    );
+  });
 });

@@ -1,7 +1,6 @@
 import { CausewayError } from '@causeway/shared';
 import type { AdminClient } from './admin-client.ts';
 import { allocationRow } from './allocation-commands.ts';
-import { readDocuments, sortForApply } from './documents.ts';
 import { show, str, type Output, type Row } from './output.ts';
 
 const pluralByAlias: Readonly<Record<string, string>> = {
@@ -42,11 +41,15 @@ const columns: Readonly<Record<string, (item: Row) => Record<string, string>>> =
   zones: (i) => ({ 'DTC URL': str((i.spec as Row).dtcUrl || '-'), ELIGIBLE: str((i.spec as Row).failoverEligible), PRIORITY: str((i.spec as Row).failoverPriority) }),
 };
 
-function rowsFor(kind: string, items: readonly Row[]): Record<string, string>[] {
+/** `team=shop,env=prod`, or `-` for none. */
+const labelList = (labels: unknown): string => Object.entries((labels as Record<string, string> | null | undefined) ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+
+function rowsFor(kind: string, items: readonly Row[], wide: boolean): Record<string, string>[] {
   if (kind === 'runtimes') {
     return items.map((i) => ({
       NODE: str(i.nodeId), ZONE: str(i.zone), CONTROLLER: str(i.controller), CONNECTED: str(i.connected),
       APPLIED: str(i.appliedRevision), 'LAST NACK': i.lastNack === null ? '-' : `r${str((i.lastNack as Row).revision)}: ${str((i.lastNack as Row).error)}`,
+      ...(wide ? { ORG: str(i.org ?? '(shared)'), LABELS: labelList(i.labels), 'CERT EXPIRES': str((i.certificate as Row | null)?.expiresAt) } : {}),
     }));
   }
   if (kind === 'allocations') return items.map(allocationRow);
@@ -55,53 +58,18 @@ function rowsFor(kind: string, items: readonly Row[]): Record<string, string>[] 
   }
   return items.map((i) => {
     const metadata = i.metadata as Row;
-    return { NAME: str(metadata.name), ...(columns[kind]?.(i) ?? {}), REVISION: str(metadata.revision) };
+    return {
+      NAME: str(metadata.name), ...(columns[kind]?.(i) ?? {}), REVISION: str(metadata.revision),
+      ...(wide ? { LABELS: labelList(metadata.labels), UPDATED: str(metadata.updatedAt) } : {}),
+    };
   });
-}
-
-interface ApplyResult {
-  revision: number | null;
-  items: { kind: string; name: string; result: string; revision: number }[];
-}
-
-/**
- * Every document of the file as one write (`POST /v1/apply`): all are applied at one
- * revision, or none is and each problem is printed with the document it is about.
- */
-export async function apply(client: AdminClient, file: string, io: Output): Promise<number> {
-  const docs = sortForApply(await readDocuments(file));
-  let response: ApplyResult;
-  try {
-    response = (await client.request<ApplyResult>('POST', '/v1/apply', { items: docs.map((d) => d.body) })).body;
-  } catch (error) {
-    const e = CausewayError.from(error);
-    const byItem = new Map<number, string[]>();
-    for (const detail of e.details) {
-      const match = /^items\[(\d+)\]\.(.*)$/.exec(detail.path);
-      if (match === null) continue;
-      const index = Number(match[1]);
-      byItem.set(index, [...(byItem.get(index) ?? []), `${match[2]}: ${detail.message}`]);
-    }
-    const only = /^items\[(\d+)\] \([^)]*\): (.*)$/s.exec(e.message);
-    if (byItem.size === 0 && only !== null) byItem.set(Number(only[1]), [only[2] ?? e.message]);
-    if (byItem.size === 0) throw error;
-    for (const [index, problems] of [...byItem].sort((x, y) => x[0] - y[0])) {
-      const doc = docs[index];
-      const label = doc === undefined ? `items[${index}]` : `${doc.kind.toLowerCase()}/${doc.name} (${doc.source})`;
-      io.err(`error: ${label}: ${problems.join(`\n  `)}`);
-    }
-    io.err('nothing was applied');
-    return 1;
-  }
-  for (const item of response.items) io.out(`${item.kind.toLowerCase()}/${item.name} ${item.result} (revision ${item.revision})`);
-  return 0;
 }
 
 export async function get(client: AdminClient, args: readonly string[], format: string, io: Output): Promise<number> {
   const kind = plural(args[0]);
   const name = args[1];
   const response = await client.request<Row & { items?: Row[] }>('GET', name === undefined ? `/v1/${kind}` : `/v1/${kind}/${name}`);
-  show(io, format, response.body, (items) => rowsFor(kind, items));
+  show(io, format, response.body, (items, wide) => rowsFor(kind, items, wide));
   return 0;
 }
 

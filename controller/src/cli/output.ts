@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { CausewayError } from '@causeway/shared';
 
 /** Where a command prints: results on `out`, messages for the person at the terminal on `err`. */
 export interface Output {
@@ -22,9 +23,15 @@ function table(rows: readonly Record<string, string>[]): string[] {
   return [line(headers), ...rows.map((r) => line(headers.map((h) => r[h] ?? '')))];
 }
 
-/** An answer as `-o json` (as the API sent it), `-o yaml` (its items) or a table of `rows`. */
-export function show(io: Output, format: string, body: Row & { items?: Row[] }, rows: (items: readonly Row[]) => Record<string, string>[]): void {
+const formats = ['table', 'wide', 'json', 'yaml'];
+
+/**
+ * An answer as `-o json` (as the API sent it), `-o yaml` (its items) or a table of `rows`
+ * (`-o wide`: `rows` is told, and may add columns).
+ */
+export function show(io: Output, format: string, body: Row & { items?: Row[] }, rows: (items: readonly Row[], wide: boolean) => Record<string, string>[]): void {
+  if (!formats.includes(format)) throw new CausewayError('invalid_argument', `-o ${JSON.stringify(format)} is not one of ${formats.join(', ')}`);
   if (format === 'json') io.out(JSON.stringify(body, null, 2));
   else if (format === 'yaml') io.out(stringify(body.items ?? body).trimEnd());
-  else for (const line of table(rows(body.items ?? [body]))) io.out(line);
+  else for (const line of table(rows(body.items ?? [body], format === 'wide'))) io.out(line);
 }

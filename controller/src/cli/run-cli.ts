@@ -7,7 +7,10 @@ import { consumers, gateways, orgs, roles, tokens } from './access-commands.ts';
 import { allocate, release } from './allocation-commands.ts';
 import { audit } from './audit-command.ts';
 import { certs } from './certs-command.ts';
-import { apply, describe, get, remove } from './commands.ts';
+import { apply, diff } from './apply-command.ts';
+import { describe, get, remove } from './commands.ts';
+import { completion } from './completion-command.ts';
+import { rollback, status } from './deploy-commands.ts';
 import { startDevStack } from './dev-stack.ts';
 import type { Output } from './output.ts';
 import { runtimeMain } from './runtime-entry.ts';
@@ -18,10 +21,19 @@ Usage:
   causeway dev                       start Postgres, a controller, a runtime, sample upstreams and a sample API
   causeway controller                run a controller replica (configured by CAUSEWAY_* variables)
   causeway runtime                   run a runtime (configured by CAUSEWAY_* variables)
-  causeway apply -f FILE             create or update the resources in FILE (YAML or JSON; - for stdin)
-  causeway get KIND [NAME] [-o table|json|yaml]
+  causeway apply -f FILE [--prune -l KEY=VALUE[,...]] [--wait [--timeout 60s]]
+                                     create or update the resources in FILE (YAML or JSON; - for stdin) as one write;
+                                     --prune: then delete what has those labels and FILE no longer has;
+                                     --wait: then wait until every targeted runtime applied FILE's APIs (1 on a rejection)
+  causeway diff -f FILE [--prune -l KEY=VALUE[,...]]
+                                     what apply would change (the server's dry run); exit 0: nothing, 1: changes, 2: error
+  causeway get KIND [NAME] [-o table|wide|json|yaml]
                                      KIND: apis, gateways, pools, zones, runtimes, controllers, allocations
   causeway delete KIND NAME
+  causeway status api NAME [-o table|wide|json|yaml]
+                                     each targeted runtime's answer to the API's revision: applied, rejected (why), pending
+  causeway rollback api NAME [--to REVISION] [--wait [--timeout 60s]]
+                                     write an earlier revision (default: the one before) as a new revision
   causeway allocate POOL TENANT [--key IDEMPOTENCY-KEY]
                                      a dedicated gateway of the pool for the tenant (host TENANT.<tenant domain>)
   causeway get allocations [ID]      allocations with their state (-o yaml: with their step logs)
@@ -46,6 +58,7 @@ Usage:
   causeway certs runtime --dir DIR --node NODE --zone ZONE [--org ORG] [--label KEY=VALUE ...] [--days 365]
                                      a runtime certificate signed by DIR's CA (for CAUSEWAY_TLS_CERT/KEY;
                                      no --org: a shared runtime that serves every org)
+  causeway completion bash|zsh       a shell completion script (source <(causeway completion bash))
   causeway version
 
 Every admin command takes --org NAME: act in that org (sent as Causeway-Org; the
@@ -84,6 +97,11 @@ const options = {
   label: { type: 'string', multiple: true },
   days: { type: 'string' },
   key: { type: 'string' },
+  prune: { type: 'boolean' },
+  selector: { type: 'string', short: 'l' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>['values'];
@@ -93,8 +111,13 @@ async function adminCommand(command: string, args: readonly string[], values: Fl
   const admin = (): AdminClient => client(env, values.org);
   switch (command) {
     case 'apply':
-      if (values.file === undefined) throw new ConfigError(['apply: -f FILE is required']);
-      return apply(admin(), values.file, io);
+      return apply(admin(), values, io);
+    case 'diff':
+      return diff(admin, values, io);
+    case 'status':
+      return status(admin(), args, values.output, io);
+    case 'rollback':
+      return rollback(admin(), args, values, io);
     case 'get':
       return get(admin(), args, values.output, io);
     case 'delete':
@@ -166,6 +189,8 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number>
       case 'version':
         io.out(SOFTWARE_VERSION);
         return 0;
+      case 'completion':
+        return completion(args, io);
       default: {
         const code = command === undefined || values.help === true ? undefined : await adminCommand(command, args, values, env);
         if (code !== undefined) return code;

@@ -1,6 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
-import { issuerMessages, pack, policiesMessage, type ResourceKind } from '@causeway/shared';
+import { hasPolicy, issuerMessages, pack, policiesMessage, type ResourceKind } from '@causeway/shared';
 import { ResourceSchema } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import {
   ApiSchema,
@@ -283,7 +283,7 @@ export function updateSnapshot(previousModel: Model, model: Model, previous: Sna
   }
   if (consumerOrgs.size > 0) {
     for (const api of model.apis.values()) {
-      if (!consumerOrgs.has(api.org) || api.spec.policies?.apiKey === undefined) continue;
+      if (!consumerOrgs.has(api.org) || !hasPolicy(api.spec.policies, 'apiKey')) continue;
       const key = recordKey(api.org, api.name);
       changedApis.add(key);
       apis.set(key, apiEntry(api, previous.resources.api, orgConsumers));

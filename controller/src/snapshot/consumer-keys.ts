@@ -1,4 +1,5 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { hasPolicy } from '@causeway/shared';
 import type { ConsumerSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { Model } from '../sync/model.ts';
 import type { ApiRecord } from '../store/records.ts';
@@ -20,7 +21,7 @@ export class OrgConsumers {
 
   /** Undefined for an API without an apiKey policy: it carries no consumers. */
   of(api: ApiRecord): { readonly version: number; readonly consumers: () => ConsumerMessage[] } | undefined {
-    if (api.spec.policies?.apiKey === undefined) return undefined;
+    if (!hasPolicy(api.spec.policies, 'apiKey')) return undefined;
     return { version: this.model.consumerRevisions.get(api.org) ?? 0, consumers: () => this.list(api.org) };
   }
 

@@ -135,9 +135,10 @@ export class ResourceStore {
    * Creates or updates many resources as one mutation: one revision, all or nothing.
    * Items are written in the order given (what a resource names must come before it).
    * An item that fails fails the whole write, with its index in the error's message and
-   * field paths. When no item changes anything, no revision is taken (`revision` undefined).
+   * field paths. When no item changes anything, no revision is taken (`revision` undefined);
+   * nor with `dryRun`, which writes nothing.
    */
-  async putMany(items: readonly PutItem[], options: Pick<WriteOptions, 'force'> = {}): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
+  async putMany(items: readonly PutItem[], options: Pick<WriteOptions, 'force'> & { readonly dryRun?: boolean } = {}): Promise<{ revision: number | undefined; results: PutResult<Kind>[] }> {
     const org = this.org;
     try {
       checkBatchRoutes(items);
@@ -168,7 +169,9 @@ export class ResourceStore {
           for (const r of settled) if (r.status === 'fulfilled') results.push(r.value);
           start = end;
         }
-        if (results.every((r) => !r.changed)) throw new Unchanged(results);
+        // A dry run makes every check a write would, then rolls back: what the answer says
+        // would change is what the server would store, defaults and normalisation included.
+        if (options.dryRun === true || results.every((r) => !r.changed)) throw new Unchanged(results);
         return results;
       });
       return { revision, results: result };

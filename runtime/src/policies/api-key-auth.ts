@@ -9,7 +9,7 @@ export interface ConsumerKeys {
 
 export type KeyResult =
   | { readonly ok: true; readonly consumer: string }
-  | { readonly ok: false; readonly message: string; readonly challenge: string };
+  | { readonly ok: false; readonly reason: 'missing' | 'invalid'; readonly message: string; readonly challenge: string };
 
 /** Longer values are not keys the controller made: refused without hashing. */
 const MAX_KEY_LENGTH = 256;
@@ -69,9 +69,9 @@ export class ApiKeyAuth {
   }
 
   check(key: string | undefined): KeyResult {
-    if (key === undefined || key === '') return { ok: false, message: `an API key is required (${this.policy.in} ${this.policy.name})`, challenge: this.challenge };
+    if (key === undefined || key === '') return { ok: false, reason: 'missing', message: `an API key is required (${this.policy.in} ${this.policy.name})`, challenge: this.challenge };
     const consumer = key.length > MAX_KEY_LENGTH ? undefined : this.consumers.get(createHash('sha256').update(key).digest('base64'));
-    if (consumer === undefined) return { ok: false, message: 'the API key is not valid', challenge: `${this.challenge}, error="invalid_key"` };
+    if (consumer === undefined) return { ok: false, reason: 'invalid', message: 'the API key is not valid', challenge: `${this.challenge}, error="invalid_key"` };
     return { ok: true, consumer };
   }
 }

@@ -1,7 +1,7 @@
 import type { CorsPolicy } from '@causeway/shared';
 
 /** A preflight's answer: allowed (with the headers of a 204) or refused. */
-export type PreflightAnswer = { readonly allowed: true; readonly headers: readonly string[] } | { readonly allowed: false; readonly message: string };
+export type PreflightAnswer = { readonly allowed: true; readonly headers: readonly string[] } | { readonly allowed: false; readonly reason: 'origin' | 'method'; readonly message: string };
 
 /**
  * A CORS policy ready to match origins: exact ones in a set, `scheme://*.domain[:port]`
@@ -55,8 +55,8 @@ export class Cors {
 
   /** Answers an `OPTIONS` with `Origin` and `Access-Control-Request-Method`. */
   preflight(origin: string, method: string): PreflightAnswer {
-    if (!this.allows(origin)) return { allowed: false, message: `the origin ${origin} is not allowed` };
-    if (!(this.policy.allowMethods as readonly string[]).includes(method)) return { allowed: false, message: `the method ${method} is not allowed for cross-origin requests` };
+    if (!this.allows(origin)) return { allowed: false, reason: 'origin', message: `the origin ${origin} is not allowed` };
+    if (!(this.policy.allowMethods as readonly string[]).includes(method)) return { allowed: false, reason: 'method', message: `the method ${method} is not allowed for cross-origin requests` };
     const headers = ['access-control-allow-origin', this.allowOrigin(origin), 'access-control-allow-methods', this.methods];
     if (this.allowHeaders !== '') headers.push('access-control-allow-headers', this.allowHeaders);
     if (this.policy.allowCredentials) headers.push('access-control-allow-credentials', 'true');

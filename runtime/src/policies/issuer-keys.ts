@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors, type JWTVerifyGetKey } from 'jose';
 import { jwtAlgorithms } from '@causeway/shared';
+import type { JwksFetchResult } from './policy-metrics.ts';
 
 /** How a runtime fetches and keeps an issuer's JSON Web Key Set. */
 export interface KeyFetchSettings {
@@ -22,6 +23,25 @@ class KeysUnavailable extends errors.JOSEError {
   override code = 'ERR_CAUSEWAY_KEYS_UNAVAILABLE';
 }
 
+/** A fetch that got an answer the runtime does not take, with its outcome for the metrics. */
+class FetchRefused extends errors.JOSEError {
+  readonly result: JwksFetchResult;
+
+  constructor(result: JwksFetchResult, message: string) {
+    super(message);
+    this.result = result;
+  }
+}
+
+/** The outcome of a failed fetch: refused (status, size, content) or the endpoint not reached in time. */
+function failureOf(error: unknown): JwksFetchResult {
+  if (error instanceof FetchRefused) return error.result;
+  return error instanceof SyntaxError ? 'invalid' : 'unreachable';
+}
+
+/** Told how each fetch of a key set ended. */
+export type FetchObserver = (result: JwksFetchResult) => void;
+
 /** A key the rules accept for verifying tokens: signing keys of the accepted algorithms only. */
 function usable(key: unknown): boolean {
   if (typeof key !== 'object' || key === null) return false;
@@ -33,12 +53,12 @@ function usable(key: unknown): boolean {
 
 async function readLimited(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new errors.JOSEError(`the key set is larger than ${maxBytes} bytes`);
+  if (declared > maxBytes) throw new FetchRefused('too_large', `the key set is larger than ${maxBytes} bytes`);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of response.body ?? []) {
     size += (chunk as Uint8Array).length;
-    if (size > maxBytes) throw new errors.JOSEError(`the key set is larger than ${maxBytes} bytes`);
+    if (size > maxBytes) throw new FetchRefused('too_large', `the key set is larger than ${maxBytes} bytes`);
     chunks.push(chunk as Uint8Array);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -58,10 +78,12 @@ export class RemoteKeys {
   readonly url: string;
   private readonly settings: KeyFetchSettings;
   private readonly now: () => number;
+  private readonly observe: FetchObserver;
 
-  constructor(url: string, settings: KeyFetchSettings, now: () => number = Date.now) {
+  constructor(url: string, settings: KeyFetchSettings, observe: FetchObserver = ignore, now: () => number = Date.now) {
     this.url = url;
     this.settings = settings;
+    this.observe = observe;
     this.now = now;
   }
 
@@ -91,7 +113,15 @@ export class RemoteKeys {
 
   /** Fetches the key set now (one fetch at a time); the keys held stay if it fails. */
   refresh(): Promise<void> {
-    this.pending ??= this.fetch().finally(() => (this.pending = undefined));
+    this.pending ??= this.fetch()
+      .then(
+        () => this.observe('ok'),
+        (error: unknown) => {
+          this.observe(failureOf(error));
+          throw error;
+        },
+      )
+      .finally(() => (this.pending = undefined));
     return this.pending;
   }
 
@@ -104,10 +134,10 @@ export class RemoteKeys {
     });
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new errors.JOSEError(`the key set URL answered ${response.status}`);
+      throw new FetchRefused('status', `the key set URL answered ${response.status}`);
     }
     const set = JSON.parse(await readLimited(response, this.settings.maxBytes)) as { keys?: unknown };
-    if (!Array.isArray(set.keys)) throw new errors.JWKSInvalid('the key set has no "keys" list');
+    if (!Array.isArray(set.keys)) throw new FetchRefused('invalid', 'the key set has no "keys" list');
     this.keys = createLocalJWKSet({ keys: set.keys.filter(usable) as never[] });
     this.fetchedAt = this.now();
   }
@@ -122,9 +152,11 @@ function ignore(): void {}
 export class KeySets {
   private readonly sets = new Map<string, RemoteKeys>();
   private readonly settings: KeyFetchSettings;
+  private readonly observe: FetchObserver;
 
-  constructor(settings: KeyFetchSettings = defaultKeyFetch) {
+  constructor(settings: KeyFetchSettings = defaultKeyFetch, observe: FetchObserver = ignore) {
     this.settings = settings;
+    this.observe = observe;
   }
 
   /** The key set of a URL; a new one starts fetching in the background. */
@@ -133,7 +165,7 @@ export class KeySets {
     if (keys !== undefined) {
       this.sets.delete(url);
     } else {
-      keys = new RemoteKeys(url, this.settings);
+      keys = new RemoteKeys(url, this.settings, this.observe);
       void keys.refresh().catch(ignore);
     }
     this.sets.set(url, keys);

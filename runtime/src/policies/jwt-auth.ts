@@ -3,6 +3,9 @@ import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type 
 import { jwtAlgorithms, type JwtPolicy } from '@causeway/shared';
 import { BoundedMap } from './bounded-map.ts';
 import type { KeySets } from './issuer-keys.ts';
+import type { Denial } from './policy-metrics.ts';
+
+type JwtReason = Extract<Denial, { policy: 'jwt' }>['reason'];
 
 /**
  * Tokens verified, kept per API by their SHA-256 (at most this many, the least recently
@@ -24,6 +27,7 @@ interface Verified {
 /** Why a request is refused by the JWT policy: 401 (no or bad token) or 403 (a scope or claim missing). */
 interface AuthRefusal {
   readonly status: 401 | 403;
+  readonly reason: JwtReason;
   readonly message: string;
   /** The WWW-Authenticate header value. */
   readonly challenge: string;
@@ -40,35 +44,35 @@ function quoted(text: string): string {
   return `"${text.replace(/["\\]/g, '')}"`;
 }
 
-function invalidToken(description: string): AuthResult {
-  return { ok: false, refusal: { status: 401, message: description, challenge: `Bearer error="invalid_token", error_description=${quoted(description)}` } };
+function invalidToken(reason: JwtReason, description: string): AuthResult {
+  return { ok: false, refusal: { status: 401, reason, message: description, challenge: `Bearer error="invalid_token", error_description=${quoted(description)}` } };
 }
 
-const missingToken: AuthResult = { ok: false, refusal: { status: 401, message: 'a bearer token is required', challenge: 'Bearer' } };
+const missingToken: AuthResult = { ok: false, refusal: { status: 401, reason: 'missing', message: 'a bearer token is required', challenge: 'Bearer' } };
 const anonymous: AuthResult = Object.freeze({ ok: true, claims: undefined });
 
 /** What a jose error says about the token, by its code (never its message). */
-function describe(error: unknown): string {
-  if (!(error instanceof errors.JOSEError)) return 'the token cannot be verified';
+function describe(error: unknown): AuthResult {
+  if (!(error instanceof errors.JOSEError)) return invalidToken('malformed', 'the token cannot be verified');
   switch (error.code) {
     case 'ERR_JWT_EXPIRED':
-      return 'the token has expired';
+      return invalidToken('expired', 'the token has expired');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
       const claim = (error as errors.JWTClaimValidationFailed).claim;
-      if (claim === 'nbf' || claim === 'iat') return 'the token is not valid yet';
-      if (claim === 'aud') return 'the token is not for this audience';
-      return `the token's ${claim} claim is missing or invalid`;
+      if (claim === 'nbf' || claim === 'iat') return invalidToken('not_yet_valid', 'the token is not valid yet');
+      if (claim === 'aud') return invalidToken('audience', 'the token is not for this audience');
+      return invalidToken('claim', `the token's ${claim} claim is missing or invalid`);
     }
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return `the token's algorithm is not accepted (only ${jwtAlgorithms.join(', ')})`;
+      return invalidToken('algorithm', `the token's algorithm is not accepted (only ${jwtAlgorithms.join(', ')})`);
     case 'ERR_JWKS_NO_MATCHING_KEY':
-      return "no key of the issuer matches the token's kid";
+      return invalidToken('kid', "no key of the issuer matches the token's kid");
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'the signature does not verify';
+      return invalidToken('signature', 'the signature does not verify');
     case 'ERR_CAUSEWAY_KEYS_UNAVAILABLE':
-      return "the issuer's keys are unavailable";
+      return invalidToken('keys_unavailable', "the issuer's keys are unavailable");
     default:
-      return 'the token is malformed';
+      return invalidToken('malformed', 'the token is malformed');
   }
 }
 
@@ -108,7 +112,7 @@ export class JwtAuth {
 
   async check(authorization: string | undefined): Promise<AuthResult> {
     if (authorization === undefined) return this.policy.allowMissing ? anonymous : missingToken;
-    if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return invalidToken('the Authorization header is not a bearer token');
+    if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return invalidToken('malformed', 'the Authorization header is not a bearer token');
     const token = authorization.slice(7).trim();
     const digest = token.length <= MAX_CACHED_TOKEN_LENGTH ? createHash('sha256').update(token).digest('base64') : undefined;
     const known = digest === undefined ? undefined : this.verified.get(digest);
@@ -120,10 +124,10 @@ export class JwtAuth {
     try {
       issuerName = decodeJwt(token).iss;
     } catch {
-      return invalidToken('the token is malformed');
+      return invalidToken('malformed', 'the token is malformed');
     }
     const issuer = typeof issuerName === 'string' ? this.issuers.get(issuerName) : undefined;
-    if (issuer === undefined) return invalidToken('the token is from an issuer this API does not trust');
+    if (issuer === undefined) return invalidToken('issuer', 'the token is from an issuer this API does not trust');
     let claims: JWTPayload;
     try {
       const verified = await jwtVerify(token, issuer.getKey, {
@@ -135,7 +139,7 @@ export class JwtAuth {
       });
       claims = verified.payload;
     } catch (error) {
-      return invalidToken(describe(error));
+      return describe(error);
     }
     if (digest !== undefined && claims.exp !== undefined) {
       const until = Math.min((claims.exp + this.policy.clockSkewSeconds) * 1000, Date.now() + MAX_VERIFIED_MS);
@@ -152,13 +156,13 @@ export class JwtAuth {
       if (missing.length > 0) {
         const scope = requiredScopes.join(' ');
         const message = `the token lacks the scope ${missing.join(' ')}`;
-        return { ok: false, refusal: { status: 403, message, challenge: `Bearer error="insufficient_scope", scope=${quoted(scope)}, error_description=${quoted(message)}` } };
+        return { ok: false, refusal: { status: 403, reason: 'scope', message, challenge: `Bearer error="insufficient_scope", scope=${quoted(scope)}, error_description=${quoted(message)}` } };
       }
     }
     for (const claim in requiredClaims) {
       if (!claimMatches(claims[claim], requiredClaims[claim] ?? [])) {
         const message = `the token's ${claim} claim is missing or not accepted`;
-        return { ok: false, refusal: { status: 403, message, challenge: `Bearer error="insufficient_scope", error_description=${quoted(message)}` } };
+        return { ok: false, refusal: { status: 403, reason: 'claim', message, challenge: `Bearer error="insufficient_scope", error_description=${quoted(message)}` } };
       }
     }
     return { ok: true, claims };

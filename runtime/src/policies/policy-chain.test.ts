@@ -7,6 +7,7 @@ import { hopHeader, signHop } from '../proxy/hop-marker.ts';
 import { api, response, testHopKey, zone } from '../testing/resources.ts';
 import { RuntimeHarness, type EchoUpstream } from '../testing/runtime-harness.ts';
 import { host, policies, serveWithPolicies } from '../testing/policy-apis.ts';
+import { closedPort } from '../testing/servers.ts';
 
 let h: RuntimeHarness;
 let upstream: EchoUpstream;
@@ -66,6 +67,22 @@ describe('headers', () => {
     expect(seen.cookie).toBeUndefined();
     expect(answer.headers['x-frame-options']).toBe('DENY');
     expect(answer.headers['content-type']).toBeUndefined();
+  });
+
+  it("keeps the runtime's own error answer to one content-type: a 503 gets CORS and RateLimit headers, not responseHeaders", async () => {
+    const spec = {
+      responseHeaders: { set: { 'content-type': 'text/html', 'x-frame-options': 'DENY' } },
+      cors: { allowOrigins: ['https://app.example.com'] },
+      rateLimit: { requests: 10, per: 'minute', by: 'api' },
+    };
+    expect(serveWithPolicies(rt, `http://127.0.0.1:${await closedPort()}`, spec)).toMatchObject({ ok: true });
+    const failed = await call('/orders/1', { headers: { origin: 'https://app.example.com' } });
+    expect(failed.status).toBe(503);
+    expect(failed.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(failed.text).error.code).toBe('no_healthy_upstream');
+    expect(failed.headers['x-frame-options']).toBeUndefined();
+    expect(failed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(failed.headers['ratelimit-remaining']).toBe('9');
   });
 });
 

@@ -18,13 +18,14 @@ interface Gated {
 
 /**
  * The route of a CORS preflight to an API that does not list OPTIONS: the one the
- * request it announces (Access-Control-Request-Method) would take, if that API has CORS.
+ * request it announces (Access-Control-Request-Method) would take, if the policies of that
+ * request (the API's, or an override's) have CORS.
  */
 export function preflightRoute(serving: ServingConfig, req: IncomingMessage, host: string, path: string): ApiRoute | undefined {
   const announced = req.headers['access-control-request-method'];
   if (announced === undefined || req.headers.origin === undefined) return undefined;
   const route = serving.routes.lookup(announced, host, path);
-  return typeof route === 'object' && route.policies?.cors !== undefined ? route : undefined;
+  return typeof route === 'object' && route.policies?.hasCors(announced, path) === true ? route : undefined;
 }
 
 function settle(verdict: Verdict, gated: Gated): void {
@@ -44,6 +45,7 @@ function settle(verdict: Verdict, gated: Gated): void {
     return;
   }
   if (verdict.code === 'payload_too_large') deps.counters.bodiesTooLarge.inc();
+  route.metrics.denials.count(verdict.denial);
   countResponse(route.metrics.requests, sendError(res, verdict.code, verdict.message, request.requestId, { api: route.name }, verdict.headers));
 }
 
@@ -55,6 +57,7 @@ export function passPolicies(chain: PolicyChain, gated: Gated, clientIp: string,
   const { request, deps } = gated;
   const verdict = chain.evaluate({
     method: request.method,
+    path: request.path,
     clientIp,
     contentLength,
     headers: gated.req.headers,

@@ -31,6 +31,12 @@ function bodyLimits(limits: ExchangeDeps['limits'], admitted: Admitted | undefin
   return { bodyTimeoutMs: limits.bodyTimeoutMs, maxRequestBodyBytes: max };
 }
 
+/** A body cut at its limit: counted by the runtime, and as a denial of the API's body_size policy when its limit was the one. */
+function countTooLarge(deps: ExchangeDeps, route: ApiRoute, admitted: Admitted | undefined): void {
+  deps.counters.bodiesTooLarge.inc();
+  if (bodyLimits(deps.limits, admitted) !== deps.limits) route.metrics.denials.count({ policy: 'body_size', reason: 'too_large' });
+}
+
 /**
  * One client request on its way upstream: picks a target (a member, or another zone's
  * DTC URL), retries on another one when the rules and the cluster's retry budget allow,
@@ -200,7 +206,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
       return;
     }
     const error = classifyUpstreamError(cause);
-    if (error.code === 'payload_too_large') this.deps.counters.bodiesTooLarge.inc();
+    if (error.code === 'payload_too_large') countTooLarge(this.deps, this.route, this.request.admitted);
     if (this.streaming) {
       // Headers are out: all that can be said is that the response is incomplete.
       this.deps.log.debug({ err: cause, api: this.route.name, code: error.code }, 'upstream failed mid-response');
@@ -293,7 +299,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, BodyWatcher {
   }
 
   private fail(code: ErrorCode, message: string, fields?: Readonly<Record<string, string | number>>): void {
-    const status = sendError(this.res, code, message, this.request.requestId, fields, this.request.admitted?.decorate([]));
+    const status = sendError(this.res, code, message, this.request.requestId, fields, this.request.admitted?.errorHeaders());
     countResponse(this.route.metrics.requests, status);
     this.release();
   }

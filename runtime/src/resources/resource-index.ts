@@ -53,7 +53,8 @@ export class ResourceIndex {
 
   add(name: string, api: Api): void {
     addTo(this.apisByCluster, api.cluster, name);
-    if (api.policies?.jwt !== undefined && api.policies.jwt.issuers.length === 0) this.apisTrustingZones.add(name);
+    const policies = api.policies === undefined ? [] : [api.policies, ...api.policies.overrides.map((o) => o.policies)];
+    if (policies.some((p) => p?.jwt !== undefined && p.jwt.issuers.length === 0)) this.apisTrustingZones.add(name);
     if (api.failover?.enabled !== true) return;
     if (api.failover.zones.length === 0) this.apisFailingOverAnywhere.add(name);
     for (const zone of api.failover.zones) addTo(this.apisByFailoverZone, zone, name);

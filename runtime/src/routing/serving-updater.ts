@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { checkPolicies, policiesSpecOf } from '@causeway/shared';
+import { checkPolicies, policiesSpecOf, type PolicySpec } from '@causeway/shared';
 import type { Api, Policies } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
 import type { TrackedDtc } from '../health/dtc-tracker.ts';
 import type { HealthPlan } from '../health/upstream-health.ts';
@@ -84,8 +84,11 @@ class PlanContext implements ApiRouteContext {
   policies(api: Api, policies: Policies): PolicyChain {
     // Validation checked these same rules: what comes back is the normalised spec.
     const spec = checkPolicies(policiesSpecOf(policies), 'policies').policies;
-    const jwt = spec.jwt !== undefined && spec.jwt.issuers.length === 0 ? { ...spec.jwt, issuers: zoneIssuers(api, this.zones, this.zone) } : spec.jwt;
-    return new PolicyChain({ ...spec, ...(jwt && { jwt }) }, { keySets: this.build.keySets, previous: this.previousPolicies, consumers: api.consumers });
+    // A jwt policy (the API's or an override's) that lists no issuers trusts the zones'.
+    const trusted = (s: PolicySpec): PolicySpec => (s.jwt !== undefined && s.jwt.issuers.length === 0 ? { ...s, jwt: { ...s.jwt, issuers: zoneIssuers(api, this.zones, this.zone) } } : s);
+    const overrides = spec.overrides?.map((o) => ({ ...o, policies: trusted(o.policies) }));
+    const resolved = { ...trusted(spec), ...(overrides && { overrides }) };
+    return new PolicyChain(resolved, { keySets: this.build.keySets, previous: this.previousPolicies, consumers: api.consumers, basePath: api.basePath });
   }
 }
 

@@ -3,4 +3,5 @@ export * from './resource-rules.ts';
 export * from './urls.ts';
 export * from './policies.ts';
 export * from './policy-messages.ts';
+export * from './policy-overrides.ts';
 export { canonicalCidr, headerNameProblem, jwtAlgorithms, reservedHeaders, templatePattern } from './policy-values.ts';

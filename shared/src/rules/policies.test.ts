@@ -2,8 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { PoliciesSchema } from '../gen/causeway/config/v1/config_pb.js';
-import { checkPolicies, checkZoneIssuers, type PolicySpec } from './policies.ts';
+import { checkZoneIssuers, type PolicySpec } from './policies.ts';
 import { policiesMessage, policiesSpecOf } from './policy-messages.ts';
+import { checkPolicies } from './policy-overrides.ts';
 
 function problems(raw: unknown): Record<string, string> {
   return Object.fromEntries(checkPolicies(raw).problems.map((p) => [p.path, p.message]));

@@ -1,6 +1,7 @@
 /**
  * `spec.policies` of an Api: its bounds, its defaults and its normalised form, in one
- * place. The controller checks what it accepts with `checkPolicies`; the runtime checks
+ * place. The controller checks what it accepts with `checkPolicies` (policy-overrides.ts,
+ * which adds the per method/path-prefix overrides); the runtime checks
  * what it is sent (turned back into this form from the typed messages) with the same
  * function, so a policy the controller accepts is one the runtime applies.
  */
@@ -120,6 +121,17 @@ export interface PolicySpec {
   readonly rateLimit?: RateLimitPolicy;
   readonly requestHeaders?: HeaderPolicy;
   readonly responseHeaders?: HeaderPolicy;
+  /** Per method/path-prefix overrides (see policy-overrides.ts); never inside an override. */
+  readonly overrides?: readonly PolicyOverride[];
+}
+
+export interface PolicyOverride {
+  /** Empty: every method. */
+  readonly methods: readonly HttpMethod[];
+  /** Canonical, like a base path, under the API's base path; '/': every path. */
+  readonly pathPrefix: string;
+  /** Only the policies the override names: each replaces the API's (jwt and apiKey replace each other). */
+  readonly policies: PolicySpec;
 }
 
 export const policyFields = ['cors', 'ipAccess', 'maxRequestBodyBytes', 'jwt', 'apiKey', 'rateLimit', 'requestHeaders', 'responseHeaders'] as const;
@@ -301,13 +313,8 @@ function apiKey(c: FieldChecker, path: string, raw: unknown): ApiKeyPolicy | und
 /** Writable view of the spec while it is put together. */
 type Building = { -readonly [K in keyof PolicySpec]: PolicySpec[K] };
 
-/**
- * Checks `spec.policies` (JSON as written, or as a runtime rebuilt it from the typed
- * messages) and fills in defaults. `path` prefixes every problem's field path.
- */
-export function checkPolicies(raw: unknown, path = 'spec.policies'): { readonly policies: PolicySpec; readonly problems: readonly ErrorDetail[] } {
-  const c = new FieldChecker();
-  const spec = c.object(path, raw, policyFields) ?? {};
+/** Checks the policy fields of `spec` (an object whose keys were checked) one by one, filling in defaults. */
+export function checkPolicyFields(c: FieldChecker, path: string, spec: Record<string, unknown>): PolicySpec {
   const policies: Building = {};
   const corsPolicy = cors(c, `${path}.cors`, spec.cors);
   if (corsPolicy !== undefined) policies.cors = corsPolicy;
@@ -320,13 +327,17 @@ export function checkPolicies(raw: unknown, path = 'spec.policies'): { readonly 
   if (jwtPolicy !== undefined) policies.jwt = jwtPolicy;
   const key = apiKey(c, `${path}.apiKey`, spec.apiKey);
   if (key !== undefined) policies.apiKey = key;
-  if (key !== undefined && jwtPolicy !== undefined) c.fail(`${path}.apiKey`, 'cannot be used with jwt: an API authenticates one way');
   const rate = rateLimit(c, `${path}.rateLimit`, spec.rateLimit);
   if (rate !== undefined) policies.rateLimit = rate;
-  if (rate?.by === 'consumer' && key === undefined) c.fail(`${path}.rateLimit.by`, '"consumer" needs an apiKey policy');
   const request = headerPolicy(c, `${path}.requestHeaders`, spec.requestHeaders);
   if (request !== undefined) policies.requestHeaders = request;
   const response = headerPolicy(c, `${path}.responseHeaders`, spec.responseHeaders);
   if (response !== undefined) policies.responseHeaders = response;
-  return { policies, problems: c.problems };
+  return policies;
+}
+
+/** The rules between policies a request goes through together: one way to authenticate, a consumer to count by. */
+export function checkPolicyCombination(c: FieldChecker, path: string, policies: PolicySpec): void {
+  if (policies.apiKey !== undefined && policies.jwt !== undefined) c.fail(`${path}.apiKey`, 'cannot be used with jwt: an API authenticates one way');
+  if (policies.rateLimit?.by === 'consumer' && policies.apiKey === undefined) c.fail(`${path}.rateLimit.by`, '"consumer" needs an apiKey policy');
 }

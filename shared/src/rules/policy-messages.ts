@@ -40,8 +40,9 @@ export function issuersSpecOf(issuers: readonly JwtIssuerMessage[]): Record<stri
 
 /** The message a runtime is sent for accepted policies. */
 export function policiesMessage(spec: PolicySpec): MessageInitShape<typeof PoliciesSchema> {
-  const { cors, ipAccess, jwt, rateLimit } = spec;
+  const { cors, ipAccess, jwt, rateLimit, overrides } = spec;
   return {
+    ...(overrides && { overrides: overrides.map((o) => ({ methods: [...o.methods], pathPrefix: o.pathPrefix, policies: policiesMessage(o.policies) })) }),
     ...(cors && { cors: { ...cors, allowOrigins: [...cors.allowOrigins], allowMethods: [...cors.allowMethods], allowHeaders: [...cors.allowHeaders], exposeHeaders: [...cors.exposeHeaders] } }),
     ...(ipAccess && { ipAccess: { allow: [...ipAccess.allow], deny: [...ipAccess.deny] } }),
     maxRequestBodyBytes: spec.maxRequestBodyBytes ?? 0,
@@ -107,6 +108,10 @@ export function policiesSpecOf(message: Policies): Record<string, unknown> {
     rateLimit: rateLimit && { requests: rateLimit.requests, per: periodName.get(rateLimit.per) ?? `unknown (${rateLimit.per})`, by: rateLimit.by, burst: rateLimit.burst },
     requestHeaders: headersSpec(message.requestHeaders),
     responseHeaders: headersSpec(message.responseHeaders),
+    overrides:
+      message.overrides.length === 0
+        ? undefined
+        : message.overrides.map((o) => ({ match: { methods: o.methods, pathPrefix: o.pathPrefix }, policies: o.policies && policiesSpecOf(o.policies) })),
   };
   for (const key of Object.keys(spec)) if (spec[key] === undefined) delete spec[key];
   return spec;

@@ -218,6 +218,14 @@ export declare type Policies = Message<"causeway.config.v1.Policies"> & {
    * @generated from field: causeway.config.v1.ApiKey api_key = 8;
    */
   apiKey?: ApiKey | undefined;
+
+  /**
+   * Per method/path-prefix overrides, in order: the first that matches a request gives
+   * it the API's policies with each policy the override names replaced.
+   *
+   * @generated from field: repeated causeway.config.v1.PolicyOverride overrides = 9;
+   */
+  overrides: PolicyOverride[];
 };
 
 /**
@@ -225,6 +233,38 @@ export declare type Policies = Message<"causeway.config.v1.Policies"> & {
  * Use `create(PoliciesSchema)` to create a new message.
  */
 export declare const PoliciesSchema: GenMessage<Policies>;
+
+/**
+ * @generated from message causeway.config.v1.PolicyOverride
+ */
+export declare type PolicyOverride = Message<"causeway.config.v1.PolicyOverride"> & {
+  /**
+   * Upper-case methods; empty: every method.
+   *
+   * @generated from field: repeated string methods = 1;
+   */
+  methods: string[];
+
+  /**
+   * In canonical form (as a base path), under the API's base path; "/": every path.
+   *
+   * @generated from field: string path_prefix = 2;
+   */
+  pathPrefix: string;
+
+  /**
+   * The policies the override names (never overrides of its own).
+   *
+   * @generated from field: causeway.config.v1.Policies policies = 3;
+   */
+  policies?: Policies | undefined;
+};
+
+/**
+ * Describes the message causeway.config.v1.PolicyOverride.
+ * Use `create(PolicyOverrideSchema)` to create a new message.
+ */
+export declare const PolicyOverrideSchema: GenMessage<PolicyOverride>;
 
 /**
  * @generated from message causeway.config.v1.Cors
