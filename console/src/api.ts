@@ -34,9 +34,10 @@ export async function call<P extends keyof paths, M extends Method>(
   session: Session,
   method: M,
   path: P,
-  options: { params?: Readonly<Record<string, string>>; body?: Body<Operation<P, M>> } = {},
+  options: { params?: Readonly<Record<string, string>>; query?: Readonly<Record<string, string | undefined>>; body?: Body<Operation<P, M>> } = {},
 ): Promise<Success<Operation<P, M>>> {
-  const url = String(path).replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? ''));
+  const search = new URLSearchParams(Object.entries(options.query ?? {}).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')).toString();
+  const url = String(path).replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? '')) + (search === '' ? '' : `?${search}`);
   const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
   if (session.org !== undefined) headers['causeway-org'] = session.org;
   if (options.body !== undefined) headers['content-type'] = 'application/json';

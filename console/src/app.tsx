@@ -2,6 +2,27 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, loadSession, saveSession, type Session } from './api.ts';
 import { SignIn } from './sign-in.tsx';
 import { GatewaysPage } from './gateways/gateways-page.tsx';
+import { ApisPage } from './apis/apis-page.tsx';
+import { AuditPage } from './audit/audit-page.tsx';
+
+const pages = { gateways: 'Gateways', apis: 'APIs', audit: 'Audit log' } as const;
+type PageId = keyof typeof pages;
+
+function pageOf(hash: string): PageId {
+  const id = hash.replace(/^#/, '');
+  return id in pages ? (id as PageId) : 'gateways';
+}
+
+/** The page the URL's fragment names: links and the back button work without a router. */
+function usePage(): PageId {
+  const [page, setPage] = useState<PageId>(() => pageOf(location.hash));
+  useEffect(() => {
+    const onChange = (): void => setPage(pageOf(location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return page;
+}
 
 /** Orgs a system administrator may switch to; undefined for everyone else (GET /v1/orgs is refused). */
 function useOrgs(session: Session | undefined): readonly string[] | undefined {
@@ -18,14 +39,23 @@ function useOrgs(session: Session | undefined): readonly string[] | undefined {
   return orgs;
 }
 
-function Header({ session, orgs, onChange }: { session: Session; orgs: readonly string[] | undefined; onChange: (s: Session | undefined) => void }) {
+interface HeaderProps {
+  session: Session;
+  page: PageId;
+  orgs: readonly string[] | undefined;
+  onChange: (s: Session | undefined) => void;
+}
+
+function Header({ session, page, orgs, onChange }: HeaderProps) {
   return (
     <header class="top">
       <strong class="brand">Causeway</strong>
       <nav aria-label="Pages">
-        <a href="#gateways" aria-current="page">
-          Gateways
-        </a>
+        {Object.entries(pages).map(([id, title]) => (
+          <a key={id} href={`#${id}`} aria-current={id === page ? 'page' : undefined}>
+            {title}
+          </a>
+        ))}
       </nav>
       <span class="spacer" />
       {orgs !== undefined && (
@@ -54,12 +84,16 @@ export function App() {
     setSession(next);
   };
   const orgs = useOrgs(session);
+  const page = usePage();
   if (session === undefined) return <SignIn onSignIn={change} />;
+  const key = session.org ?? '';
   return (
     <>
-      <Header session={session} orgs={orgs} onChange={change} />
+      <Header session={session} page={page} orgs={orgs} onChange={change} />
       <main>
-        <GatewaysPage key={session.org ?? ''} session={session} />
+        {page === 'gateways' && <GatewaysPage key={key} session={session} />}
+        {page === 'apis' && <ApisPage key={key} session={session} />}
+        {page === 'audit' && <AuditPage key={key} session={session} />}
       </main>
     </>
   );
