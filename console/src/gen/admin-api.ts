@@ -1831,10 +1831,15 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Api"];
+                    "application/json": components["schemas"]["Api"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description Created */
@@ -1843,11 +1848,16 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Api"];
+                    "application/json": components["schemas"]["Api"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description `invalid_argument` */
@@ -2311,6 +2321,8 @@ export interface operations {
             /** @description What each item did (or, with dryRun, would do); revision is null when nothing changed or on a dry run */
             200: {
                 headers: {
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2333,6 +2345,8 @@ export interface operations {
                                 after?: unknown;
                             }[];
                         }[];
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
                     };
                 };
             };
@@ -2670,10 +2684,15 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Consumer"];
+                    "application/json": components["schemas"]["Consumer"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description Created */
@@ -2682,11 +2701,16 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Consumer"];
+                    "application/json": components["schemas"]["Consumer"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description `invalid_argument` */
@@ -3468,10 +3492,15 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayPool"];
+                    "application/json": components["schemas"]["GatewayPool"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description Created */
@@ -3480,11 +3509,16 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayPool"];
+                    "application/json": components["schemas"]["GatewayPool"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description `invalid_argument` */
@@ -4458,10 +4492,15 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Gateway"];
+                    "application/json": components["schemas"]["Gateway"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description Created */
@@ -4470,11 +4509,16 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Gateway"];
+                    "application/json": components["schemas"]["Gateway"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description `invalid_argument` */
@@ -6671,10 +6715,15 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Zone"];
+                    "application/json": components["schemas"]["Zone"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description Created */
@@ -6683,11 +6732,16 @@ export interface operations {
                     /** @description the revision, quoted */
                     etag?: string;
                     "causeway-result"?: "created" | "updated" | "unchanged";
+                    /** @description each of `warnings`, as 199 causeway "…" */
+                    warning?: string;
                     location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Zone"];
+                    "application/json": components["schemas"]["Zone"] & {
+                        /** @description why the write may serve nothing (an API on a pool with no healthy member); absent when none */
+                        warnings?: string[];
+                    };
                 };
             };
             /** @description `invalid_argument` */

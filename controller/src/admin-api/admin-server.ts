@@ -136,7 +136,7 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
     app.get('/v1/openapi.json', { ...publicRoute, schema: routeSchemas.openapi }, async () => app.swagger());
     registerApiRoutes(app, options.sql, options.deployer);
     registerUpstreamRoutes(app, options.pools);
-    registerResourceRoutes(app, options.sql, options.deployer, largeBodies);
+    registerResourceRoutes(app, options.sql, options.deployer, largeBodies, options.pools.health);
     registerStatusRoutes(app, options.status, options.metrics);
     registerAccessRoutes(app, { sql: options.sql, access: options.access.access, caughtUpTo: options.caughtUpTo });
     registerRuntimeRoutes(app, { sql: options.sql, access: options.access.access, caughtUpTo: options.caughtUpTo });

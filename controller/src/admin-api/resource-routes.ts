@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import { fieldChanges, type FieldChange } from '../access/field-changes.ts';
 import type { Deployer } from '../deployment/deployer.ts';
 import { kinds, type ApiSpec, type Kind } from '../store/records.ts';
 import type { Sql } from '../store/database.ts';
+import type { HealthSettings } from '../store/gateway-health.ts';
 import { notFound, ResourceStore, type PutItem, type WriteOptions } from '../store/resource-store.ts';
 import { needs } from './access.ts';
 import { authorizeWrites, existingOf } from './write-access.ts';
@@ -11,6 +12,7 @@ import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './docume
 import { API_VERSION, validateDocument } from './validate.ts';
 import type { LargeBodyGate } from './large-body-gate.ts';
 import { routeSchemas } from './route-schemas.ts';
+import { unhealthyPoolWarnings, warningHeaders, type WrittenDocument } from './pool-warnings.ts';
 
 const MAX_WAIT_MS = 300_000;
 /** Items of one `POST /v1/apply`. */
@@ -113,8 +115,15 @@ function writeOptions(header: string | undefined, query: Readonly<Record<string,
 }
 
 /** GET (list and one), PUT and DELETE for every declarative kind. */
-export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer: Deployer, largeBodies: LargeBodyGate): void {
+export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer: Deployer, largeBodies: LargeBodyGate, health: HealthSettings): void {
   const storeOf = (request: FastifyRequest): ResourceStore => new ResourceStore(sql, request.scope);
+  // A write that puts an API on a pool with no member that could serve still succeeds, and says so.
+  const warn = async (store: ResourceStore, docs: readonly WrittenDocument[], reply: FastifyReply): Promise<{ warnings?: string[] }> => {
+    const warnings = await unhealthyPoolWarnings(sql, health, store, docs);
+    if (warnings.length === 0) return {};
+    reply.header('warning', warningHeaders(warnings));
+    return { warnings };
+  };
 
   app.get<{ Params: { plural: string } }>('/v1/:plural', { ...needs({ kind: 'read' }), schema: routeSchemas.listDocuments }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
@@ -150,14 +159,14 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
     reply.code(result.created ? 201 : 200).header('etag', etag(result.record.revision));
     reply.header('causeway-result', result.created ? 'created' : result.changed ? 'updated' : 'unchanged');
     if (result.created) reply.header('location', `/v1/${pluralOf[kind]}/${doc.name}`);
-    const body = toDocument(result.record);
+    const body = { ...toDocument(result.record), ...(await warn(store, [doc], reply)) };
     return deployed.report === undefined ? body : { ...body, status: { deployment: deployed.report } };
   });
 
   // Many documents as one write: one revision, all or nothing.
   // Large bodies wait for their turn (or get 429) before they are read.
   // What an apply may write is decided per document (create or edit of its kind, attach), in the token's org.
-  app.post('/v1/apply', { ...needs('authenticated'), schema: routeSchemas.apply, bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request) => {
+  app.post('/v1/apply', { ...needs('authenticated'), schema: routeSchemas.apply, bodyLimit: MAX_APPLY_BYTES, onRequest: largeBodies.onRequest }, async (request, reply) => {
     const items = validateApply(request.body);
     const query = request.query as Record<string, string | undefined>;
     const force = parseForce(query);
@@ -166,6 +175,7 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
     const existing = !request.principal.systemAdmin || dryRun ? await existingOf(store, items) : new Map<string, unknown>();
     if (!request.principal.systemAdmin) await authorizeWrites(request.principal, store, items, existing);
     const { revision, results } = await store.putMany(items, { force, dryRun });
+    const warned = await warn(store, items, reply);
     return {
       apiVersion: API_VERSION,
       kind: 'ApplyResult',
@@ -178,6 +188,7 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
         revision: r.record.revision,
         ...(dryRun && r.changed ? { changes: changesOf(existing.get(`${r.record.kind}/${r.record.name}`), r.record) } : {}),
       })),
+      ...warned,
     };
   });
 

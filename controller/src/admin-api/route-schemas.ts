@@ -29,7 +29,11 @@ const applyItem = {
   },
 };
 
-const writeHeaders = { etag, 'causeway-result': { enum: ['created', 'updated', 'unchanged'] } };
+/** An API put on a pool with no member that could serve (empty, or every member known to be down) is saved, with a warning. */
+const warned = { warnings: { type: 'array', items: { type: 'string' }, description: 'why the write may serve nothing (an API on a pool with no healthy member); absent when none' } };
+const warning = { type: 'string', description: 'each of `warnings`, as 199 causeway "…"' };
+const writeHeaders = { etag, 'causeway-result': { enum: ['created', 'updated', 'unchanged'] }, warning };
+const documentWarned = { allOf: [ref('Document'), { type: 'object', properties: warned }] };
 
 /** GET (list and one), PUT and DELETE of every kind, and POST /v1/apply. */
 const resources = {
@@ -58,8 +62,8 @@ const resources = {
     consumes,
     body: ref('Document'),
     response: {
-      200: ok('Replaced, or unchanged', ref('Document'), writeHeaders),
-      201: ok('Created', ref('Document'), { ...writeHeaders, location: { type: 'string' } }),
+      200: ok('Replaced, or unchanged', documentWarned, writeHeaders),
+      201: ok('Created', documentWarned, { ...writeHeaders, location: { type: 'string' } }),
       ...errors(...bodyErrors, 404, 409, 412),
     },
   },
@@ -94,8 +98,9 @@ const resources = {
           revision: { type: ['integer', 'null'] },
           dryRun: { type: 'boolean' },
           items: { type: 'array', items: applyItem },
+          ...warned,
         },
-      }),
+      }, { warning }),
       ...errors(...bodyErrors, 409, 429),
       429: { ...errorResponse(429), headers: { 'retry-after': { type: 'integer', const: LARGE_BODY_RETRY_AFTER_SECONDS } } },
     },

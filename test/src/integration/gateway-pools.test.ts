@@ -121,4 +121,45 @@ describe('gateway pools API', () => {
     expect(beating.body.status).toMatchObject({ status: 'degraded', memberCount: 2, healthyMemberCount: 1, health: '1/2' });
     expect((await call(base, 'POST', '/v1/gateways/nope/heartbeat')).status).toBe(404);
   });
+
+  it('warns on a write that puts an API on a pool with no healthy member, and still saves it', async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+    try {
+      for (const name of ['gw-up', 'gw-down']) await call(base, 'PUT', `/v1/gateways/${name}`, { spec: { url: 'http://127.0.0.1:19' } });
+      // What runtimes report after checking them: one answers, one fails.
+      await sql`INSERT INTO gateway_health_reports (org_id, gateway_name, node_id, healthy, reason)
+        SELECT org_id, name, 'runtime-1', name = 'gw-up', CASE WHEN name = 'gw-up' THEN '' ELSE 'connection refused' END FROM gateways WHERE name IN ('gw-up', 'gw-down')`;
+    } finally {
+      await sql.end();
+    }
+    const api = (name: string, upstreamPool: string) => ({ apiVersion: 'causeway/v1', kind: 'Api', metadata: { name }, spec: { basePath: `/${name}`, upstream: { pool: upstreamPool } } });
+    const emptyWarning = 'pool "empty" has no healthy member (0/0 healthy): requests will get 503 until one is';
+
+    await call(base, 'POST', '/v1/gateway-pools', pool('empty'));
+    const put = await call(base, 'PUT', '/v1/apis/on-empty', api('on-empty', 'empty'));
+    expect(put.status).toBe(201);
+    expect(put.body.warnings).toEqual([emptyWarning]);
+    expect(put.headers.get('warning')).toBe(`199 causeway "${emptyWarning.replaceAll('"', '\\"')}"`);
+    expect((await call(base, 'GET', '/v1/apis/on-empty')).status).toBe(200);
+
+    // In an apply, the pool the same apply writes counts; every member known down warns too.
+    const applied = await call(base, 'POST', '/v1/apply', { items: [pool('down', ['gw-down']), api('on-down', 'down'), api('on-empty-2', 'empty')] });
+    expect(applied.status).toBe(200);
+    expect(applied.body.items.map((i: { result: string }) => i.result)).toEqual(['created', 'created', 'created']);
+    expect(applied.body.warnings).toEqual(['pool "down" has no healthy member (0/1 healthy): requests will get 503 until one is', emptyWarning]);
+    expect(applied.headers.get('warning')).toContain('199 causeway "pool \\"down\\" has no healthy member (0/1 healthy)');
+
+    // A member that answers, or one no runtime has checked yet (unknown, not down), is enough.
+    await call(base, 'POST', '/v1/gateway-pools', pool('mixed', ['gw-down', 'gw-up']));
+    await call(base, 'POST', '/v1/gateway-pools', pool('unchecked', ['gw-down', 'gw-1']));
+    for (const target of ['mixed', 'unchecked']) {
+      const quiet = await call(base, 'PUT', `/v1/apis/on-${target}`, api(`on-${target}`, target));
+      expect(quiet.status).toBe(201);
+      expect(quiet.body.warnings).toBeUndefined();
+      expect(quiet.headers.get('warning')).toBeNull();
+    }
+    const quietApply = await call(base, 'POST', '/v1/apply', { items: [api('on-mixed', 'mixed')] });
+    expect(quietApply.body.warnings).toBeUndefined();
+    expect(quietApply.headers.get('warning')).toBeNull();
+  });
 });
