@@ -1,20 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ErrorCode } from '@causeway/shared';
+import { hopByHopHeaders as hopByHop, type ErrorCode } from '@causeway/shared';
 import { hopHeader } from './hop-marker.ts';
-
-/** Headers about one connection, never forwarded (RFC 9110 §7.6.1). */
-const hopByHop: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
 
 /**
  * Request headers the proxy sets itself; `expect` is answered by Node and refused by

@@ -4,4 +4,4 @@ export * from './urls.ts';
 export * from './policies.ts';
 export * from './policy-messages.ts';
 export * from './policy-overrides.ts';
-export { canonicalCidr, headerNameProblem, jwtAlgorithms, reservedHeaders, templatePattern } from './policy-values.ts';
+export { canonicalCidr, headerNameProblem, hopByHopHeaders, jwtAlgorithms, reservedHeaders, templatePattern } from './policy-values.ts';

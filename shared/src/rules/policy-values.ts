@@ -9,12 +9,8 @@ import { isJsonObject, showValue } from './field-checker.ts';
 /** Signature algorithms a JWT may use: asymmetric only, so a public key can never verify an HMAC. */
 export const jwtAlgorithms = ['RS256', 'ES256', 'EdDSA'] as const;
 
-/**
- * Headers a policy may not set, add, remove or fill from a claim: those about one
- * connection (RFC 9110 §7.6.1), the framing of the body, and those the runtime itself
- * sets or reads (the request id, the forwarding headers, the zone-hop marker).
- */
-export const reservedHeaders: ReadonlySet<string> = new Set([
+/** Headers about one connection, never forwarded by the runtime (RFC 9110 §7.6.1). */
+export const hopByHopHeaders: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -25,6 +21,15 @@ export const reservedHeaders: ReadonlySet<string> = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+]);
+
+/**
+ * Headers a policy may not set, add, remove or fill from a claim: those about one
+ * connection, the framing of the body, and those the runtime itself sets or reads (the
+ * request id, the forwarding headers, the zone-hop marker).
+ */
+export const reservedHeaders: ReadonlySet<string> = new Set([
+  ...hopByHopHeaders,
   'host',
   'content-length',
   'expect',
