@@ -4,8 +4,13 @@ import { SignIn } from './sign-in.tsx';
 import { GatewaysPage } from './gateways/gateways-page.tsx';
 import { ApisPage } from './apis/apis-page.tsx';
 import { AuditPage } from './audit/audit-page.tsx';
+import { ZonesPage } from './zones/zones-page.tsx';
+import { RuntimesPage } from './runtimes/runtimes-page.tsx';
+import { ControllersPage } from './controllers/controllers-page.tsx';
+import { AllocationsPage } from './allocations/allocations-page.tsx';
+import { TokensPage } from './tokens/tokens-page.tsx';
 
-const pages = { gateways: 'Gateways', apis: 'APIs', audit: 'Audit log' } as const;
+const pages = { gateways: 'Gateways', apis: 'APIs', zones: 'Zones', runtimes: 'Runtimes', controllers: 'Controllers', allocations: 'Allocations', tokens: 'Tokens', audit: 'Audit log' } as const;
 type PageId = keyof typeof pages;
 
 function pageOf(hash: string): PageId {
@@ -94,6 +99,11 @@ export function App() {
         {page === 'gateways' && <GatewaysPage key={key} session={session} />}
         {page === 'apis' && <ApisPage key={key} session={session} />}
         {page === 'audit' && <AuditPage key={key} session={session} />}
+        {page === 'zones' && <ZonesPage key={key} session={session} canWrite={orgs !== undefined} />}
+        {page === 'runtimes' && <RuntimesPage key={key} session={session} systemAdmin={orgs !== undefined} />}
+        {page === 'controllers' && <ControllersPage key={key} session={session} />}
+        {page === 'allocations' && <AllocationsPage key={key} session={session} />}
+        {page === 'tokens' && <TokensPage key={key} session={session} />}
       </main>
     </>
   );

@@ -4,6 +4,8 @@ import { recordControllerHeartbeat } from './store/controllers.ts';
 import type { Sql } from './store/database.ts';
 
 const HEARTBEAT_INTERVAL_MS = 5_000;
+/** A replica whose last heartbeat is older than this (three beats missed) is listed as not alive. */
+export const CONTROLLER_ALIVE_MS = 3 * HEARTBEAT_INTERVAL_MS;
 
 /** What a heartbeat says of this replica. */
 interface ReplicaState {

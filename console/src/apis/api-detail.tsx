@@ -37,8 +37,11 @@ export function ApiDetail({ session, name, onClose }: { session: Session; name: 
             <Field name="Upstream">{'pool' in spec.upstream ? `pool ${spec.upstream.pool}` : `gateway ${spec.upstream.gateway}`}</Field>
             <Field name="Failover">{spec.failover?.enabled === true ? `on: ${spec.failover.zones.join(', ') || 'every eligible zone'}` : 'off'}</Field>
           </dl>
-          <h3>Policies</h3>
-          <pre class="json">{JSON.stringify(spec.policies ?? {}, null, 2)}</pre>
+          <h3 id="policies-title">Policies</h3>
+          {/* It scrolls when long: focusable, so the keyboard can scroll it too. */}
+          <pre class="json" tabIndex={0} role="region" aria-labelledby="policies-title">
+            {JSON.stringify(spec.policies ?? {}, null, 2)}
+          </pre>
           <DeploymentStatus session={session} api={name} />
           <Revisions session={session} api={api.data} onRolledBack={api.reload} />
         </>

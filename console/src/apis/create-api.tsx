@@ -33,7 +33,7 @@ export function CreateApi({ session, onCreated }: { session: Session; onCreated:
       <label>
         API name <input value={name} onInput={(e) => setName(e.currentTarget.value)} required />
       </label>
-      <FieldError error={fieldErrorOf(error, 'name')} />
+      <FieldError error={fieldErrorOf(error, 'metadata.name')} />
       <label>
         Base path <input value={basePath} onInput={(e) => setBasePath(e.currentTarget.value)} required />
       </label>

@@ -27,7 +27,7 @@ function CreateGateway({ session, onCreated }: { session: Session; onCreated: ()
       <label>
         Name <input value={name} onInput={(e) => setName(e.currentTarget.value)} required />
       </label>
-      <FieldError error={fieldErrorOf(error, 'name')} />
+      <FieldError error={fieldErrorOf(error, 'metadata.name')} />
       <label>
         URL <input value={url} placeholder="http://10.0.0.1:8080" onInput={(e) => setUrl(e.currentTarget.value)} required />
       </label>

@@ -3218,6 +3218,8 @@ export interface operations {
                             lastHeartbeatAt?: string;
                             appliedRevision?: number;
                             connectedRuntimes?: number;
+                            /** @description its last heartbeat is less than 15 s old (one every 5 s) */
+                            alive?: boolean;
                         }[];
                     };
                 };
@@ -6008,6 +6010,8 @@ export interface operations {
                             lastSeenAt?: string;
                             appliedRevision?: number;
                             ackedRevision?: number;
+                            /** @description revisions behind the newest this replica has read from the log (0: in sync) */
+                            lag?: number;
                             lastNack?: {
                                 revision?: number;
                                 type?: string;

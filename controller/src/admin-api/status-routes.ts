@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { CONTROLLER_ALIVE_MS } from '../controller-heartbeat.ts';
 import { listControllers } from '../store/controllers.ts';
 import type { Sql } from '../store/database.ts';
 import { listRuntimes, type RuntimeRecord } from '../store/runtime-status.ts';
@@ -20,7 +21,8 @@ export interface StatusSources {
   configStream(): { readonly tls: boolean; readonly warnings: readonly string[] };
 }
 
-function runtimeDocument(runtime: RuntimeRecord) {
+/** `newest`: the newest revision this replica has read from the log; lag is counted from it. */
+function runtimeDocument(runtime: RuntimeRecord, newest: number) {
   return {
     nodeId: runtime.nodeId,
     org: runtime.org,
@@ -36,6 +38,8 @@ function runtimeDocument(runtime: RuntimeRecord) {
     lastSeenAt: runtime.lastSeenAt.toISOString(),
     appliedRevision: runtime.appliedRevision,
     ackedRevision: runtime.ackedRevision,
+    // A runtime of a replica that read the log a moment sooner may be ahead: that is no lag.
+    lag: Math.max(0, newest - runtime.appliedRevision),
     lastNack: runtime.lastNack === null ? null : { ...runtime.lastNack, at: runtime.lastNack.at?.toISOString() ?? null },
   };
 }
@@ -65,15 +69,21 @@ export function registerStatusRoutes(app: FastifyInstance, status: StatusSources
   // An org sees the runtimes that serve it: its own and the shared ones; a system administrator sees all.
   app.get('/v1/runtimes', { ...needs({ subject: 'runtimes', action: 'read' }), schema: routeSchemas.listRuntimes }, async (request) => {
     const runtimes = await listRuntimes(status.sql, request.principal.systemAdmin ? undefined : request.scope.org);
-    return { apiVersion: API_VERSION, kind: 'RuntimeList', items: runtimes.map(runtimeDocument) };
+    return { apiVersion: API_VERSION, kind: 'RuntimeList', items: runtimes.map((r) => runtimeDocument(r, status.appliedRevision())) };
   });
 
   app.get('/v1/controllers', { ...needs({ subject: 'controllers', action: 'read' }), schema: routeSchemas.listControllers }, async () => {
     const controllers = await listControllers(status.sql);
+    const now = Date.now();
     return {
       apiVersion: API_VERSION,
       kind: 'ControllerList',
-      items: controllers.map((c) => ({ ...c, startedAt: c.startedAt.toISOString(), lastHeartbeatAt: c.lastHeartbeatAt.toISOString() })),
+      items: controllers.map((c) => ({
+        ...c,
+        startedAt: c.startedAt.toISOString(),
+        lastHeartbeatAt: c.lastHeartbeatAt.toISOString(),
+        alive: now - c.lastHeartbeatAt.getTime() < CONTROLLER_ALIVE_MS,
+      })),
     };
   });
 }

@@ -121,4 +121,20 @@ describe.skipIf(missing !== undefined)('console: APIs, deployments, rollback, au
     await page.getByRole('button', { name: 'Newer' }).click();
     await rows.filter({ hasText: 'extra-26' }).waitFor();
   });
+
+  it('shows a runtime that rejected a revision, with its NACK message, beside one that applied it', async () => {
+    // This runtime refuses request timeouts over 20 s; the first one allows the default 300 s.
+    const strict = await stack.runtime({ controllers: [controller.xdsAddress], nodeId: 'strict', env: { CAUSEWAY_MAX_REQUEST_TIMEOUT_MS: '20000' } });
+    const spec = { basePath: '/slow', upstream: { pool: 'shop' }, timeouts: { requestMs: 60_000 } };
+    expect((await call(controller.adminUrl, 'PUT', '/v1/apis/slow', { spec })).status).toBe(201);
+    await page.getByRole('link', { name: 'APIs' }).click();
+    await page.locator('tr[data-api="slow"] [data-testid="deployment-summary"]', { hasText: '1/2 applied, 1 rejected' }).waitFor({ timeout: 20_000 });
+    expect(await page.locator('tr[data-api="slow"] [data-testid="deployment-summary"]').getAttribute('class')).toContain('red');
+
+    await page.getByRole('button', { name: 'Open API slow' }).click();
+    const rejected = page.locator(`tr[data-runtime="${strict.nodeId}"]`);
+    await rejected.filter({ hasText: 'rejected' }).filter({ hasText: 'CAUSEWAY_MAX_REQUEST_TIMEOUT_MS' }).waitFor({ timeout: 20_000 });
+    await runtimeState('applied').waitFor();
+    await screenshot(page, 'api-rejected');
+  });
 });

@@ -106,6 +106,14 @@ describe.skipIf(missing !== undefined)('console: gateway pools', () => {
     await page.getByRole('row').filter({ hasText: 'gw-1' }).filter({ hasText: 'unhealthy' }).waitFor();
     await screenshot(page, 'gateways');
 
+    // A bad gateway name: the server's word shows beside the name field, and nothing is created.
+    const create = page.getByRole('form', { name: 'Create gateway' });
+    await create.getByLabel('Name').fill('Bad_Name');
+    await create.getByLabel('URL').fill('http://127.0.0.1:9');
+    await create.getByRole('button', { name: 'Create gateway' }).click();
+    await create.getByRole('alert').filter({ hasText: '"Bad_Name" is not a slug' }).waitFor();
+    expect((await call(controller.adminUrl, 'GET', '/v1/gateways/Bad_Name')).status).toBe(404);
+
     // Signing out forgets the token: a reload asks for one again.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.reload();

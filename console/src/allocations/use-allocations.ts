@@ -1,0 +1,58 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { call, messageOf, type Session } from '../api.ts';
+import type { operations } from '../gen/admin-api.ts';
+
+export type Allocation = operations['getAllocation']['responses'][200]['content']['application/json'];
+export type AllocationState = NonNullable<Allocation['state']>;
+
+/** An allocation whose steps or undos are running: its state changes without anyone asking. */
+function isMoving(state: AllocationState | undefined): boolean {
+  return state === 'pending' || state === 'rolling-back' || state === 'releasing';
+}
+
+/** Settled lists are read every 2 s, like the other pages; moving ones often enough to see each step. */
+const SETTLED_MS = 2_000;
+const MOVING_MS = 500;
+
+export interface LiveAllocations {
+  readonly items: readonly Allocation[] | undefined;
+  readonly error: string | undefined;
+  readonly reload: () => void;
+}
+
+/**
+ * The org's allocations, read again faster while one of them moves or while `busy` (a request
+ * of this page, which may create one, is in flight). Answers that arrive out of order never
+ * replace a newer one.
+ */
+export function useAllocations(session: Session, busy: boolean): LiveAllocations {
+  const [items, setItems] = useState<readonly Allocation[] | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [tick, setTick] = useState(0);
+  const sent = useRef(0);
+  const shown = useRef(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  const fast = busy || (items ?? []).some((a) => isMoving(a.state));
+  useEffect(() => {
+    let live = true;
+    const run = (): void => {
+      const seq = ++sent.current;
+      call(session, 'get', '/v1/allocations').then(
+        (list) => {
+          if (!live || seq < shown.current) return;
+          shown.current = seq;
+          setItems(list?.items ?? []);
+          setError(undefined);
+        },
+        (e: unknown) => live && setError(messageOf(e)),
+      );
+    };
+    run();
+    const timer = setInterval(run, fast ? MOVING_MS : SETTLED_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [session, fast, tick]);
+  return { items, error, reload };
+}
