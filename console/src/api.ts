@@ -29,6 +29,13 @@ export interface Session {
   readonly org: string | undefined;
 }
 
+/** The token, and for a system administrator the org looked at. */
+export function authHeaders(session: Session): Record<string, string> {
+  const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
+  if (session.org !== undefined) headers['causeway-org'] = session.org;
+  return headers;
+}
+
 /** Calls one operation of the admin API: `path` as the document spells it, `{name}` filled from `params`. */
 export async function call<P extends keyof paths, M extends Method>(
   session: Session,
@@ -38,8 +45,7 @@ export async function call<P extends keyof paths, M extends Method>(
 ): Promise<Success<Operation<P, M>>> {
   const search = new URLSearchParams(Object.entries(options.query ?? {}).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')).toString();
   const url = String(path).replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? '')) + (search === '' ? '' : `?${search}`);
-  const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
-  if (session.org !== undefined) headers['causeway-org'] = session.org;
+  const headers = authHeaders(session);
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(url, { method: method.toUpperCase(), headers, body: options.body === undefined ? null : JSON.stringify(options.body) });
   const text = await response.text();

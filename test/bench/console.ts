@@ -12,6 +12,7 @@
 // after the rows are painted, while the page reads the pools again every 2 s.
 /// <reference lib="dom" />
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
@@ -52,9 +53,14 @@ async function pageWeight(adminUrl: string): Promise<Asset[]> {
   return Promise.all(
     files.map(async (file) => {
       const body = readFileSync(new URL(file, dist));
-      const response = await fetch(`${adminUrl}/console/${file === 'index.html' ? '' : file}`, { headers: { 'accept-encoding': 'gzip, br' } });
-      const sent = (await response.arrayBuffer()).byteLength;
-      const encoding = response.headers.get('content-encoding') ?? 'none';
+      // node:http, not fetch: fetch decompresses, and the bytes on the wire are what is measured.
+      const { sent, encoding } = await new Promise<{ sent: number; encoding: string }>((resolve, reject) => {
+        get(`${adminUrl}/console/${file === 'index.html' ? '' : file}`, { headers: { 'accept-encoding': 'gzip, br' } }, (response) => {
+          let bytes = 0;
+          response.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+          response.on('end', () => resolve({ sent: bytes, encoding: String(response.headers['content-encoding'] ?? 'none') }));
+        }).on('error', reject);
+      });
       return { path: file, raw: body.byteLength, gzip: gzipSync(body, { level: 6 }).byteLength, sent, encoding };
     }),
   );

@@ -1,19 +1,21 @@
 // npm run bench:propagation: commit-to-served time across two controller replicas, over
 // plaintext xDS and over mTLS side by side in one run.
 //
-// Two controllers, RUNTIMES runtimes (half on each), API changes through replica A at a
-// steady rate and in a burst; first with plaintext xDS (the reference), then, on the same
+// Two controllers, N runtimes (half on each; N from BENCH_RUNTIMES, default 20 then 50), API
+// changes through replica A at a steady rate and in a burst; first with plaintext xDS (the reference), then, on the same
 // database, with TLS controllers and runtimes that joined with a join token and stream over
 // mTLS. "Served" is the moment a runtime logs that it applied a revision at or after the
 // change. The floor for anything that crosses replicas, measured in the same run, is the
 // bare PostgreSQL LISTEN/NOTIFY round trip.
+import { cpus } from 'node:os';
 import postgres from 'postgres';
 import { startEmbeddedDatabase } from '@causeway/controller';
 import { TestPki } from '../src/harness/pki.ts';
 import { admin, cpuMsOf, metricSum, percentile, pool, startController, startRuntime, table, type ControllerProc, type RuntimeProc } from './lib.ts';
 import { writeSection } from './report.ts';
 
-const RUNTIMES = Number(process.env.BENCH_RUNTIMES ?? 50);
+/** Each count is measured in both modes; the machine runs every runtime, so a large count measures its CPU as much as propagation. */
+const RUNTIME_COUNTS = (process.env.BENCH_RUNTIMES ?? '20,50').split(',').map(Number);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 500);
 const RATE_PER_S = Number(process.env.BENCH_RATE ?? 20);
 const APIS = 50;
@@ -34,6 +36,7 @@ interface Commit {
 }
 interface Phase {
   readonly name: string;
+  readonly runtimes: number;
   readonly same: number[];
   readonly cross: number[];
   readonly bytesPerChangePerRuntime: number;
@@ -50,20 +53,20 @@ let offset = 0;
 const log = (message: string): void => void process.stderr.write(`${new Date().toISOString()} ${message}\n`);
 
 /** Starts the replicas and runtimes of one mode, runs the steady and burst phases through replica A, stops them all. */
-async function measureMode(mode: Mode, setUp: (a: ControllerProc) => Promise<NodeJS.ProcessEnv>): Promise<Phase[]> {
+async function measureMode(mode: Mode, count: number, setUp: (a: ControllerProc) => Promise<NodeJS.ProcessEnv>): Promise<Phase[]> {
   const controllerEnv = mode === 'mTLS' ? pki.controllerEnv() : {};
   const [a, b] = await Promise.all([startController(`replica-a-${mode}`, database.url, controllerEnv), startController(`replica-b-${mode}`, database.url, controllerEnv)]);
   controllers = [a, b];
   const runtimeEnv = await setUp(a);
   const applied: Applied[][] = [];
   const onA: boolean[] = [];
-  log(`${mode}: starting ${RUNTIMES} runtimes`);
-  for (let i = 0; i < RUNTIMES; i++) {
+  log(`${mode}: starting ${count} runtimes`);
+  for (let i = 0; i < count; i++) {
     const events: Applied[] = [];
     applied.push(events);
     onA.push(i % 2 === 0);
     const onApplied = (revision: number, at: number, type: string): void => void (type === 'api' && events.push({ revision, at }));
-    runtimes.push(await startRuntime(`bench-rt-${mode === 'mTLS' ? 'tls-' : ''}${i}`, i % 2 === 0 ? a.xds : b.xds, onApplied, runtimeEnv));
+    runtimes.push(await startRuntime(`bench-rt-${mode === 'mTLS' ? 'tls-' : ''}${count}-${i}`, i % 2 === 0 ? a.xds : b.xds, onApplied, runtimeEnv));
   }
   const caughtUp = async (revision: number): Promise<void> => {
     const deadline = Date.now() + 120_000;
@@ -111,11 +114,12 @@ async function measureMode(mode: Mode, setUp: (a: ControllerProc) => Promise<Nod
     const runtimeCpuMs = (await cpu(runtimes)) - cpuBefore.runtimes;
     return {
       name: `${name}: ${commits.length} changes in ${seconds.toFixed(1)} s (${Math.round(commits.length / seconds)}/s)`,
+      runtimes: count,
       ...result,
-      bytesPerChangePerRuntime: ((await sum('causeway_controller_xds_response_bytes_total')) - before.bytes) / commits.length / RUNTIMES,
-      responsesPerRuntime: ((await sum('causeway_controller_xds_responses_total{type="api"}')) - before.responses) / RUNTIMES,
+      bytesPerChangePerRuntime: ((await sum('causeway_controller_xds_response_bytes_total')) - before.bytes) / commits.length / count,
+      responsesPerRuntime: ((await sum('causeway_controller_xds_responses_total{type="api"}')) - before.responses) / count,
       controllerCpuMsPerChange: controllerCpuMs / commits.length,
-      runtimeCpuUsPerChange: (runtimeCpuMs * 1000) / commits.length / RUNTIMES,
+      runtimeCpuUsPerChange: (runtimeCpuMs * 1000) / commits.length / count,
     };
   };
   log(`${mode}: steady, ${CHANGES} changes at ${RATE_PER_S}/s`);
@@ -161,44 +165,62 @@ async function notifyRoundTrips(count: number): Promise<number[]> {
 }
 
 try {
-  const plaintext = await measureMode('plaintext', async (a) => {
-    await admin(a.adminUrl, 'PUT', '/v1/gateways/gw-1', { spec: { url: 'http://127.0.0.1:9' } });
-    for (let i = 0; i < APIS; i++) await admin(a.adminUrl, 'PUT', `/v1/apis/api-${i}`, { spec: { basePath: `/api-${i}`, upstream: { gateway: 'gw-1' } } });
-    return { CAUSEWAY_ZONE: ZONE };
-  });
-  const tls = await measureMode('mTLS', async (a) => {
-    const created = await admin(a.adminUrl, 'POST', '/v1/runtime-tokens', { zone: ZONE, org: null, expiresInSeconds: 86_400 });
-    return { CAUSEWAY_ZONE: ZONE, ...pki.runtimeEnv((created.body as { token: string }).token) };
-  });
+  const setUp: Record<Mode, (a: ControllerProc) => Promise<NodeJS.ProcessEnv>> = {
+    plaintext: async (a) => {
+      await admin(a.adminUrl, 'PUT', '/v1/gateways/gw-1', { spec: { url: 'http://127.0.0.1:9' } });
+      for (let i = 0; i < APIS; i++) await admin(a.adminUrl, 'PUT', `/v1/apis/api-${i}`, { spec: { basePath: `/api-${i}`, upstream: { gateway: 'gw-1' } } });
+      return { CAUSEWAY_ZONE: ZONE };
+    },
+    mTLS: async (a) => {
+      const created = await admin(a.adminUrl, 'POST', '/v1/runtime-tokens', { zone: ZONE, org: null, expiresInSeconds: 86_400 });
+      return { CAUSEWAY_ZONE: ZONE, ...pki.runtimeEnv((created.body as { token: string }).token) };
+    },
+  };
+  // Per runtime count: [plaintext steady, plaintext burst, mTLS steady, mTLS burst].
+  const measured: { count: number; byMode: Record<Mode, Phase[]> }[] = [];
+  for (const count of RUNTIME_COUNTS) {
+    const plaintext = await measureMode('plaintext', count, setUp.plaintext);
+    const tls = await measureMode('mTLS', count, setUp.mTLS);
+    measured.push({ count, byMode: { plaintext, mTLS: tls } });
+  }
   const notifyLatencies = await notifyRoundTrips(500);
 
-  const byMode: Record<Mode, Phase[]> = { plaintext, mTLS: tls };
   const row = (p: Phase, mode: Mode, replica: 'same' | 'cross') => {
     const samples = p[replica];
-    return [p.name, mode, `${replica} replica`, samples.length, percentile(samples, 50), percentile(samples, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime), p.controllerCpuMsPerChange, Math.round(p.runtimeCpuUsPerChange)];
+    return [p.name, mode, p.runtimes, `${replica} replica`, samples.length, percentile(samples, 50), percentile(samples, 99), Math.round(p.bytesPerChangePerRuntime), Math.round(p.responsesPerRuntime), p.controllerCpuMsPerChange, Math.round(p.runtimeCpuUsPerChange)];
   };
-  const rows: (string | number)[][] = [0, 1].flatMap((index) =>
-    (['same', 'cross'] as const).flatMap((replica) => MODES.flatMap((mode) => {
-      const p = byMode[mode][index];
-      return p === undefined ? [] : [row(p, mode, replica)];
-    })),
+  const rows: (string | number)[][] = measured.flatMap(({ byMode }) =>
+    [0, 1].flatMap((index) =>
+      (['same', 'cross'] as const).flatMap((replica) => MODES.flatMap((mode) => {
+        const p = byMode[mode][index];
+        return p === undefined ? [] : [row(p, mode, replica)];
+      })),
+    ),
   );
-  rows.push(['reference', '-', 'PostgreSQL NOTIFY → LISTEN', notifyLatencies.length, percentile(notifyLatencies, 50), percentile(notifyLatencies, 99), '-', '-', '-', '-']);
-  const crossSteady = (mode: Mode): string => {
-    const p99 = percentile(byMode[mode][0]?.cross ?? [], 99);
-    return `${mode} ${Math.round(p99)} ms (${p99 < CROSS_P99_TARGET_MS ? 'met' : 'not met'})`;
+  rows.push(['reference', '-', '-', 'PostgreSQL NOTIFY → LISTEN', notifyLatencies.length, percentile(notifyLatencies, 50), percentile(notifyLatencies, 99), '-', '-', '-', '-']);
+  const crossSteady = (count: number, byMode: Record<Mode, Phase[]>, mode: Mode): string => {
+    const steady = byMode[mode][0];
+    const p99 = percentile(steady?.cross ?? [], 99);
+    // The cores the steady phase kept busy: both replicas and every runtime, at the rate held.
+    const rate = RATE_PER_S;
+    const cores = steady === undefined ? Number.NaN : ((steady.controllerCpuMsPerChange + (steady.runtimeCpuUsPerChange / 1000) * count) * rate) / 1000;
+    return `${count} runtimes ${mode} ${Math.round(p99)} ms (${p99 < CROSS_P99_TARGET_MS ? 'met' : 'not met'}; ${cores.toFixed(1)} cores of CPU at ${rate}/s)`;
   };
   const output = [
-    `${RUNTIMES} runtimes (half on each of 2 replicas), ${APIS} APIs, ${CHANGES} changes per phase, each through replica A; plaintext xDS first (the`,
-    'reference), then TLS replicas on the same database with runtimes that joined with a join token and stream over mTLS. The machine',
-    'was shared with other work while measured; CPU per change is the steadier figure.',
+    `${RUNTIME_COUNTS.join(' and then ')} runtimes (half on each of 2 replicas), ${APIS} APIs, ${CHANGES} changes per phase, each through replica A; for each count, plaintext`,
+    'xDS first (the reference), then TLS replicas on the same database with runtimes that joined with a join token and stream over mTLS.',
+    `Every runtime runs on this machine of ${cpus().length} cores beside both replicas and PostgreSQL: a change costs each runtime its CPU once, so the`,
+    'larger count measures whether the machine can carry the runtimes as much as how fast a change travels; in a deployment each',
+    'runtime has its own CPU. CPU per change is the steadier figure.',
     '',
-    table(['phase', 'xDS', 'runtimes', 'samples', 'commit→served p50 (ms)', 'p99 (ms)', 'bytes pushed per change per runtime', 'API responses per runtime', 'controller CPU per change (ms, both replicas)', 'runtime CPU per change (µs, each runtime)'], rows),
+    table(['phase', 'xDS', 'runtimes', 'replica', 'samples', 'commit→served p50 (ms)', 'p99 (ms)', 'bytes pushed per change per runtime', 'API responses per runtime', 'controller CPU per change (ms, both replicas)', 'runtime CPU per change (µs, each runtime)'], rows),
     '',
-    `Target: cross-replica commit→served p99 under ${CROSS_P99_TARGET_MS} ms at the steady rate: ${MODES.map(crossSteady).join(', ')}.`,
+    `Target: cross-replica commit→served p99 under ${CROSS_P99_TARGET_MS} ms at the steady rate of ${RATE_PER_S}/s:`,
+    ...measured.flatMap(({ count, byMode }) => MODES.map((mode) => `- ${crossSteady(count, byMode, mode)}`)),
     'Served: the runtime logged that it applied a revision at or after the change. API responses per runtime: how many',
     'pushes carried the phase\'s changes to each runtime (fewer than changes when a burst is coalesced). CPU: user and system',
-    'time of the processes over the phase (including what they do between changes), divided by the changes.',
+    'time of the processes over the phase (including what they do between changes), divided by the changes; cores of CPU:',
+    'what the replicas and all runtimes together need at the target rate.',
   ].join('\n');
   console.log(output);
   await writeSection('propagation', 'npm run bench:propagation', output);

@@ -1,5 +1,6 @@
 import { call, type Schemas, type Session } from '../api.ts';
 import { usePolling } from '../use-polling.ts';
+import { useStatusEvents } from './status-events.ts';
 
 type Status = Schemas['DeploymentStatus'];
 type State = NonNullable<NonNullable<Status['runtimes']>[number]['state']>;
@@ -11,6 +12,7 @@ const stateNames: Record<State, { text: string; tone: string }> = {
   pending: { text: 'pending', tone: 'grey' },
 };
 
+/** Polled, for the list: a stream per row would hold the browser's few connections to the controller. */
 export function useDeploymentStatus(session: Session, api: string) {
   return usePolling(() => call(session, 'get', '/v1/apis/{name}/status', { params: { name: api } }), [session, api]);
 }
@@ -29,9 +31,9 @@ export function DeploymentSummary({ status }: { status: Status | undefined }) {
   );
 }
 
-/** Each targeted runtime and what it did with the current revision; read again every 2 s. */
+/** Each targeted runtime and what it did with the current revision, as the controller streams it. */
 export function DeploymentStatus({ session, api }: { session: Session; api: string }) {
-  const status = useDeploymentStatus(session, api);
+  const status = useStatusEvents(session, api);
   const runtimes = status.data?.runtimes ?? [];
   return (
     <section aria-labelledby="deployment-title">

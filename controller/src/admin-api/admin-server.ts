@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { CausewayError, type Logger } from '@causeway/shared';
 import type { ControllerMetrics } from '../metrics.ts';
 import { registerApiRoutes } from './api-routes.ts';
+import { registerStatusEvents } from './status-events.ts';
 import { registerUpstreamRoutes, type UpstreamRouteDeps } from './upstream-routes.ts';
 import { registerResourceRoutes } from './resource-routes.ts';
 import type { Deployer } from '../deployment/deployer.ts';
@@ -135,6 +136,7 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
   app.after(() => {
     app.get('/v1/openapi.json', { ...publicRoute, schema: routeSchemas.openapi }, async () => app.swagger());
     registerApiRoutes(app, options.sql, options.deployer);
+    registerStatusEvents(app, options.sql, options.deployer, options.log);
     registerUpstreamRoutes(app, options.pools);
     registerResourceRoutes(app, options.sql, options.deployer, largeBodies, options.pools.health);
     registerStatusRoutes(app, options.status, options.metrics);

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { constants, gzipSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import { publicRoute } from './access.ts';
 import { sendError } from './error-replies.ts';
@@ -36,7 +37,24 @@ const types: Readonly<Record<string, string>> = {
 
 interface ConsoleFile {
   readonly body: Buffer;
+  /** The body gzip-compressed once at start, sent to browsers that accept it. */
+  readonly gzipped: Buffer;
   readonly type: string;
+}
+
+function consoleFile(body: Buffer, type: string): ConsoleFile {
+  return { body, gzipped: gzipSync(body, { level: constants.Z_BEST_COMPRESSION }), type };
+}
+
+/** Whether the request's Accept-Encoding allows gzip (a `q=0` refuses it). */
+function acceptsGzip(request: FastifyRequest): boolean {
+  const header = request.headers['accept-encoding'];
+  if (header === undefined) return false;
+  return header.split(',').some((part) => {
+    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
+    const refused = params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+    return (coding.trim() === 'gzip' || coding.trim() === '*') && !refused;
+  });
 }
 
 /** The built files, read once: index.html and the content-hashed assets beside it. */
@@ -44,21 +62,24 @@ function loadConsole(dir: string): { index: ConsoleFile | undefined; assets: Rea
   const assets = new Map<string, ConsoleFile>();
   const assetDir = join(dir, 'assets');
   if (existsSync(assetDir)) {
-    for (const name of readdirSync(assetDir)) assets.set(name, { body: readFileSync(join(assetDir, name)), type: types[extname(name)] ?? 'application/octet-stream' });
+    for (const name of readdirSync(assetDir)) assets.set(name, consoleFile(readFileSync(join(assetDir, name)), types[extname(name)] ?? 'application/octet-stream'));
   }
   const indexPath = join(dir, 'index.html');
-  const index = existsSync(indexPath) ? { body: readFileSync(indexPath), type: 'text/html; charset=utf-8' } : undefined;
+  const index = existsSync(indexPath) ? consoleFile(readFileSync(indexPath), 'text/html; charset=utf-8') : undefined;
   return { index, assets };
 }
 
-function send(reply: FastifyReply, file: ConsoleFile, cacheControl: string): FastifyReply {
+function send(request: FastifyRequest, reply: FastifyReply, file: ConsoleFile, cacheControl: string): FastifyReply {
+  const gzip = acceptsGzip(request);
+  if (gzip) reply.header('content-encoding', 'gzip');
   return reply
+    .header('vary', 'accept-encoding')
     .header('content-security-policy', CONSOLE_CSP)
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .header('cache-control', cacheControl)
     .type(file.type)
-    .send(file.body);
+    .send(gzip ? file.gzipped : file.body);
 }
 
 const page = { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } };
@@ -79,14 +100,14 @@ const schemas = {
 /** The web console at /console/, served by every controller from the files built at install. */
 export function registerConsoleRoutes(app: FastifyInstance): void {
   const { index, assets } = loadConsole(DIST);
-  app.get('/console/', { ...publicRoute, schema: schemas.index }, async (_request, reply) => {
+  app.get('/console/', { ...publicRoute, schema: schemas.index }, async (request, reply) => {
     if (index === undefined) return sendError(reply, new CausewayError('not_found', 'the console is not built: run npm run build -w console'));
     // Always asked again, so that a new build's asset names are picked up at once.
-    return send(reply, index, 'no-cache');
+    return send(request, reply, index, 'no-cache');
   });
   app.get<{ Params: { file: string } }>('/console/assets/:file', { ...publicRoute, schema: schemas.asset }, async (request, reply) => {
     const file = assets.get(request.params.file);
     if (file === undefined) return sendError(reply, new CausewayError('not_found', `no such console file: ${request.params.file}`));
-    return send(reply, file, 'public, max-age=31536000, immutable');
+    return send(request, reply, file, 'public, max-age=31536000, immutable');
   });
 }

@@ -14,7 +14,7 @@ function bounded(text: string): string {
 }
 
 /** The one error envelope: `{"error":{"code","message","details"?}}`. */
-function errorBody(error: CausewayError): { error: { code: ErrorCode; message: string; details?: ErrorDetail[] } } {
+export function errorBody(error: CausewayError): { error: { code: ErrorCode; message: string; details?: ErrorDetail[] } } {
   const json = error.toJSON();
   const body: { code: ErrorCode; message: string; details?: ErrorDetail[] } = { code: json.code, message: bounded(json.message) };
   if (json.details !== undefined) body.details = json.details.slice(0, MAX_DETAILS).map((d) => ({ path: bounded(d.path), message: bounded(d.message) }));

@@ -214,6 +214,13 @@ const deployments = {
     params: named('API'),
     response: { 200: ok('The deployment status', { type: 'object', allOf: [ref('DeploymentStatus')], properties: { kind: { const: 'ApiDeploymentStatus' } } }), ...errors(404) },
   },
+  watchApiStatus: {
+    tags: tags.deployments,
+    operationId: 'watchApiStatus',
+    summary: 'The deployment status as server-sent events: a `status` event now and at each change, an `error` event that ends the stream; a stream lasts at most 10 minutes',
+    params: named('API'),
+    response: { 200: { description: 'Events, each `data` an ApiDeploymentStatus (or the error envelope)', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(404, 503) },
+  },
 } satisfies Record<string, FastifySchema>;
 
 

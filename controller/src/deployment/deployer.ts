@@ -73,6 +73,20 @@ export class Deployer {
     return deploymentStatus(this.sql, store.orgName, name, api.revision);
   }
 
+  /**
+   * The API's deployment status now, then each time it is looked at again: at once when a
+   * runtime's answer is announced, and at least every poll interval (which also sees a new
+   * revision of the API). Ends when `signal` aborts; throws 404 when the API goes away.
+   */
+  async *watchStatus(store: ResourceStore, name: string, signal: AbortSignal): AsyncGenerator<DeploymentStatus> {
+    while (!signal.aborted) {
+      const seen = this.watch.generation;
+      yield await this.status(store, name);
+      if (signal.aborted) return;
+      await this.watch.changeAfter(seen, Number.POSITIVE_INFINITY);
+    }
+  }
+
   async revisions(store: ResourceStore, name: string): Promise<ApiRevision[]> {
     const revisions = await listApiRevisions(this.sql, store.orgName, name);
     if (revisions.length === 0) throw notFound('Api', name);

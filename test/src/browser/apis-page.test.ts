@@ -131,7 +131,10 @@ describe.skipIf(missing !== undefined)('console: APIs, deployments, rollback, au
     await page.locator('tr[data-api="slow"] [data-testid="deployment-summary"]', { hasText: '1/2 applied, 1 rejected' }).waitFor({ timeout: 20_000 });
     expect(await page.locator('tr[data-api="slow"] [data-testid="deployment-summary"]').getAttribute('class')).toContain('red');
 
+    // The detail's runtime table follows the controller's event stream, not a poll.
+    const streamed = page.waitForRequest((r) => r.url().endsWith('/v1/apis/slow/status/events'));
     await page.getByRole('button', { name: 'Open API slow' }).click();
+    await streamed;
     const rejected = page.locator(`tr[data-runtime="${strict.nodeId}"]`);
     await rejected.filter({ hasText: 'rejected' }).filter({ hasText: 'CAUSEWAY_MAX_REQUEST_TIMEOUT_MS' }).waitFor({ timeout: 20_000 });
     await runtimeState('applied').waitFor();

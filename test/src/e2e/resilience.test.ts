@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,26 @@ describe('faults around the control plane', () => {
       expect(response.body?.upstream).toBe('upstream-1');
     }, { timeoutMs: 15_000, message: () => stack.tails() });
   });
+
+  it('stops on SIGTERM well within a grace period with PostgreSQL gone and a runtime frozen', async () => {
+    const database = await startDatabaseProcess();
+    cleanups.push(() => database.stop());
+    const controller = await stack.controller({ databaseUrl: database.url });
+    await call(controller.adminUrl, 'PUT', '/v1/gateways/gw-1', { spec: { url: 'http://127.0.0.1:9' } });
+    const runtime = await stack.runtime({ controllers: [controller.xdsAddress] });
+    await runtime.logLine('connected to controller');
+    // A runtime that stops answering holds its stream open.
+    runtime.child.kill('SIGSTOP');
+    cleanups.push(async () => void runtime.child.kill('SIGCONT'));
+    await database.stop();
+    const started = performance.now();
+    controller.child.kill('SIGTERM');
+    await once(controller.child, 'exit');
+    const tookMs = performance.now() - started;
+    console.log(`controller stopped ${Math.round(tookMs)} ms after SIGTERM with its database gone`);
+    // Orchestrators kill after a grace period (30 s by default in Kubernetes): a clean stop is well inside it.
+    expect(tookMs).toBeLessThan(10_000);
+  }, 60_000);
 
   it('starts a runtime from its cached config when no controller answers', async () => {
     const database = await startDatabaseProcess();

@@ -1,3 +1,5 @@
+import { get } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../../controller/src/admin-api/console-routes.ts';
 import { startAdminController, type AdminController } from '../harness/admin-controller.ts';
@@ -37,6 +39,32 @@ describe('the console as the controller serves it', () => {
       expect(attributes).toMatch(/src="\/console\/assets\/[^"/]+\.js"/);
     }
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  /** A GET with exactly these headers (fetch would add and undo its own Accept-Encoding). */
+  const raw = (url: string, headers: Record<string, string>) =>
+    new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      get(url, { headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+
+  it('sends the page and its assets gzip-compressed to a browser that accepts it, and as they are to one that does not', async () => {
+    const html = await (await fetch(`${admin.base}/console/`)).text();
+    const script = html.match(/src="(\/console\/assets\/[^"]+\.js)"/)?.[1] ?? '';
+    for (const path of ['/console/', script]) {
+      const plain = await raw(`${admin.base}${path}`, {});
+      expect(plain.headers['content-encoding'], path).toBeUndefined();
+      const refused = await raw(`${admin.base}${path}`, { 'accept-encoding': 'gzip;q=0, identity' });
+      expect(refused.headers['content-encoding'], path).toBeUndefined();
+      const gzipped = await raw(`${admin.base}${path}`, { 'accept-encoding': 'gzip, deflate, br' });
+      expect(gzipped.headers['content-encoding'], path).toBe('gzip');
+      expect(gzipped.headers.vary, path).toBe('accept-encoding');
+      expect(gunzipSync(gzipped.body).equals(plain.body), path).toBe(true);
+      if (path === script) expect(gzipped.body.length).toBeLessThan(plain.body.length / 2);
+    }
   });
 
   it('serves each content-hashed asset as immutable for a year, and 404s a name it does not have', async () => {

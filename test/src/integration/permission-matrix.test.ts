@@ -23,6 +23,20 @@ interface Request {
   readonly method: string;
   readonly path: string;
   readonly body?: unknown;
+  /** An event stream: only its status (and a refusal's body) is read, then it is closed. */
+  readonly stream?: boolean;
+}
+
+/** The answer to a GET of an event stream, without waiting for a stream that never ends. */
+async function openStream(base: string, path: string, token: string): Promise<{ status: number; body: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any shape, read by assertions
+  const abort = new AbortController();
+  const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+  if (response.ok) {
+    abort.abort();
+    return { status: response.status, body: undefined, text: '' };
+  }
+  const text = await response.text();
+  return { status: response.status, body: JSON.parse(text), text };
 }
 /** One way to call a route: what to make first (with the bootstrap token), the request, and what it needs in all when that is more than the route says. */
 interface Variant {
@@ -158,6 +172,7 @@ describe('permission matrix: every registered route, for each built-in role and 
   const recipes: Record<string, Variant[]> = {
     'GET /v1/apis/:name/revisions': get((n) => `/v1/apis/${n}/revisions`, api),
     'GET /v1/apis/:name/status': get((n) => `/v1/apis/${n}/status`, api),
+    'GET /v1/apis/:name/status/events': [{ label: 'existing', prepare: async (name) => (await api(name), { method: 'GET', path: `/v1/apis/${name}/status/events`, stream: true }) }],
     'POST /v1/apis/:name/rollback': [
       {
         label: 'to the previous revision (same upstream: no attach)',
@@ -430,7 +445,10 @@ describe('permission matrix: every registered route, for each built-in role and 
             const permissions = permissionsOf.get(role) ?? [];
             const missing = needs === 'system-admin' ? 'system-admin' : needs.find((n) => !holds(permissions, n));
             const before = await admin.revision();
-            const answer = await call(admin.base, route.method, request.path, route.method === 'HEAD' ? undefined : request.body, { token: token.secret });
+            const answer =
+              request.stream === true
+                ? await openStream(admin.base, request.path, token.secret)
+                : await call(admin.base, route.method, request.path, route.method === 'HEAD' ? undefined : request.body, { token: token.secret });
             const what = `${route.method} ${request.path} [${variant.label}] as ${role}`;
             if (missing === undefined) {
               if (answer.status < 200 || answer.status > 299) failures.push(`${what}: allowed, but ${answer.status} ${answer.text.slice(0, 200)}`);
