@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AxeResults, RunOptions } from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
 import { eventually } from '../harness/eventually.ts';
 import { Stack } from '../harness/processes.ts';
@@ -45,8 +45,10 @@ async function axeFindings(page: Page): Promise<Finding[]> {
 function trackRequests(page: Page): { settled: () => Promise<void> } {
   let pending = 0;
   let last = Date.now();
-  page.on('request', () => void ((pending += 1), (last = Date.now())));
-  const ended = (): void => void ((pending -= 1), (last = Date.now()));
+  // An API's deployment-status event stream stays open while its detail is shown: never "finished".
+  const counted = (request: Request): boolean => !request.url().endsWith('/status/events');
+  page.on('request', (request) => void (counted(request) && ((pending += 1), (last = Date.now()))));
+  const ended = (request: Request): void => void (counted(request) && ((pending -= 1), (last = Date.now())));
   page.on('requestfinished', ended);
   page.on('requestfailed', ended);
   return {
