@@ -3,14 +3,21 @@ import { routingPath, type PolicyOverride } from '@causeway/shared';
 /** An encoded slash: a segment boundary to an upstream that decodes it, so one here too. */
 const segmentBoundary = /\/|%2F/;
 
+/** A segment without its path parameters: `admin;jsessionid=1` is `admin`. */
+function withoutParameters(segment: string): string {
+  const semicolon = segment.indexOf(';');
+  return semicolon === -1 ? segment : segment.slice(0, semicolon);
+}
+
 /**
  * The segments of a path as routes compare it (`routingPath`: escapes decoded, those of
- * delimiters kept upper-case), split at '/' and at an encoded slash, empty ones dropped:
- * `//admin`, `/admin/` and `/%61dmin` are all `admin`. Dot segments never get here (the
- * proxy refuses them before routing).
+ * delimiters kept upper-case), split at '/' and at an encoded slash, path parameters cut
+ * (servlet containers drop them, so `/admin;x=1` reaches an upstream's `/admin`), empty
+ * ones dropped: `//admin`, `/admin/`, `/%61dmin` and `/admin;x` are all `admin`. Dot
+ * segments never get here (the proxy refuses them before routing).
  */
 export function pathSegments(path: string): string[] {
-  return (routingPath(path) ?? path).split(segmentBoundary).filter((s) => s !== '');
+  return (routingPath(path) ?? path).split(segmentBoundary).map(withoutParameters).filter((s) => s !== '');
 }
 
 /** Where an override applies: its methods (none: all) and a path prefix under the API's base path, by whole segments. */

@@ -50,9 +50,10 @@ describe('policy overrides', () => {
     expect(upstream.hits).toBe(3);
   });
 
-  it('cannot be bypassed by an empty segment, an escape, a trailing slash, an encoded slash or a dot segment', async () => {
+  it('cannot be bypassed by an empty segment, an escape, a trailing slash, an encoded slash, path parameters or a dot segment', async () => {
     expect(serveWithPolicies(rt, upstream.url, adminLocked)).toMatchObject({ ok: true });
-    for (const path of ['/orders//admin', '/orders/%61dmin', '/orders/admin/', '/orders/admin%2Fusers', '/orders/admin%2fusers']) {
+    const parameters = ['/orders/admin;jsessionid=1', '/orders/admin;x/users', '/orders/;x/admin'];
+    for (const path of ['/orders//admin', '/orders/%61dmin', '/orders/admin/', '/orders/admin%2Fusers', '/orders/admin%2fusers', ...parameters]) {
       expect(await status(path, 'POST'), path).toBe(403);
     }
     expect(await rawStatus('/orders/public/../admin')).toBe(400);

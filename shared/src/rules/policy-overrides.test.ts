@@ -20,6 +20,7 @@ describe('spec.policies.overrides', () => {
           { match: {}, policies: { overrides: [], rateLimit: { requests: 0, per: 'minute' } } },
           { policies: { rateLimit: { ...limit, by: 'consumer' } } },
           { match: { path: '/x' } },
+          { match: { pathPrefix: '/admin;jsessionid=1' }, policies: { rateLimit: limit } },
         ],
       }),
     ).toEqual({
@@ -30,6 +31,7 @@ describe('spec.policies.overrides', () => {
       'spec.policies.overrides[2].policies.overrides': expect.stringContaining('unknown field') as string,
       'spec.policies.overrides[2].policies.rateLimit.requests': '0 is not a whole number from 1 to 1000000',
       'spec.policies.overrides[3].policies.rateLimit.by': '"consumer" needs an apiKey policy',
+      'spec.policies.overrides[5].match.pathPrefix': "has ';': path parameters are not matched (a request's '/admin;x=1' is '/admin')",
       'spec.policies.overrides[4].match.path': expect.stringContaining('unknown field') as string,
       'spec.policies.overrides[4].policies': 'is required',
     });

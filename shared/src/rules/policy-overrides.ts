@@ -38,6 +38,8 @@ function checkOverride(c: FieldChecker, path: string, raw: unknown, base: Policy
   const prefix = c.string(`${path}.match.pathPrefix`, match.pathPrefix, 256, '/');
   const canonical = canonicalBasePath(prefix);
   if (!canonical.ok && typeof match.pathPrefix === 'string') c.fail(`${path}.match.pathPrefix`, canonical.rule);
+  // Requests are matched without their path parameters (`/admin;x=1` is `/admin`), so a prefix has none.
+  if (canonical.ok && canonical.value.includes(';')) c.fail(`${path}.match.pathPrefix`, "has ';': path parameters are not matched (a request's '/admin;x=1' is '/admin')");
   if (spec.policies === undefined) c.fail(`${path}.policies`, 'is required');
   const own = checkPolicyFields(c, `${path}.policies`, c.object(`${path}.policies`, spec.policies, policyFields) ?? {});
   const named = Object.keys(own);
