@@ -1,3 +1,4 @@
+import compress from '@fastify/compress';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { CausewayError, type Logger } from '@causeway/shared';
 import type { ControllerMetrics } from '../metrics.ts';
@@ -53,6 +54,8 @@ export interface AdminRoute {
 
 /** A whole request (headers and body) must arrive within this; a large apply waiting its turn counts. */
 const REQUEST_TIMEOUT_MS = 300_000;
+/** Answers smaller than this go uncompressed: gzip would save little and cost a little CPU each. */
+const COMPRESS_THRESHOLD_BYTES = 1_024;
 
 /** Route paths are matched exactly as written: one spelling per resource (see docs/security.md). */
 const routerOptions = {
@@ -131,6 +134,8 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
   );
 
   const largeBodies = new LargeBodyGate({ ...options.largeApplies, metrics: options.metrics });
+  // Lists grow with an installation (1,000 pools are 712 kB of JSON, 10 kB gzipped) and consoles poll them.
+  void app.register(compress, { encodings: ['gzip'], threshold: COMPRESS_THRESHOLD_BYTES });
   registerOpenApi(app);
   // Once the OpenAPI plugin has loaded, so that it sees every route.
   app.after(() => {

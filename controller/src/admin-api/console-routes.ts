@@ -100,12 +100,13 @@ const schemas = {
 /** The web console at /console/, served by every controller from the files built at install. */
 export function registerConsoleRoutes(app: FastifyInstance): void {
   const { index, assets } = loadConsole(DIST);
-  app.get('/console/', { ...publicRoute, schema: schemas.index }, async (request, reply) => {
+  // Compressed once at start (see send); the admin API's on-the-fly compression stays out.
+  app.get('/console/', { ...publicRoute, compress: false, schema: schemas.index }, async (request, reply) => {
     if (index === undefined) return sendError(reply, new CausewayError('not_found', 'the console is not built: run npm run build -w console'));
     // Always asked again, so that a new build's asset names are picked up at once.
     return send(request, reply, index, 'no-cache');
   });
-  app.get<{ Params: { file: string } }>('/console/assets/:file', { ...publicRoute, schema: schemas.asset }, async (request, reply) => {
+  app.get<{ Params: { file: string } }>('/console/assets/:file', { ...publicRoute, compress: false, schema: schemas.asset }, async (request, reply) => {
     const file = assets.get(request.params.file);
     if (file === undefined) return sendError(reply, new CausewayError('not_found', `no such console file: ${request.params.file}`));
     return send(request, reply, file, 'public, max-age=31536000, immutable');
