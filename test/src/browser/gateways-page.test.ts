@@ -119,4 +119,34 @@ describe.skipIf(missing !== undefined)('console: gateway pools', () => {
     await page.reload();
     await page.getByLabel('Admin API token').waitFor();
   });
+
+  it('keeps the keyboard inside an open sheet, through the page refreshing behind it, and gives the focus back on Escape', async () => {
+    await page.getByLabel('Admin API token').fill(TEST_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const opener = page.getByRole('button', { name: 'Open pool shop' });
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    const sheet = page.getByRole('dialog', { name: 'Pool shop' });
+    await sheet.waitFor();
+    const focusInSheet = (): Promise<boolean> => sheet.evaluate((panel) => panel.contains(document.activeElement));
+    expect(await focusInSheet()).toBe(true);
+    // More presses than the sheet has controls, both ways round: the focus never reaches the page behind.
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      expect(await focusInSheet(), `after Tab ${i + 1}`).toBe(true);
+    }
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Shift+Tab');
+      expect(await focusInSheet(), `after Shift+Tab ${i + 1}`).toBe(true);
+    }
+    // The pools behind are read again every 2 s; a control chosen in the sheet keeps the focus.
+    await sheet.getByLabel('Gateway', { exact: true }).focus();
+    await page.waitForResponse((r) => r.url().endsWith('/v1/gateway-pools'));
+    // The answer is rendered before the next frame.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    expect(await sheet.getByLabel('Gateway', { exact: true }).evaluate((select) => select === document.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'detached' });
+    expect(await opener.evaluate((button) => button === document.activeElement)).toBe(true);
+  });
 });
