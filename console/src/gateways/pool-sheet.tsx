@@ -77,6 +77,8 @@ function MemberTable({ members, onRemove }: { members: readonly Member[]; onRemo
 export function PoolSheet({ session, pool, onChanged, onClose }: { session: Session; pool: Pool; onChanged: () => void; onClose: () => void }) {
   const name = pool.metadata?.name ?? '';
   const [error, setError] = useState<string | undefined>(undefined);
+  // Deleting asks once more, inside the sheet.
+  const [confirming, setConfirming] = useState(false);
   const done = (failure?: string): void => {
     setError(failure);
     onChanged();
@@ -109,9 +111,28 @@ export function PoolSheet({ session, pool, onChanged, onClose }: { session: Sess
       )}
       <MemberTable members={pool.status?.members ?? []} onRemove={(gateway) => void remove(gateway)} />
       <AddGateway session={session} pool={pool} onAdded={done} />
-      <button type="button" class="danger" onClick={() => void deletePool()}>
-        Delete pool
-      </button>
+      {confirming ? (
+        <p role="group" aria-label={`Delete pool ${name}?`}>
+          Delete pool {name}? Nothing that uses it may remain.{' '}
+          <button
+            type="button"
+            class="danger"
+            onClick={() => {
+              setConfirming(false);
+              void deletePool();
+            }}
+          >
+            Delete
+          </button>{' '}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </p>
+      ) : (
+        <button type="button" class="danger" onClick={() => setConfirming(true)}>
+          Delete pool
+        </button>
+      )}
     </Dialog>
   );
 }

@@ -92,7 +92,14 @@ describe.skipIf(missing !== undefined)('console: gateway pools', () => {
     await drawer.getByRole('button', { name: 'Close' }).click();
 
     await page.getByRole('button', { name: 'Open pool shop' }).click();
+    // Deleting asks once more; Cancel sends nothing.
     await sheet.getByRole('button', { name: 'Delete pool' }).click();
+    const confirm = sheet.getByRole('group', { name: 'Delete pool shop?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect(await sheet.getByRole('alert').count()).toBe(0);
+    await sheet.getByRole('button', { name: 'Delete pool' }).click();
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
     const refusal = sheet.getByRole('alert');
     await refusal.filter({ hasText: 'orders' }).waitFor();
     await screenshot(page, 'pool-in-use');
