@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ApiHistogram } from './api-histogram.ts';
+import { PendingCounts, type Increment } from './pending-counts.ts';
 import { ApiDenials, createPolicyMetrics, forgetDenials, type PolicyMetrics } from './policies/policy-metrics.ts';
 
 const codeClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -41,49 +42,6 @@ export interface RuntimeMetrics {
   readonly policies: PolicyMetrics;
   /** Counts of `requests` not yet added to their series: they are, whenever the registry is read. */
   readonly pendingRequests: PendingCounts;
-}
-
-export interface Increment {
-  inc(): void;
-}
-
-/**
- * Counts kept as plain numbers on the hot path and added to their prom-client series
- * when the registry is read (the counter's `collect`): prom-client's own `inc()` hashes
- * the label set on every call.
- */
-class PendingCounts {
-  private readonly changed: PendingCount[] = [];
-
-  /** An increment of `series` that costs an addition until the next flush. */
-  of(series: { inc(value: number): void }): Increment {
-    return new PendingCount(series, this.changed);
-  }
-
-  flush(): void {
-    for (const count of this.changed) count.flush();
-    this.changed.length = 0;
-  }
-}
-
-class PendingCount implements Increment {
-  private readonly series: { inc(value: number): void };
-  private readonly changed: PendingCount[];
-  private pending = 0;
-
-  constructor(series: { inc(value: number): void }, changed: PendingCount[]) {
-    this.series = series;
-    this.changed = changed;
-  }
-
-  inc(): void {
-    if (this.pending++ === 0) this.changed.push(this);
-  }
-
-  flush(): void {
-    this.series.inc(this.pending);
-    this.pending = 0;
-  }
 }
 
 export function createRuntimeMetrics(): RuntimeMetrics {

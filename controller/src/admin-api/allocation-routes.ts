@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CausewayError } from '@causeway/shared';
 import { allows } from '../access/permissions.ts';
-import { AllocationFailed } from '../allocation/allocation-run.ts';
+import { AllocationFailed } from '../allocation/allocation-failed.ts';
 import type { Allocator } from '../allocation/allocator.ts';
 import { allocationStates, listAllocations, type Allocation, type AllocationFilter, type AllocationState } from '../store/allocations.ts';
 import type { Sql } from '../store/database.ts';

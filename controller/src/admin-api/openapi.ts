@@ -4,7 +4,7 @@ import { SOFTWARE_VERSION } from '@causeway/shared';
 import { kinds, type Kind } from '../store/records.ts';
 import { pluralOf } from './documents.ts';
 import { documentSchemas } from './document-schemas.ts';
-import { KINDS_KEY, OPTIONAL_BODY_KEY } from './route-schemas.ts';
+import { KINDS_KEY, OPTIONAL_BODY_KEY } from './schema-helpers.ts';
 
 type Operation = Record<string, unknown> & { parameters?: { name: string; schema?: Record<string, unknown> }[]; requestBody?: { required?: boolean } };
 type Paths = Record<string, Record<string, Operation>>;

@@ -4,21 +4,13 @@ import { accessRouteSchemas } from './access-route-schemas.ts';
 import { runtimeRouteSchemas } from './runtime-route-schemas.ts';
 import { allocationRouteSchemas } from './allocation-route-schemas.ts';
 import { consumerRouteSchemas } from './consumer-route-schemas.ts';
+import { deploymentRouteSchemas } from './deployment-route-schemas.ts';
 import { DOCUMENT_BODY_BYTES, SMALL_BODY_BYTES } from './body-parsers.ts';
 import { ref } from './document-schemas.ts';
 import { anyKind, bodyErrors, check, consumes, errorResponse, errors, etag, force, ifMatch, KINDS_KEY, list, named, ok, params, plural, slug, tags, time, trueOrFalse } from './schema-helpers.ts';
 
-export { KINDS_KEY } from './schema-helpers.ts';
 import { LARGE_BODY_BYTES, LARGE_BODY_RETRY_AFTER_SECONDS } from './large-body-gate.ts';
 
-/** A body that may be left out (@fastify/swagger marks every body required). */
-export const OPTIONAL_BODY_KEY = 'x-causeway-optional-body';
-
-declare module 'fastify' {
-  interface FastifySchema {
-    readonly [OPTIONAL_BODY_KEY]?: boolean;
-  }
-}
 
 /** One item of an apply's answer; `changes` on a dry run only. */
 const applyItem = {
@@ -185,43 +177,6 @@ const pools = {
   },
 } satisfies Record<string, FastifySchema>;
 
-const revisionItem = { type: 'object', properties: { revision: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' }, labels: { type: 'object' }, spec: ref('ApiSpec') } };
-
-/** Revisions, rollback and deployment status of APIs. */
-const deployments = {
-  listApiRevisions: {
-    tags: tags.deployments,
-    operationId: 'listApiRevisions',
-    summary: "Every revision of an API's spec, newest first",
-    params: named('API'),
-    response: { 200: ok('The revisions', { type: 'object', properties: { kind: { const: 'ApiRevisionList' }, items: { type: 'array', items: revisionItem } } }), ...errors(404) },
-  },
-  rollbackApi: {
-    tags: tags.deployments,
-    operationId: 'rollbackApi',
-    summary: 'Write the spec of an earlier revision as a new revision (the previous one unless revision is given)',
-    description: `${smallBody}; no body rolls back to the previous revision.`,
-    [OPTIONAL_BODY_KEY]: true,
-    params: named('API'),
-    consumes,
-    body: { type: 'object', additionalProperties: false, properties: { revision: { type: 'integer', minimum: 1 } } },
-    response: { 200: ok('The API; status.restoredRevision names the revision restored', ref('Api'), { etag }), ...errors(...bodyErrors, 404, 409, 412) },
-  },
-  getApiStatus: {
-    tags: tags.deployments,
-    operationId: 'getApiStatus',
-    summary: "Which runtimes applied the API's current revision, which rejected it and why",
-    params: named('API'),
-    response: { 200: ok('The deployment status', { type: 'object', allOf: [ref('DeploymentStatus')], properties: { kind: { const: 'ApiDeploymentStatus' } } }), ...errors(404) },
-  },
-  watchApiStatus: {
-    tags: tags.deployments,
-    operationId: 'watchApiStatus',
-    summary: 'The deployment status as server-sent events: a `status` event now and at each change, an `error` event that ends the stream; a stream lasts at most 10 minutes',
-    params: named('API'),
-    response: { 200: { description: 'Events, each `data` an ApiDeploymentStatus (or the error envelope)', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(404, 503) },
-  },
-} satisfies Record<string, FastifySchema>;
 
 
 /** Health, readiness, metrics, the document itself, and who is connected where. */
@@ -313,4 +268,4 @@ const status = {
  * documentation only (see openapi.ts): bodies are checked by validate.ts, which names the
  * field, the value and the rule.
  */
-export const routeSchemas = { ...resources, ...pools, ...deployments, ...status, ...accessRouteSchemas, ...runtimeRouteSchemas, ...allocationRouteSchemas, ...consumerRouteSchemas };
+export const routeSchemas = { ...resources, ...pools, ...deploymentRouteSchemas, ...status, ...accessRouteSchemas, ...runtimeRouteSchemas, ...allocationRouteSchemas, ...consumerRouteSchemas };

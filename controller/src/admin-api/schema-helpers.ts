@@ -40,3 +40,12 @@ export const ok = (description: string, schema: JsonSchema, headers?: Record<str
 export const check = { type: 'object', properties: { ok: { type: 'boolean' }, reason: { type: 'string' } } };
 export const time = { type: 'string', format: 'date-time' } as const;
 export const list = (kind: string, item: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: { kind: { const: kind }, items: { type: 'array', items: { type: 'object', properties: item } } } });
+
+/** A body that may be left out (@fastify/swagger marks every body required). */
+export const OPTIONAL_BODY_KEY = 'x-causeway-optional-body';
+
+declare module 'fastify' {
+  interface FastifySchema {
+    readonly [OPTIONAL_BODY_KEY]?: boolean;
+  }
+}

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CausewayError, errorCodes, type ErrorCode, type Logger } from '@causeway/shared';
+import { CausewayError, type Logger } from '@causeway/shared';
 import type { StatusWatch } from '../deployment/status-watch.ts';
 import { failpoint, type FailpointName } from '../failpoints.ts';
 import type { ControllerMetrics } from '../metrics.ts';
@@ -21,6 +21,7 @@ import {
 import type { Sql } from '../store/database.ts';
 import type { HealthSettings } from '../store/gateway-health.ts';
 import { mutate, type AuditContext, type Mutation } from '../store/mutate.ts';
+import { AllocationFailed, errorOf, storedError } from './allocation-failed.ts';
 import { stepActions, type AllocationSettings, type StepContext, type StepResult } from './allocation-steps.ts';
 import type { HandshakeClient } from './handshake-client.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
@@ -58,29 +59,6 @@ const transitions: { readonly [S in Phase['state']]: { readonly from: readonly A
 /** An undo that fails is tried this many times in all, waiting twice as long after each failure. */
 const UNDO_ATTEMPTS = 4;
 const UNDO_BACKOFF_MS = 250;
-
-/** The error a caller gets, with the allocation whose step log says what happened. */
-export class AllocationFailed extends Error {
-  override readonly name = 'AllocationFailed';
-  readonly error: CausewayError;
-  readonly allocation: Allocation;
-  constructor(error: CausewayError, allocation: Allocation) {
-    super(error.message);
-    this.error = error;
-    this.allocation = allocation;
-  }
-}
-
-/** A stored error as a CausewayError again (an unknown code is `internal`). */
-export function storedError(error: AllocationError): CausewayError {
-  const code = (errorCodes as readonly string[]).includes(error.code) ? (error.code as ErrorCode) : 'internal';
-  return new CausewayError(code, error.message);
-}
-
-function errorOf(error: unknown): AllocationError {
-  const e = CausewayError.from(error);
-  return { code: e.code, message: e.toJSON().message };
-}
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

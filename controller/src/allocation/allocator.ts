@@ -18,7 +18,8 @@ import type { HealthSettings } from '../store/gateway-health.ts';
 import { mutate, systemAudit } from '../store/mutate.ts';
 import type { Scope } from '../store/resource-store.ts';
 import { listenForRuntimeStatus } from '../store/runtime-status.ts';
-import { AllocationFailed, AllocationRun, storedError, type RunDeps } from './allocation-run.ts';
+import { AllocationFailed, storedError } from './allocation-failed.ts';
+import { AllocationRun, type RunDeps } from './allocation-run.ts';
 import type { AllocationSettings } from './allocation-steps.ts';
 import { HandshakeClient } from './handshake-client.ts';
 

@@ -1,4 +1,5 @@
-import type { ApiTarget, ResourceSet, Snapshot, SnapshotEntry } from './build-snapshot.ts';
+import type { Snapshot } from './build-snapshot.ts';
+import type { ApiTarget, ResourceSet, SnapshotEntry } from './snapshot-entry.ts';
 
 /** What decides the config a runtime receives: the org it serves (null: every org) and its labels. */
 export interface RuntimeAudience {

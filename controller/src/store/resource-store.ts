@@ -1,13 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
-import { CausewayError, type ErrorDetail } from '@causeway/shared';
+import { CausewayError } from '@causeway/shared';
 import { fieldChanges } from '../access/field-changes.ts';
 import { pgCode, pgCodes, type Sql, type Tx } from './database.ts';
 import { mutate, type AuditContext, type Mutation } from './mutate.ts';
 import { apisUsing, refuseDeletingAllocatedPool } from './pool-usage.ts';
-import type { ApiSpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
+import { checkReferences } from './check-references.ts';
+import type { Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
 import { tables } from './tables.ts';
-import { checkFailoverZones, refuseDeletingFailoverZone, refuseEmptyingUsedPool, refuseEmptyingUsedPools } from './references.ts';
-import { checkBatchRoutes, checkBatchRoutesAgainstStore, checkRouteConflicts } from './route-conflicts.ts';
+import { refuseDeletingFailoverZone, refuseEmptyingUsedPool, refuseEmptyingUsedPools } from './references.ts';
+import { checkBatchRoutes, checkBatchRoutesAgainstStore } from './route-conflicts.ts';
 import { inItem, what, type PutItem } from './write-items.ts';
 
 export type { PutItem } from './write-items.ts';
@@ -196,7 +197,7 @@ export class ResourceStore {
     if (current !== undefined && isDeepStrictEqual(current.labels, labels) && isDeepStrictEqual(current.spec, spec)) {
       return { record: current, created: false, changed: false };
     }
-    await this.checkReferences(m.tx, kind, org, name, spec, options.routesChecked === true);
+    await checkReferences(m.tx, kind, org, name, spec, options.routesChecked === true);
     if (kind === 'GatewayPool' && (spec as PoolSpec).members.length === 0 && options.force !== true) await refuseEmptyingUsedPool(m.tx, org, name);
     if (kind === 'Zone' && !(spec as ZoneSpec).failoverEligible && options.force !== true) await refuseDeletingFailoverZone(m.tx, name, 'update it');
     await table.write(m, org, name, labels, spec);
@@ -249,34 +250,6 @@ export class ResourceStore {
     }
   }
 
-  /** What a spec names must exist in the same org: a missing one is the caller's mistake. */
-  private async checkReferences(tx: Tx, kind: Kind, org: string, name: string, spec: SpecByKind[Kind], routesChecked: boolean): Promise<void> {
-    if (kind === 'GatewayPool') {
-      const members = (spec as PoolSpec).members;
-      if (members.length === 0) return;
-      const found = new Set(
-        (await tx<{ name: string }[]>`SELECT name FROM gateways WHERE org_id = ${org} AND name IN ${tx(members as string[])}`).map((r) => r.name),
-      );
-      const details = members.flatMap((member, i) =>
-        found.has(member) ? [] : [{ path: `spec.members[${i}]`, message: `gateway "${member}" does not exist` }],
-      );
-      if (details.length > 0) throw missingReferences(details);
-    }
-    if (kind === 'Api') {
-      const api = spec as ApiSpec;
-      const upstream = api.upstream;
-      if ('gateway' in upstream) {
-        if ((await tables.Gateway.get(tx, org, upstream.gateway)) === undefined) {
-          throw missingReferences([{ path: 'spec.upstream.gateway', message: `gateway "${upstream.gateway}" does not exist` }]);
-        }
-      } else if ((await tables.GatewayPool.get(tx, org, upstream.pool)) === undefined) {
-        throw missingReferences([{ path: 'spec.upstream.pool', message: `gateway pool "${upstream.pool}" does not exist` }]);
-      }
-      await checkFailoverZones(tx, api);
-      if (!routesChecked) await checkRouteConflicts(tx, org, name, api);
-    }
-  }
-
   private async recordDependents(m: Mutation, kind: Kind, org: string, name: string): Promise<void> {
     if (kind === 'Gateway') await recordPoolsOfGateway(m, org, name);
   }
@@ -293,15 +266,6 @@ export async function recordPoolsOfGateway(m: Mutation, org: string, gateway: st
     WHERE gm.org_id = ${org} AND gm.gateway_name = ${gateway} AND p.org_id = gm.org_id AND p.name = gm.pool_name
     RETURNING p.name`;
   for (const pool of pools) m.record({ kind: 'GatewayPool', org, name: pool.name, op: 'upsert' });
-}
-
-/**
- * A reference to what does not exist in the org is 404 with the field: another org's
- * resources are not there for this one, so the answer is the same as for a missing one.
- */
-function missingReferences(details: readonly ErrorDetail[]): CausewayError {
-  const first = details[0];
-  return new CausewayError('not_found', first === undefined ? 'a referenced resource does not exist' : `${first.path}: ${first.message}`, { details });
 }
 
 /** The database is the last line of defence against races: map its refusals to answers. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { create } from '@bufbuild/protobuf';
 import { ZoneSchema } from '@causeway/shared/gen/causeway/config/v1/config_pb.js';
-import type { SnapshotEntry } from '../snapshot/build-snapshot.ts';
+import type { SnapshotEntry } from '../snapshot/snapshot-entry.ts';
 import { computeDelta, computeDeltaOf } from './delta.ts';
 
 const entry = (name: string, version: string): SnapshotEntry => ({ name, version, resource: anyPack(ZoneSchema, create(ZoneSchema, { name })), encoded: new Uint8Array() });

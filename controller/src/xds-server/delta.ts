@@ -1,4 +1,4 @@
-import type { ResourceSet, SnapshotEntry } from '../snapshot/build-snapshot.ts';
+import type { ResourceSet, SnapshotEntry } from '../snapshot/snapshot-entry.ts';
 
 export interface Delta {
   readonly upserts: SnapshotEntry[];

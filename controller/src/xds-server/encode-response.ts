@@ -3,7 +3,7 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { grpcServiceDefinition } from '@causeway/shared';
 import { DiscoveryResponseSchema, DiscoveryService } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { SnapshotEntry } from '../snapshot/build-snapshot.ts';
+import type { SnapshotEntry } from '../snapshot/snapshot-entry.ts';
 
 /** A DiscoveryResponse without its resources: what differs from stream to stream. */
 export interface ResponseHead {

@@ -1,6 +1,6 @@
 import { CausewayError, typeUrls, type ResourceKind } from '@causeway/shared';
 import type { ControllerMetrics } from '../metrics.ts';
-import type { SnapshotEntry } from '../snapshot/build-snapshot.ts';
+import type { SnapshotEntry } from '../snapshot/snapshot-entry.ts';
 import { encodeResponse } from './encode-response.ts';
 
 /** Large syncs are split so that no message comes near gRPC's 4 MiB default limit. */

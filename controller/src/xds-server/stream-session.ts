@@ -1,23 +1,23 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import {
   CausewayError,
-  PROTOCOL_VERSION,
   addOrder,
   kindByTypeUrl,
   removeOrder,
   type Logger,
   type ResourceKind,
 } from '@causeway/shared';
-import type { DiscoveryRequest, Node, RuntimeReport } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
+import type { DiscoveryRequest, RuntimeReport } from '@causeway/shared/gen/causeway/discovery/v1/discovery_pb.js';
 import type { PeerCertificate } from '../identity/peer-certificate.ts';
 import type { ControllerMetrics } from '../metrics.ts';
-import type { Snapshot, SnapshotEntry } from '../snapshot/build-snapshot.ts';
+import type { Snapshot } from '../snapshot/build-snapshot.ts';
+import type { SnapshotEntry } from '../snapshot/snapshot-entry.ts';
 import type { SnapshotView } from '../snapshot/runtime-views.ts';
 import { computeDelta, computeDeltaOf, type Delta } from './delta.ts';
+import { nodeIdentity } from './node-identity.ts';
 import { MAX_RESOURCES_PER_RESPONSE, Outbox, type Pending, type ResponseWriter } from './outbox.ts';
-import { claimMismatch } from './identity-claims.ts';
 import { Rejections } from './rejections.ts';
-import { boundedMembers, checkNode, checkRequest, excerpt, truncateText, xdsLimits } from './request-limits.ts';
+import { boundedMembers, checkRequest, excerpt, truncateText, xdsLimits } from './request-limits.ts';
 import type { SnapshotSource } from './snapshot-source.ts';
 import type { RuntimeIdentity, RuntimeStream, StreamCallbacks } from './stream-callbacks.ts';
 
@@ -113,34 +113,15 @@ export class StreamSession {
   }
 
   private identify(request: DiscoveryRequest): void {
-    const node = request.node;
-    checkNode(node);
-    if (node.protocolVersion !== PROTOCOL_VERSION) {
-      throw new CausewayError(
-        'incompatible_version',
-        `runtime ${node.id} (version ${node.version || 'unknown'}) speaks protocol ${node.protocolVersion}; this controller speaks protocol ${PROTOCOL_VERSION}: upgrade the runtime or the controller so they match`,
-      );
-    }
-    this.identity = this.identityOf(node);
-    this.log = this.ctx.log.child({ node: node.id, zone: this.identity.zone });
+    this.identity = nodeIdentity(request.node, this.certified);
+    this.log = this.ctx.log.child({ node: this.identity.nodeId, zone: this.identity.zone });
     const refusal = this.ctx.refusal(this.identity);
     if (refusal !== undefined) throw refusal;
     this.view = this.ctx.source.view({ org: this.identity.org, labels: this.identity.labels });
     this.runtimeRevision = Number(request.appliedRevision);
     this.ctx.claim(this);
     this.ctx.callbacks.onStreamOpen(this.stream, this.identity, this.runtimeRevision);
-    this.log.info({ runtimeRevision: this.runtimeRevision, runtimeVersion: node.version }, 'runtime connected');
-  }
-
-  /** Over mTLS, the certificate's identity (a request claiming another is refused); without TLS, the request's. */
-  private identityOf(node: Node): RuntimeIdentity {
-    const certified = this.certified;
-    if (certified === undefined) return { nodeId: node.id, zone: node.zone || 'default', labels: { ...node.labels }, version: node.version, org: null, certificate: undefined };
-    if (certified.identity === undefined) throw new CausewayError('permission_denied', 'the client certificate carries no runtime identity (spiffe://causeway/… URI)');
-    const mismatch = claimMismatch(node, certified.identity);
-    if (mismatch !== undefined) throw new CausewayError('permission_denied', mismatch);
-    const { nodeId, zone, labels, org } = certified.identity;
-    return { nodeId, zone, labels, version: node.version, org, certificate: { serial: certified.serial, notAfter: certified.notAfter } };
+    this.log.info({ runtimeRevision: this.runtimeRevision, runtimeVersion: this.identity.version }, 'runtime connected');
   }
 
   private reported(report: RuntimeReport): void {

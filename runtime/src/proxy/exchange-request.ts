@@ -1,7 +1,7 @@
 import type { Logger } from '@causeway/shared';
 import type { UpstreamObserver } from '../health/upstream-health.ts';
 import type { Admitted } from '../policies/policy-chain.ts';
-import type { Increment } from '../metrics.ts';
+import type { Increment } from '../pending-counts.ts';
 import type { ClientLimits } from './client-limits.ts';
 
 /** What the client limits count, bound once. */

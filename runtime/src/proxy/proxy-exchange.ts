@@ -8,34 +8,18 @@ import { chooseTarget, hasCandidate } from '../routing/target-choice.ts';
 import { usableCount } from '../upstreams/balancer.ts';
 import { classifyUpstreamError, UpstreamError } from '../upstreams/upstream-errors.ts';
 import { attemptHeaders, attemptPath, reportFailure } from './attempt-target.ts';
+import { bodyLimits, bodyTimedOut, countTooLarge } from './body-limits.ts';
 import { sendError } from './error-response.ts';
 import { responseHeaders } from './headers.ts';
 import type { ExchangeDeps, ExchangeRequest } from './exchange-request.ts';
 import { onDrain, type ProxyResponse } from './proxy-response.ts';
-import { RequestBody, type BodyLimits, type BodyWatcher } from './request-body.ts';
-import type { Admitted } from '../policies/policy-chain.ts';
+import { RequestBody, type BodyWatcher } from './request-body.ts';
 import { budgetedRetry, errorRetryReason, isReplayable, mayRetryAfterError, statusRetryReason, type RetryContext } from './retry-rules.ts';
 
 /** Sent to undici when the client left: the upstream request is abandoned. */
 const clientGone = new UpstreamError('internal', 'local', undefined, 'the client closed the connection');
 
-/** Sent to undici when the client's body stalled (CAUSEWAY_CLIENT_BODY_TIMEOUT_MS). */
-const bodyTimedOut = new UpstreamError('request_timeout', 'local');
-
 const noneTried: readonly RouteTarget[] = [];
-
-/** The runtime's body limits, with the API's own size limit when it is the smaller. */
-function bodyLimits(limits: ExchangeDeps['limits'], admitted: Admitted | undefined): BodyLimits {
-  const max = admitted?.maxBodyBytes ?? 0;
-  if (max === 0 || (limits.maxRequestBodyBytes > 0 && limits.maxRequestBodyBytes <= max)) return limits;
-  return { bodyTimeoutMs: limits.bodyTimeoutMs, maxRequestBodyBytes: max };
-}
-
-/** A body cut at its limit: counted by the runtime, and as a denial of the API's body_size policy when its limit was the one. */
-function countTooLarge(deps: ExchangeDeps, route: ApiRoute, admitted: Admitted | undefined): void {
-  deps.counters.bodiesTooLarge.inc();
-  if (bodyLimits(deps.limits, admitted) !== deps.limits) route.metrics.denials.count({ policy: 'body_size', reason: 'too_large' });
-}
 
 /**
  * One client request on its way upstream: picks a target (a member, or another zone's

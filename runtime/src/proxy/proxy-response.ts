@@ -1,5 +1,5 @@
 import { ServerResponse } from 'node:http';
-import type { Increment } from '../metrics.ts';
+import type { Increment } from '../pending-counts.ts';
 
 /** What a response tells the exchange serving it. */
 export interface ResponseListener {

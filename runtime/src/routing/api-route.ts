@@ -3,7 +3,8 @@ import type { Api, Cluster, Policies } from '@causeway/shared/gen/causeway/confi
 import type { TrackedDtc } from '../health/dtc-tracker.ts';
 import type { MemberPlan } from '../health/member-plan.ts';
 import type { TrackedCluster } from '../health/tracked-member.ts';
-import { failoverCounter, type ApiMetrics, type Increment, type RuntimeMetrics } from '../metrics.ts';
+import { failoverCounter, type ApiMetrics, type RuntimeMetrics } from '../metrics.ts';
+import type { Increment } from '../pending-counts.ts';
 import type { PolicyChain } from '../policies/policy-chain.ts';
 import type { ResourceMap } from '../resources/resources.ts';
 import { groupTiers } from '../upstreams/balancer.ts';

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { TrackedDtc } from '../health/dtc-tracker.ts';
-import type { ApiMetrics, Increment } from '../metrics.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import type { Increment } from '../pending-counts.ts';
 import type { BalancerState, Candidate, Tiers } from '../upstreams/balancer.ts';
 import type { PolicyChain } from '../policies/policy-chain.ts';
 import type { LiveMember } from '../upstreams/member-state.ts';

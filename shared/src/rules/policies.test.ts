@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { PoliciesSchema } from '../gen/causeway/config/v1/config_pb.js';
-import { checkZoneIssuers, type PolicySpec } from './policies.ts';
+import { checkZoneIssuers } from './policies.ts';
+import type { PolicySpec } from './policy-spec.ts';
 import { policiesMessage, policiesSpecOf } from './policy-messages.ts';
 import { checkPolicies } from './policy-overrides.ts';
 

@@ -1,6 +1,6 @@
 /**
- * `spec.policies` of an Api: its bounds, its defaults and its normalised form, in one
- * place. The controller checks what it accepts with `checkPolicies` (policy-overrides.ts,
+ * `spec.policies` of an Api: its bounds and its defaults, in one place (its normalised
+ * form is in policy-spec.ts). The controller checks what it accepts with `checkPolicies` (policy-overrides.ts,
  * which adds the per method/path-prefix overrides); the runtime checks
  * what it is sent (turned back into this form from the typed messages) with the same
  * function, so a policy the controller accepts is one the runtime applies.
@@ -9,10 +9,20 @@ import type { ErrorDetail } from '../errors.ts';
 import { FieldChecker, showValue } from './field-checker.ts';
 import { canonicalCidr, corsOriginProblem, headerNameProblem, headerValueProblem, jwksProblems, jwtAlgorithms } from './policy-values.ts';
 import { httpMethods, type HttpMethod } from './resource-rules.ts';
-
-export const ratePeriods = ['second', 'minute', 'hour'] as const;
-export type RatePeriod = (typeof ratePeriods)[number];
-export const ratePeriodSeconds: Readonly<Record<RatePeriod, number>> = { second: 1, minute: 60, hour: 3_600 };
+import {
+  apiKeyPlaces,
+  ratePeriods,
+  type ApiKeyPolicy,
+  type CorsPolicy,
+  type HeaderPolicy,
+  type IpAccessPolicy,
+  type JwtIssuer,
+  type JwtPolicy,
+  type PolicySpec,
+  type RateKey,
+  type RateLimitPolicy,
+  type RatePeriod,
+} from './policy-spec.ts';
 
 export const policyRules = {
   cors: {
@@ -50,89 +60,6 @@ export const policyRules = {
   headers: { maxEntries: 32, maxValueLength: 1_024 },
   apiKey: { in: 'header', name: 'x-api-key', maxNameLength: 128 },
 } as const;
-
-export interface CorsPolicy {
-  readonly allowOrigins: readonly string[];
-  readonly allowMethods: readonly HttpMethod[];
-  readonly allowHeaders: readonly string[];
-  readonly exposeHeaders: readonly string[];
-  readonly allowCredentials: boolean;
-  readonly maxAgeSeconds: number;
-}
-
-export interface IpAccessPolicy {
-  /** CIDRs; empty: every address not denied. */
-  readonly allow: readonly string[];
-  /** CIDRs; a match is refused even when allowed. */
-  readonly deny: readonly string[];
-}
-
-export interface JwtIssuer {
-  readonly issuer: string;
-  /** Exactly one of jwksUri and jwks is set. */
-  readonly jwksUri?: string;
-  readonly jwks?: { readonly keys: readonly unknown[] };
-  /** Empty: any audience. */
-  readonly audiences: readonly string[];
-}
-
-export interface JwtPolicy {
-  readonly issuers: readonly JwtIssuer[];
-  /** Claim → accepted values (a string claim equal to one, or an array claim holding one); empty: present. */
-  readonly requiredClaims: Readonly<Record<string, readonly string[]>>;
-  readonly requiredScopes: readonly string[];
-  /** Claim → request header it is sent upstream in. */
-  readonly forwardClaims: Readonly<Record<string, string>>;
-  /** A request without a token passes (a token that fails still gets 401). */
-  readonly allowMissing: boolean;
-  readonly clockSkewSeconds: number;
-}
-
-/** What a rate limit counts by: the client address, the consumer, one header's value, or the whole API. */
-export type RateKey = 'ip' | 'api' | 'consumer' | `header:${string}`;
-
-export const apiKeyPlaces = ['header', 'query'] as const;
-
-export interface ApiKeyPolicy {
-  /** Where the key is sent: a header (name lower case) or a query parameter (name as written). */
-  readonly in: (typeof apiKeyPlaces)[number];
-  readonly name: string;
-}
-
-export interface RateLimitPolicy {
-  readonly requests: number;
-  readonly per: RatePeriod;
-  readonly by: RateKey;
-  readonly burst: number;
-}
-
-export interface HeaderPolicy {
-  readonly set: Readonly<Record<string, string>>;
-  readonly add: Readonly<Record<string, string>>;
-  readonly remove: readonly string[];
-}
-
-export interface PolicySpec {
-  readonly cors?: CorsPolicy;
-  readonly ipAccess?: IpAccessPolicy;
-  readonly maxRequestBodyBytes?: number;
-  readonly jwt?: JwtPolicy;
-  readonly apiKey?: ApiKeyPolicy;
-  readonly rateLimit?: RateLimitPolicy;
-  readonly requestHeaders?: HeaderPolicy;
-  readonly responseHeaders?: HeaderPolicy;
-  /** Per method/path-prefix overrides (see policy-overrides.ts); never inside an override. */
-  readonly overrides?: readonly PolicyOverride[];
-}
-
-export interface PolicyOverride {
-  /** Empty: every method. */
-  readonly methods: readonly HttpMethod[];
-  /** Canonical, like a base path, under the API's base path; '/': every path. */
-  readonly pathPrefix: string;
-  /** Only the policies the override names: each replaces the API's (jwt and apiKey replace each other). */
-  readonly policies: PolicySpec;
-}
 
 export const policyFields = ['cors', 'ipAccess', 'maxRequestBodyBytes', 'jwt', 'apiKey', 'rateLimit', 'requestHeaders', 'responseHeaders'] as const;
 

@@ -5,7 +5,7 @@
  */
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { ApiKeyIn, RatePeriod, type HeaderChanges, type JwtIssuer as JwtIssuerMessage, type JwtIssuerSchema, type Policies, type PoliciesSchema } from '../gen/causeway/config/v1/config_pb.js';
-import type { HeaderPolicy, JwtIssuer, PolicySpec, RatePeriod as RatePeriodName } from './policies.ts';
+import type { HeaderPolicy, JwtIssuer, PolicySpec, RatePeriod as RatePeriodName } from './policy-spec.ts';
 
 const periodValue: Readonly<Record<RatePeriodName, RatePeriod>> = {
   second: RatePeriod.SECOND,

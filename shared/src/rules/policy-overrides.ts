@@ -6,7 +6,8 @@
 import type { ErrorDetail } from '../errors.ts';
 import { FieldChecker, showValue } from './field-checker.ts';
 import { canonicalBasePath } from './paths.ts';
-import { checkPolicyCombination, checkPolicyFields, policyFields, type PolicyOverride, type PolicySpec } from './policies.ts';
+import { checkPolicyCombination, checkPolicyFields, policyFields } from './policies.ts';
+import type { PolicyOverride, PolicySpec } from './policy-spec.ts';
 import { httpMethods, type HttpMethod } from './resource-rules.ts';
 
 export const overrideRules = { maxOverrides: 32 } as const;

@@ -187,9 +187,12 @@ describe('admin API fuzz', () => {
       { numRuns: 400 },
     );
     // The suite exercised both sides: writes that were accepted and writes that were refused.
+    // How many ran depends on the machine (the deadline), so each side is counted against the total.
     const accepted = (seen.get(200) ?? 0) + (seen.get(201) ?? 0);
     const refused = [...seen].filter(([status]) => status >= 400).reduce((n, [, count]) => n + count, 0);
-    expect(accepted, JSON.stringify([...seen])).toBeGreaterThan(5);
-    expect(refused, JSON.stringify([...seen])).toBeGreaterThan(50);
+    const total = accepted + refused;
+    expect(total, JSON.stringify([...seen])).toBeGreaterThan(50);
+    expect(accepted, JSON.stringify([...seen])).toBeGreaterThanOrEqual(Math.max(3, Math.floor(total / 50)));
+    expect(refused, JSON.stringify([...seen])).toBeGreaterThan(total / 2);
   }, 30_000);
 });
