@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { call, messageOf, type Session } from '../api.ts';
+import { call, type Session } from '../api.ts';
 import type { operations } from '../gen/admin-api.ts';
 import { usePolling } from '../use-polling.ts';
 import { ConfirmDialog } from './confirm-dialog.tsx';
@@ -7,6 +7,7 @@ import { CreateJoinToken } from './create-join-token.tsx';
 import type { Created } from './create-token.tsx';
 import { SecretDialog } from './secret-dialog.tsx';
 import { TableHead } from './table-head.tsx';
+import { useConfirmedAction } from './use-confirmed-action.ts';
 import { when } from './token-list.tsx';
 
 type JoinToken = NonNullable<operations['listRuntimeTokens']['responses'][200]['content']['application/json']['items']>[number];
@@ -43,19 +44,10 @@ function JoinTokenRow({ token: t, onDelete }: { token: JoinToken; onDelete: () =
 export function JoinTokenList({ session }: { session: Session }) {
   const tokens = usePolling(() => call(session, 'get', '/v1/runtime-tokens'), [session]);
   const [created, setCreated] = useState<Created | undefined>(undefined);
-  const [deleting, setDeleting] = useState<JoinToken | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const deletion = useConfirmedAction((token: JoinToken) => call(session, 'delete', '/v1/runtime-tokens/{id}', { params: { id: token.id ?? '' } }), tokens.reload);
+  const deleting = deletion.pending;
+  const error = deletion.error;
   const items = tokens.data?.items ?? [];
-  const remove = async (token: JoinToken): Promise<void> => {
-    setDeleting(undefined);
-    try {
-      await call(session, 'delete', '/v1/runtime-tokens/{id}', { params: { id: token.id ?? '' } });
-      setError(undefined);
-    } catch (e) {
-      setError(messageOf(e));
-    }
-    tokens.reload();
-  };
   return (
     <section aria-labelledby="join-tokens-title">
       <h2 id="join-tokens-title">Runtime join tokens</h2>
@@ -72,14 +64,14 @@ export function JoinTokenList({ session }: { session: Session }) {
         <TableHead columns={['ID', 'Zone', 'Org', 'Labels', 'State', 'Created by', 'Expires', '']} />
         <tbody>
           {items.map((t) => (
-            <JoinTokenRow key={t.id} token={t} onDelete={() => setDeleting(t)} />
+            <JoinTokenRow key={t.id} token={t} onDelete={() => deletion.ask(t)} />
           ))}
         </tbody>
       </table>
       {tokens.data !== undefined && items.length === 0 && <p>No join tokens yet.</p>}
       {created !== undefined && <SecretDialog title={`Join token for ${created.name} created`} secret={created.secret} onClose={() => setCreated(undefined)} />}
       {deleting !== undefined && (
-        <ConfirmDialog title={`Delete join token ${deleting.id ?? ''}?`} action="Delete" onConfirm={() => void remove(deleting)} onCancel={() => setDeleting(undefined)}>
+        <ConfirmDialog title={`Delete join token ${deleting.id ?? ''}?`} action="Delete" onConfirm={() => void deletion.confirm(deleting)} onCancel={deletion.cancel}>
           <p>No new runtime joins with it; runtimes that joined with it keep their certificates.</p>
         </ConfirmDialog>
       )}

@@ -1,11 +1,12 @@
 import { useState } from 'preact/hooks';
-import { call, messageOf, type Session } from '../api.ts';
+import { call, type Session } from '../api.ts';
 import type { operations } from '../gen/admin-api.ts';
 import { usePolling } from '../use-polling.ts';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { CreateToken, type Created } from './create-token.tsx';
 import { SecretDialog } from './secret-dialog.tsx';
 import { TableHead } from './table-head.tsx';
+import { useConfirmedAction } from './use-confirmed-action.ts';
 
 type Token = NonNullable<operations['listTokens']['responses'][200]['content']['application/json']['items']>[number];
 
@@ -42,19 +43,10 @@ function TokenRow({ token: t, onRevoke }: { token: Token; onRevoke: () => void }
 export function TokenList({ session }: { session: Session }) {
   const tokens = usePolling(() => call(session, 'get', '/v1/tokens'), [session]);
   const [created, setCreated] = useState<Created | undefined>(undefined);
-  const [revoking, setRevoking] = useState<Token | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const revocation = useConfirmedAction((token: Token) => call(session, 'delete', '/v1/tokens/{id}', { params: { id: token.id ?? '' } }), tokens.reload);
+  const revoking = revocation.pending;
+  const error = revocation.error;
   const items = tokens.data?.items ?? [];
-  const revoke = async (token: Token): Promise<void> => {
-    setRevoking(undefined);
-    try {
-      await call(session, 'delete', '/v1/tokens/{id}', { params: { id: token.id ?? '' } });
-      setError(undefined);
-    } catch (e) {
-      setError(messageOf(e));
-    }
-    tokens.reload();
-  };
   return (
     <section aria-labelledby="api-tokens-title">
       <h2 id="api-tokens-title">API tokens</h2>
@@ -71,14 +63,14 @@ export function TokenList({ session }: { session: Session }) {
         <TableHead columns={['Name', 'Role', 'State', 'Created by', 'Created', 'Expires', 'Last used', '']} />
         <tbody>
           {items.map((t) => (
-            <TokenRow key={t.id} token={t} onRevoke={() => setRevoking(t)} />
+            <TokenRow key={t.id} token={t} onRevoke={() => revocation.ask(t)} />
           ))}
         </tbody>
       </table>
       {tokens.data !== undefined && items.length === 0 && <p>No tokens yet.</p>}
       {created !== undefined && <SecretDialog title={`Token ${created.name} created`} secret={created.secret} onClose={() => setCreated(undefined)} />}
       {revoking !== undefined && (
-        <ConfirmDialog title={`Revoke token ${revoking.name ?? ''}?`} action="Revoke" onConfirm={() => void revoke(revoking)} onCancel={() => setRevoking(undefined)}>
+        <ConfirmDialog title={`Revoke token ${revoking.name ?? ''}?`} action="Revoke" onConfirm={() => void revocation.confirm(revoking)} onCancel={revocation.cancel}>
           <p>Every controller refuses it within a second; whatever uses it stops working. It cannot be restored.</p>
         </ConfirmDialog>
       )}
