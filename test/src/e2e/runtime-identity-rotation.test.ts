@@ -103,12 +103,15 @@ describe('runtime identity: renewal, rotation, hop marker', () => {
     expect(failures).toEqual([]);
     expect(disconnected).toBe(0);
     expect(logLines(eu2, 'certificate issued').length).toBeGreaterThan(issuedBefore);
-    const renewals = logLines(controller, 'runtime certificate issued').filter((l) => l.node === 'runtime-eu-2' && l.renewal === true);
-    expect(renewals.length).toBeGreaterThan(0);
-    // The new stream told the controller what it holds: a delta, not a full resend.
-    const streams = logLines(controller, 'runtime connected').filter((l) => l.node === 'runtime-eu-2');
-    expect(streams.length).toBeGreaterThan(1);
-    expect(Number(streams.at(-1)?.runtimeRevision)).toBeGreaterThan(0);
+    // The new stream told the controller what it holds: a delta, not a full resend. The
+    // controller's lines may reach this process a moment after the runtime's.
+    await eventually(() => {
+      const renewals = logLines(controller, 'runtime certificate issued').filter((l) => l.node === 'runtime-eu-2' && l.renewal === true);
+      expect(renewals.length).toBeGreaterThan(0);
+      const streams = logLines(controller, 'runtime connected').filter((l) => l.node === 'runtime-eu-2');
+      expect(streams.length).toBeGreaterThan(1);
+      expect(Number(streams.at(-1)?.runtimeRevision)).toBeGreaterThan(0);
+    }, { timeoutMs: 5_000, message: () => stack.tails() });
   });
 
   it('takes a new serving certificate from its files without a restart: new runtimes see it', async () => {
