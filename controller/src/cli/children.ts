@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatAddress, type Address } from '@causeway/shared';
 
 export interface Child {
   readonly name: string;
@@ -52,4 +54,23 @@ export async function waitForHttp(url: string, child: Child, timeoutMs: number):
     await sleep(100);
   }
   throw new Error(`${child.name} did not become ready at ${url} within ${timeoutMs} ms`);
+}
+
+/**
+ * Fails, naming the setting, when one of `addresses` is taken: otherwise a second stack
+ * would wait on the first one's ports and talk to it with the wrong token.
+ */
+export async function assertAddressesFree(addresses: Readonly<Record<string, Address>>): Promise<void> {
+  for (const [setting, address] of Object.entries(addresses)) {
+    if (address.port === 0) continue;
+    const problem = await new Promise<string | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      server.listen(address.port, address.host, () => server.close(() => resolve(undefined)));
+    });
+    if (problem === 'EADDRINUSE') {
+      throw new Error(`${setting}: ${formatAddress(address)} is in use (is another causeway dev running?); stop what listens there or set ${setting} to a free address`);
+    }
+    if (problem !== undefined) throw new Error(`${setting}: cannot listen on ${formatAddress(address)} (${problem})`);
+  }
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { EnvReader, formatAddress, type Env } from '@causeway/shared';
 import { AdminClient } from './admin-client.ts';
 import { writeCertificates } from './certs-command.ts';
-import { startChild, waitForHttp, type Child } from './children.ts';
+import { assertAddressesFree, startChild, waitForHttp, type Child } from './children.ts';
 import type { Output } from './output.ts';
 import { runtimeMain } from './runtime-entry.ts';
 
@@ -71,6 +71,12 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
   const token = r.optional('CAUSEWAY_ADMIN_TOKEN') ?? randomBytes(18).toString('base64url');
   const zone = r.string('CAUSEWAY_ZONE', 'default');
   r.done();
+  await assertAddressesFree({
+    CAUSEWAY_ADMIN_ADDR: adminAddress,
+    CAUSEWAY_XDS_ADDR: xdsAddress,
+    CAUSEWAY_LISTEN_ADDR: proxyAddress,
+    CAUSEWAY_RUNTIME_ADMIN_ADDR: runtimeAdminAddress,
+  });
   // The stack's CA lives beside the database files and is reused by the next start, so
   // that a runtime certificate kept in a cache stays valid; the serving certificate is
   // made anew for the address runtimes dial.

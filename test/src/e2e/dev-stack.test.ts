@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '@causeway/controller';
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
 import { eventually } from '../harness/eventually.ts';
 import { call } from '../harness/http.ts';
+import { portsOutsideEphemeralRange } from '../harness/ports.ts';
 
 const cli = fileURLToPath(new URL('../../../controller/src/cli/main.ts', import.meta.url));
 
@@ -28,13 +29,14 @@ describe('causeway dev', () => {
 
   afterEach(async () => {
     await db?.drop();
+    db = undefined;
     await rm(devDir, { recursive: true, force: true });
   });
 
   it('starts everything, prints where it is, serves the sample API and stops cleanly on SIGINT', async () => {
     db = await createTestDatabase();
     devDir = await mkdtemp(join(tmpdir(), 'causeway-dev-test-'));
-    const [admin, xds, proxy, runtimeAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [admin, xds, proxy, runtimeAdmin] = await portsOutsideEphemeralRange(4);
     const child = spawn(process.execPath, [cli, 'dev'], {
       env: {
         ...process.env,
@@ -85,5 +87,31 @@ describe('causeway dev', () => {
     await expect(fetch(`http://127.0.0.1:${proxy}/hello/`)).rejects.toThrow();
     await expect(fetch(`http://127.0.0.1:${admin}/healthz`)).rejects.toThrow();
     for (const url of printed(lines, /sample upstreams\s+(.*)$/).split(', ')) await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('refuses to start, naming the setting, when its admin address is taken (a second stack would talk to the first one)', async () => {
+    const [admin, xds, proxy, runtimeAdmin] = await portsOutsideEphemeralRange(4);
+    const other = createServer((_req, res) => res.end('{"status":"ready"}'));
+    await new Promise<void>((resolve) => other.listen(admin, '127.0.0.1', resolve));
+    try {
+      const child = spawn(process.execPath, [cli, 'dev'], {
+        env: {
+          ...process.env,
+          CAUSEWAY_DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
+          CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${admin}`,
+          CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
+          CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
+          CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${runtimeAdmin}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).not.toBe(0);
+      expect(stderr).toContain(`CAUSEWAY_ADMIN_ADDR: 127.0.0.1:${admin} is in use`);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 });
