@@ -16,17 +16,23 @@ const MOVING_MS = 500;
 
 export interface LiveAllocations {
   readonly items: readonly Allocation[] | undefined;
+  /** Where the next (older) page starts; undefined on the last page. */
+  readonly nextCursor: string | undefined;
   readonly error: string | undefined;
   readonly reload: () => void;
 }
 
+/** Rows on a page of the list. */
+const PAGE_SIZE = 50;
+
 /**
- * The org's allocations, read again faster while one of them moves or while `busy` (a request
- * of this page, which may create one, is in flight). Answers that arrive out of order never
- * replace a newer one.
+ * One page of the org's allocations (the newest, or the one after `cursor`), read again
+ * faster while one of them moves or while `busy` (a request of this page, which may create
+ * one, is in flight). Answers that arrive out of order never replace a newer one.
  */
-export function useAllocations(session: Session, busy: boolean): LiveAllocations {
+export function useAllocations(session: Session, busy: boolean, cursor: string | undefined): LiveAllocations {
   const [items, setItems] = useState<readonly Allocation[] | undefined>(undefined);
+  const [nextCursor, setNextCursor] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [tick, setTick] = useState(0);
   const sent = useRef(0);
@@ -37,11 +43,12 @@ export function useAllocations(session: Session, busy: boolean): LiveAllocations
     let live = true;
     const run = (): void => {
       const seq = ++sent.current;
-      call(session, 'get', '/v1/allocations').then(
+      call(session, 'get', '/v1/allocations', { query: { limit: String(PAGE_SIZE), cursor } }).then(
         (list) => {
           if (!live || seq < shown.current) return;
           shown.current = seq;
           setItems(list?.items ?? []);
+          setNextCursor(list?.nextCursor ?? undefined);
           setError(undefined);
         },
         (e: unknown) => live && setError(messageOf(e)),
@@ -53,6 +60,6 @@ export function useAllocations(session: Session, busy: boolean): LiveAllocations
       live = false;
       clearInterval(timer);
     };
-  }, [session, fast, tick]);
-  return { items, error, reload };
+  }, [session, fast, tick, cursor]);
+  return { items, nextCursor, error, reload };
 }

@@ -92,7 +92,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Allocations, newest first (at most 500) */
+        /** Allocations, newest first, a page at a time (500 unless `limit` asks fewer) */
         get: operations["listAllocations"];
         put?: never;
         post?: never;
@@ -1355,6 +1355,9 @@ export interface operations {
                 pool?: string;
                 tenant?: string;
                 state?: "pending" | "ready" | "rolling-back" | "rolled-back" | "releasing" | "released" | "failed";
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1362,7 +1365,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The list */
+            /** @description One page */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1418,6 +1421,8 @@ export interface operations {
                                 detail?: string | null;
                             }[];
                         }[];
+                        /** @description where the next page starts; null on the last page */
+                        nextCursor?: string | null;
                     };
                 };
             };

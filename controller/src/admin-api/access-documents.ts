@@ -1,8 +1,9 @@
 import { CausewayError, isSlug, slugRule } from '@causeway/shared';
 import { actions, allows, attachable, builtInRoles, isBuiltInRole, subjects, type Action, type Permission, type Subject } from '../access/permissions.ts';
 import type { OrgRecord, RoleRecord, TokenRecord } from '../store/access-tables.ts';
-import type { AuditEvent, AuditPosition, AuditQuery } from '../store/audit-events.ts';
+import type { AuditEvent, AuditQuery } from '../store/audit-events.ts';
 import { Checker } from './checker.ts';
+import { decodeCursor } from './list-cursor.ts';
 import { API_VERSION } from './validate.ts';
 import type { Principal } from './access.ts';
 
@@ -118,25 +119,6 @@ function instant(c: Checker, path: string, raw: string | undefined): Date | unde
   return at;
 }
 
-export function encodeCursor(position: AuditPosition): string {
-  return Buffer.from(JSON.stringify({ at: position.at, id: position.id })).toString('base64url');
-}
-
-function decodeCursor(c: Checker, raw: string | undefined): AuditQuery['before'] {
-  if (raw === undefined || raw === '') return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-    const { at, id } = parsed;
-    // A real instant to the second (no 30 February), with at most six decimals: what PostgreSQL takes back.
-    const exact = typeof at === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) && new Date(at).toISOString().slice(0, 19) === at.slice(0, 19);
-    if (typeof id === 'number' && Number.isSafeInteger(id) && exact) return { at, id };
-  } catch {
-    // answered below
-  }
-  c.fail('cursor', 'is not a cursor this API gave (nextCursor of the previous page)');
-  return undefined;
-}
-
 /** `?resource=gateway-pool/shop&action=&actor=&since=&until=&limit=&cursor=`. */
 export function parseAuditQuery(org: string, query: Readonly<Record<string, string | undefined>>): AuditQuery {
   const c = new Checker();
@@ -159,7 +141,7 @@ export function parseAuditQuery(org: string, query: Readonly<Record<string, stri
     ...optional('actor', text('actor', query.actor)),
     ...optional('since', instant(c, 'since', query.since)),
     ...optional('until', instant(c, 'until', query.until)),
-    ...optional('before', decodeCursor(c, query.cursor)),
+    ...optional('before', decodeCursor(c, query.cursor, (id): id is number => typeof id === 'number' && Number.isSafeInteger(id))),
   };
   c.done();
   return parsed;

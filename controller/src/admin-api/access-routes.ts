@@ -10,7 +10,6 @@ import { needs, type Principal } from './access.ts';
 import {
   auditEventDocument,
   builtInRoleDocuments,
-  encodeCursor,
   orgDocument,
   parseAuditQuery,
   refuseEscalation,
@@ -20,6 +19,7 @@ import {
   validateRole,
   validateTokenRequest,
 } from './access-documents.ts';
+import { encodeCursor } from './list-cursor.ts';
 import { SMALL_BODY_BYTES } from './body-parsers.ts';
 import { Checker } from './checker.ts';
 import { routeSchemas } from './route-schemas.ts';

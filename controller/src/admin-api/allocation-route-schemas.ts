@@ -47,6 +47,9 @@ const allocationSchema: JsonSchema = {
 /** An allocation that failed: the one Error envelope, with the allocation and its step log. */
 const failed = (status: number): JsonSchema => ({ ...errorResponse(status), description: `${String(errorResponse(status).description)}, with \`allocation\`` });
 
+/** A page of allocations holds at most this many, and this many unless `?limit=` asks fewer. */
+export const ALLOCATION_PAGE = 500;
+
 export const allocationRouteSchemas = {
   createAllocation: {
     tags,
@@ -75,9 +78,28 @@ export const allocationRouteSchemas = {
   listAllocations: {
     tags,
     operationId: 'listAllocations',
-    summary: 'Allocations, newest first (at most 500)',
-    querystring: { type: 'object', properties: { pool: slug, tenant: slug, state: { enum: [...allocationStates] } } },
-    response: { 200: ok('The list', { type: 'object', properties: { kind: { const: 'AllocationList' }, items: { type: 'array', items: allocationSchema } } }), ...errors(400) },
+    summary: `Allocations, newest first, a page at a time (${ALLOCATION_PAGE} unless \`limit\` asks fewer)`,
+    querystring: {
+      type: 'object',
+      properties: {
+        pool: slug,
+        tenant: slug,
+        state: { enum: [...allocationStates] },
+        limit: { type: 'integer', minimum: 1, maximum: ALLOCATION_PAGE, default: ALLOCATION_PAGE },
+        cursor: { type: 'string', description: 'nextCursor of the previous page' },
+      },
+    },
+    response: {
+      200: ok('One page', {
+        type: 'object',
+        properties: {
+          kind: { const: 'AllocationList' },
+          items: { type: 'array', items: allocationSchema },
+          nextCursor: { type: ['string', 'null'], description: 'where the next page starts; null on the last page' },
+        },
+      }),
+      ...errors(400),
+    },
   },
   getAllocation: {
     tags,

@@ -8,7 +8,9 @@ import type { Sql } from '../store/database.ts';
 import { needs, type Principal } from './access.ts';
 import { SMALL_BODY_BYTES } from './body-parsers.ts';
 import { Checker } from './checker.ts';
+import { decodeCursor, encodeCursor } from './list-cursor.ts';
 import { sendError } from './error-replies.ts';
+import { ALLOCATION_PAGE } from './allocation-route-schemas.ts';
 import { routeSchemas } from './route-schemas.ts';
 
 export interface AllocationRouteDeps {
@@ -16,7 +18,6 @@ export interface AllocationRouteDeps {
   readonly allocator: Allocator;
 }
 
-const LIST_LIMIT = 500;
 /** Printable ASCII, no spaces: what a client's request id or a UUID looks like. */
 const idempotencyKeyPattern = /^[!-~]{1,128}$/;
 
@@ -81,16 +82,19 @@ export function registerAllocationRoutes(app: FastifyInstance, deps: AllocationR
   app.get<{ Querystring: Record<string, string | undefined> }>('/v1/allocations', { ...needs({ subject: 'allocations', action: 'read' }), schema: routeSchemas.listAllocations }, async (request) => {
     const c = new Checker();
     const { pool, tenant, state } = request.query;
-    const filter: { pool?: string; tenant?: string; state?: AllocationState } = {};
+    const filter: { -readonly [K in keyof AllocationFilter]: AllocationFilter[K] } = {};
     if (pool !== undefined) filter.pool = c.slug('pool', pool);
     if (tenant !== undefined) filter.tenant = c.slug('tenant', tenant);
     if (state !== undefined) {
       if ((allocationStates as readonly string[]).includes(state)) filter.state = state as AllocationState;
       else c.fail('state', `${JSON.stringify(state.slice(0, 32))} is not one of ${allocationStates.join(', ')}`);
     }
+    const before = decodeCursor(c, request.query.cursor, (id): id is string => typeof id === 'string' && /^alc_[0-9a-f]{16}$/.test(id));
+    if (before !== undefined) filter.before = before;
+    const limit = c.range('limit', request.query.limit === undefined ? undefined : Number(request.query.limit), { min: 1, max: ALLOCATION_PAGE, default: ALLOCATION_PAGE });
     c.done();
-    const items = await listAllocations(sql, request.scope.org, filter satisfies AllocationFilter, LIST_LIMIT);
-    return { kind: 'AllocationList', items: items.map(allocationDocument) };
+    const page = await listAllocations(sql, request.scope.org, filter, limit);
+    return { kind: 'AllocationList', items: page.items.map(allocationDocument), nextCursor: page.next === undefined ? null : encodeCursor(page.next) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/allocations/:id', { ...needs({ subject: 'allocations', action: 'read' }), schema: routeSchemas.getAllocation }, async (request) => {

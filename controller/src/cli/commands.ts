@@ -65,11 +65,24 @@ function rowsFor(kind: string, items: readonly Row[], wide: boolean): Record<str
   });
 }
 
+/** A list with every page of it: a list that answers `nextCursor` is read until that is null. */
+async function listAll(client: AdminClient, path: string): Promise<Row> {
+  const first = (await client.request<Row & { items?: Row[]; nextCursor?: string | null }>('GET', path)).body;
+  const items = [...(first.items ?? [])];
+  for (let cursor = first.nextCursor; typeof cursor === 'string'; ) {
+    const page = (await client.request<{ items?: Row[]; nextCursor?: string | null }>('GET', `${path}?cursor=${encodeURIComponent(cursor)}`)).body;
+    items.push(...(page.items ?? []));
+    cursor = page.nextCursor;
+  }
+  const { nextCursor: _last, ...list } = first;
+  return { ...list, items };
+}
+
 export async function get(client: AdminClient, args: readonly string[], format: string, io: Output): Promise<number> {
   const kind = plural(args[0]);
   const name = args[1];
-  const response = await client.request<Row & { items?: Row[] }>('GET', name === undefined ? `/v1/${kind}` : `/v1/${kind}/${name}`);
-  show(io, format, response.body, (items, wide) => rowsFor(kind, items, wide));
+  const body = name === undefined ? await listAll(client, `/v1/${kind}`) : (await client.request<Row>('GET', `/v1/${kind}/${name}`)).body;
+  show(io, format, body, (items, wide) => rowsFor(kind, items, wide));
   return 0;
 }
 

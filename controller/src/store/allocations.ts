@@ -1,4 +1,5 @@
 import type { Sql, Tx } from './database.ts';
+import { EXACT_INSTANT, type ListPosition } from './list-position.ts';
 import type { Mutation } from './mutate.ts';
 
 /*
@@ -181,17 +182,23 @@ export interface AllocationFilter {
   readonly pool?: string;
   readonly state?: AllocationState;
   readonly tenant?: string;
+  /** The cursor: the last allocation of the previous page. */
+  readonly before?: ListPosition<string>;
 }
 
-/** Newest first, at most `limit`. */
-export async function listAllocations(db: Db, org: string, filter: AllocationFilter, limit: number): Promise<Allocation[]> {
-  const rows = await db<AllocationRow[]>`
-    SELECT * FROM allocations WHERE org_id = ${org}
+/** Newest first, one page of `limit`, and where the next one starts when it is full. */
+export async function listAllocations(db: Db, org: string, filter: AllocationFilter, limit: number): Promise<{ items: Allocation[]; next: ListPosition<string> | undefined }> {
+  // The cursor's time goes in as text: a timestamp parameter would pass through a Date and lose its microseconds.
+  const before = filter.before;
+  const rows = await db<(AllocationRow & { created_exact: string })[]>`
+    SELECT *, to_char(created_at AT TIME ZONE 'UTC', ${EXACT_INSTANT}) AS created_exact FROM allocations WHERE org_id = ${org}
       ${filter.pool === undefined ? db`` : db`AND pool_name = ${filter.pool}`}
       ${filter.state === undefined ? db`` : db`AND state = ${filter.state}`}
       ${filter.tenant === undefined ? db`` : db`AND tenant = ${filter.tenant}`}
-    ORDER BY created_at DESC, id LIMIT ${limit}`;
-  return withSteps(db, rows);
+      ${before === undefined ? db`` : db`AND (created_at, id) < (${before.at}::text::timestamptz, ${before.id})`}
+    ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+  const last = rows.at(-1);
+  return { items: await withSteps(db, rows), next: rows.length === limit && last !== undefined ? { at: last.created_exact, id: last.id } : undefined };
 }
 
 /** Fails the mutation unless `owner` holds the allocation's lease (and locks its row). */

@@ -1,5 +1,6 @@
 import type { FieldChange } from '../access/field-changes.ts';
 import type { Sql, Tx } from './database.ts';
+import { EXACT_INSTANT, type ListPosition } from './list-position.ts';
 import type { AuditContext, AuditEntry } from './mutate.ts';
 
 export interface AuditEvent {
@@ -17,15 +18,8 @@ export interface AuditEvent {
   readonly changes: readonly FieldChange[];
 }
 
-/**
- * Where a page of events ended: the last event's time as PostgreSQL holds it, to the
- * microsecond (a Date keeps only milliseconds, and a cursor cut to them skipped the rest of
- * the events written in the same millisecond as the page's last), and its id.
- */
-export interface AuditPosition {
-  readonly at: string;
-  readonly id: number;
-}
+/** Where a page of events ended. */
+export type AuditPosition = ListPosition<number>;
 
 /** What a list of audit events is narrowed to; `before` is the cursor (the last event of the previous page). */
 export interface AuditQuery {
@@ -80,7 +74,7 @@ function eventOf(row: Row): AuditEvent {
 export async function listAuditEvents(sql: Sql, q: AuditQuery): Promise<{ events: AuditEvent[]; next: AuditPosition | undefined }> {
   // The cursor's time goes in as text: a timestamp parameter would pass through a Date and lose its microseconds.
   const rows = await sql<(Row & { at_exact: string })[]>`
-    SELECT *, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_exact FROM audit_events
+    SELECT *, to_char(at AT TIME ZONE 'UTC', ${EXACT_INSTANT}) AS at_exact FROM audit_events
     WHERE org_id = ${q.org}
       ${q.resourceKind === undefined ? sql`` : sql`AND resource_kind = ${q.resourceKind}`}
       ${q.resourceName === undefined ? sql`` : sql`AND resource_name = ${q.resourceName}`}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
+import postgres from 'postgres';
 import { allocationEnv, answerHandshakes, handshakesSeen, poolCounts, poolOf, TENANT_DOMAIN, tenantRequest } from '../harness/allocations.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
 import { eventually } from '../harness/eventually.ts';
@@ -195,5 +196,33 @@ describe.skipIf(missing !== undefined)('console: allocations and tokens', () => 
     expect((await call(controller.adminUrl, 'GET', '/v1/runtime-tokens')).body.items[0].state).toBe('deleted');
     // Nothing the pages need was refused by the Content-Security-Policy.
     expect(blocked.filter((text) => text.includes('Content Security Policy'))).toEqual([]);
+  });
+
+  it('pages through more allocations than a page holds, and opens one on an older page', async () => {
+    // Finished allocations as the allocator leaves them, older than the one made above; written by hand so that there are enough.
+    const sql = postgres(db.url, { onnotice: () => undefined });
+    const rows = Array.from({ length: 60 }, (_, i) => ({
+      id: `alc_${(0xa000 + i).toString(16).padStart(16, '0')}`, org_id: 'default', pool_name: 'shop', tenant: `old-${i}`,
+      host: `old-${i}.${TENANT_DOMAIN}`, api_name: `alloc-old-${i}`, state: 'released', created_at: new Date(Date.parse('2026-01-01T00:00:00Z') + i * 1_000).toISOString(),
+    }));
+    await sql`INSERT INTO allocations ${sql(rows)}`;
+    await sql.end();
+    const total = (await call(controller.adminUrl, 'GET', '/v1/allocations')).body.items.length;
+    expect(total).toBeGreaterThan(60);
+    await page.getByRole('link', { name: 'Allocations' }).click();
+    const pages = page.getByRole('navigation', { name: 'Allocation pages' });
+    await pages.getByText('Page 1').waitFor();
+    // The ones made above, then the 60 old ones, newest first: 50 on the first page, the rest on the second.
+    await expect.poll(() => page.locator('tr[data-allocation]').count()).toBe(50);
+    expect(await pages.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true);
+    await pages.getByRole('button', { name: 'Older' }).click();
+    await pages.getByText('Page 2').waitFor();
+    await expect.poll(() => page.locator('tr[data-allocation]').count()).toBe(total - 50);
+    expect(await pages.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Open allocation alc_000000000000a000 of old-0' }).click();
+    await page.getByRole('region', { name: 'Allocation alc_000000000000a000' }).getByText('Released: the route is gone').waitFor();
+    await pages.getByRole('button', { name: 'Newer' }).click();
+    await pages.getByText('Page 1').waitFor();
+    await page.locator('tr[data-tenant="acme"]').waitFor();
   });
 });
