@@ -128,12 +128,24 @@ export class AdminAccess {
     return 'principal' in this.authenticate(request);
   }
 
+  /**
+   * For an answer that outlives its request (an event stream): whether what let the request
+   * in still holds, its token neither revoked nor expired and its role still allowing the
+   * route; the refusal otherwise.
+   */
+  readonly stillAllowed = (request: FastifyRequest): CausewayError | undefined => {
+    const authenticated = this.authenticate(request, false);
+    if ('failure' in authenticated) return new CausewayError('unauthenticated', `the token this request was made with is no longer valid (${authenticated.failure})`);
+    return this.authorize(request, authenticated.principal);
+  };
+
   refuse(reply: FastifyReply): FastifyReply {
     reply.header('www-authenticate', 'Bearer realm="causeway"');
     return sendError(reply, new CausewayError('unauthenticated', 'a valid bearer token is required (Authorization: Bearer <token>)'));
   }
 
-  private authenticate(request: FastifyRequest): Authentication {
+  /** `recordUse`: count this as a use of the token (a request; not a check of a request already let in). */
+  private authenticate(request: FastifyRequest, recordUse = true): Authentication {
     const secret = bearer.exec(request.headers.authorization ?? '')?.[1];
     if (secret === undefined) return { failure: 'no bearer token' };
     const access = this.options.access();
@@ -150,7 +162,7 @@ export class AdminAccess {
     const token = id === undefined ? undefined : access.tokens.get(id);
     if (token === undefined || !matches(secret, token.digest)) return { failure: 'unknown token' };
     if (token.expiresAt !== null && token.expiresAt.getTime() <= Date.now()) return { failure: `token "${token.name}" expired` };
-    this.options.used(token);
+    if (recordUse) this.options.used(token);
     return { principal: principalOf(token, access) };
   }
 

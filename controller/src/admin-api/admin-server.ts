@@ -141,7 +141,7 @@ export function createAdminServer(options: AdminServerOptions): FastifyInstance 
   app.after(() => {
     app.get('/v1/openapi.json', { ...publicRoute, schema: routeSchemas.openapi }, async () => app.swagger());
     registerApiRoutes(app, options.sql, options.deployer);
-    registerStatusEvents(app, options.sql, options.deployer, options.log);
+    registerStatusEvents(app, { sql: options.sql, deployer: options.deployer, log: options.log, stillAllowed: auth.stillAllowed });
     registerUpstreamRoutes(app, options.pools);
     registerResourceRoutes(app, options.sql, options.deployer, largeBodies, options.pools.health);
     registerStatusRoutes(app, options.status, options.metrics);

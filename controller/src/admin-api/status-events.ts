@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CausewayError, type Logger } from '@causeway/shared';
 import type { Deployer } from '../deployment/deployer.ts';
 import { databaseUnavailable, type Sql } from '../store/database.ts';
@@ -15,12 +15,21 @@ const KEEP_ALIVE_MS = 15_000;
 /** Streams one replica holds open at a time; more are refused with 503. */
 const MAX_STATUS_STREAMS = 200;
 
+export interface StatusEventsDeps {
+  readonly sql: Sql;
+  readonly deployer: Deployer;
+  readonly log: Logger;
+  /** Checked before each event: a stream ends once its token is revoked or expires, or its role no longer reads APIs. */
+  readonly stillAllowed: (request: FastifyRequest) => CausewayError | undefined;
+}
+
 /**
  * `GET /v1/apis/{name}/status/events`: the deployment status as server-sent events, one
  * `status` event now and one each time it changes, so a console sees a runtime apply or
- * reject a revision without asking again. An `error` event (the one error envelope) ends it.
+ * reject a revision without asking again. An `error` event (the one error envelope) ends it,
+ * as does the revocation or expiry of the token that opened it.
  */
-export function registerStatusEvents(app: FastifyInstance, sql: Sql, deployer: Deployer, log: Logger): void {
+export function registerStatusEvents(app: FastifyInstance, { sql, deployer, log, stillAllowed }: StatusEventsDeps): void {
   let open = 0;
   app.get<{ Params: { name: string } }>('/v1/apis/:name/status/events', { ...needs({ subject: 'apis', action: 'read' }), schema: routeSchemas.watchApiStatus }, async (request, reply) => {
     const store = new ResourceStore(sql, request.scope);
@@ -40,6 +49,8 @@ export function registerStatusEvents(app: FastifyInstance, sql: Sql, deployer: D
     let lastWriteAt = Date.now();
     try {
       for await (const status of deployer.watchStatus(store, name, stop.signal)) {
+        const refusal = stillAllowed(request);
+        if (refusal !== undefined) throw refusal;
         const data = JSON.stringify({ apiVersion: API_VERSION, kind: 'ApiDeploymentStatus', ...status });
         if (data !== last) out.write(`event: status\ndata: ${data}\n\n`);
         else if (Date.now() - lastWriteAt >= KEEP_ALIVE_MS) out.write(': keep-alive\n\n');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectStatus, issueToken } from '../harness/access.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/database.ts';
 import { call } from '../harness/http.ts';
 import { Stack, TEST_TOKEN, type ControllerProcess } from '../harness/processes.ts';
@@ -25,9 +26,9 @@ class EventStream {
     this.abort = abort;
   }
 
-  static async open(base: string, api: string): Promise<EventStream> {
+  static async open(base: string, api: string, token = TEST_TOKEN): Promise<EventStream> {
     const abort = new AbortController();
-    const response = await fetch(`${base}/v1/apis/${api}/status/events`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, signal: abort.signal });
+    const response = await fetch(`${base}/v1/apis/${api}/status/events`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     if (response.body === null) throw new Error('no body');
@@ -109,6 +110,19 @@ describe('deployment status as server-sent events', () => {
     expect((await call(controller.adminUrl, 'DELETE', '/v1/apis/orders')).status).toBe(200);
     const gone = await stream.until((e) => e.event === 'error');
     expect(gone.data.error?.code).toBe('not_found');
+    expect(await stream.next()).toBeUndefined();
+  });
+
+  it('ends a stream within about a second of the revocation of the token that opened it', async () => {
+    expectStatus(await call(controller.adminUrl, 'PUT', '/v1/apis/payments', { spec: { basePath: '/payments', upstream: { gateway: 'gw-1' } } }), 'PUT payments', 201);
+    const token = await issueToken(controller.adminUrl, 'default', 'status-watcher', 'viewer');
+    const stream = await EventStream.open(controller.adminUrl, 'payments', token.secret);
+    await stream.until((e) => e.event === 'status');
+    expectStatus(await call(controller.adminUrl, 'DELETE', `/v1/tokens/${token.id}`), 'revoke', 200);
+    const revokedAt = performance.now();
+    const ended = await stream.until((e) => e.event === 'error', 5_000);
+    expect(ended.data.error?.code).toBe('unauthenticated');
+    expect(performance.now() - revokedAt).toBeLessThan(2_500);
     expect(await stream.next()).toBeUndefined();
   });
 
