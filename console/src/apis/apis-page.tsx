@@ -28,11 +28,18 @@ function ApiRow({ session, api, onOpen }: { session: Session; api: Api; onOpen: 
   );
 }
 
-/** The org's APIs with where each is deployed; one opened below the list. */
+/** Rows on a page: each reads its deployment status every 2 s, so a page stays small whatever the org holds. */
+const PAGE_SIZE = 25;
+
+/** The org's APIs by name, a page at a time, with where each is deployed; one opened below the list. */
 export function ApisPage({ session }: { session: Session }) {
-  const apis = usePolling(() => call(session, 'get', '/v1/apis'), [session]);
+  // Cursors of the pages seen so far: going back needs the one before.
+  const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const apis = usePolling(() => call(session, 'get', '/v1/apis', { query: { limit: String(PAGE_SIZE), cursor } }), [session, cursor]);
   const [open, setOpen] = useState<string | undefined>(undefined);
   const items = apis.data?.items ?? [];
+  const next = apis.data?.nextCursor ?? undefined;
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">APIs</h1>
@@ -61,7 +68,18 @@ export function ApisPage({ session }: { session: Session }) {
           ))}
         </tbody>
       </table>
-      {apis.data !== undefined && items.length === 0 && <p>No APIs yet.</p>}
+      {apis.data !== undefined && items.length === 0 && cursors.length === 1 && <p>No APIs yet.</p>}
+      {(cursors.length > 1 || next !== undefined) && (
+        <nav class="inline-form" aria-label="API pages">
+          <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+            Previous
+          </button>
+          <span>Page {cursors.length}</span>
+          <button type="button" disabled={next === undefined} onClick={() => setCursors([...cursors, next])}>
+            Next
+          </button>
+        </nav>
+      )}
       {open !== undefined && <ApiDetail key={open} session={session} name={open} onClose={() => setOpen(undefined)} />}
     </section>
   );

@@ -130,7 +130,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List every Api */
+        /** List the Apis by name: all of them, or a page of `limit` and the next after `cursor` */
         get: operations["listApis"];
         put?: never;
         post?: never;
@@ -277,7 +277,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List every Consumer */
+        /** List the Consumers by name: all of them, or a page of `limit` and the next after `cursor` */
         get: operations["listConsumers"];
         put?: never;
         post?: never;
@@ -368,7 +368,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List gateway pools with their health */
+        /** List gateway pools with their health: all of them, or a page (`limit`, `cursor`) */
         get: operations["listGatewayPools"];
         put?: never;
         /** Create a gateway pool (metadata.name required) */
@@ -486,7 +486,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List gateways with their health */
+        /** List gateways with their health: all of them, or a page (`limit`, `cursor`) */
         get: operations["listGateways"];
         put?: never;
         post?: never;
@@ -771,7 +771,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List every Zone */
+        /** List the Zones by name: all of them, or a page of `limit` and the next after `cursor` */
         get: operations["listZones"];
         put?: never;
         post?: never;
@@ -872,6 +872,8 @@ export interface components {
             /** @constant */
             kind?: "GatewayList";
             items?: components["schemas"]["Gateway"][];
+            /** @description where the next page starts (with `limit`); null on the last page and without `limit` */
+            nextCursor?: string | null;
         };
         GatewayPoolSpec: {
             /**
@@ -935,6 +937,8 @@ export interface components {
             /** @constant */
             kind?: "GatewayPoolList";
             items?: components["schemas"]["GatewayPool"][];
+            /** @description where the next page starts (with `limit`); null on the last page and without `limit` */
+            nextCursor?: string | null;
         };
         ZoneSpec: {
             /**
@@ -982,6 +986,8 @@ export interface components {
             /** @constant */
             kind?: "ZoneList";
             items?: components["schemas"]["Zone"][];
+            /** @description where the next page starts (with `limit`); null on the last page and without `limit` */
+            nextCursor?: string | null;
         };
         ConsumerSpec: {
             /** @default  */
@@ -1014,6 +1020,8 @@ export interface components {
             /** @constant */
             kind?: "ConsumerList";
             items?: components["schemas"]["Consumer"][];
+            /** @description where the next page starts (with `limit`); null on the last page and without `limit` */
+            nextCursor?: string | null;
         };
         ApiSpec: {
             /** @description starts with '/'; whole segments; at most this long in canonical form, as stored */
@@ -1122,6 +1130,8 @@ export interface components {
             /** @constant */
             kind?: "ApiList";
             items?: components["schemas"]["Api"][];
+            /** @description where the next page starts (with `limit`); null on the last page and without `limit` */
+            nextCursor?: string | null;
         };
         Document: components["schemas"]["Gateway"] | components["schemas"]["GatewayPool"] | components["schemas"]["Zone"] | components["schemas"]["Consumer"] | components["schemas"]["Api"];
         DeploymentStatus: {
@@ -1703,7 +1713,12 @@ export interface operations {
     };
     listApis: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a page of at most this many; without it, every one */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1717,6 +1732,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiList"];
+                };
+            };
+            /** @description `invalid_argument` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description `unauthenticated` */
@@ -2619,7 +2643,12 @@ export interface operations {
     };
     listConsumers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a page of at most this many; without it, every one */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2633,6 +2662,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConsumerList"];
+                };
+            };
+            /** @description `invalid_argument` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description `unauthenticated` */
@@ -3336,7 +3374,12 @@ export interface operations {
     };
     listGatewayPools: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a page of at most this many; without it, every one */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3350,6 +3393,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayPoolList"];
+                };
+            };
+            /** @description `invalid_argument` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description `unauthenticated` */
@@ -4438,7 +4490,12 @@ export interface operations {
     };
     listGateways: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a page of at most this many; without it, every one */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4452,6 +4509,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayList"];
+                };
+            };
+            /** @description `invalid_argument` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description `unauthenticated` */
@@ -6654,7 +6720,12 @@ export interface operations {
     };
     listZones: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a page of at most this many; without it, every one */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6668,6 +6739,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ZoneList"];
+                };
+            };
+            /** @description `invalid_argument` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description `unauthenticated` */

@@ -221,7 +221,12 @@ function documentSchema(kind: Kind): JsonSchema {
 
 const listOf = (itemKind: string, items: JsonSchema): JsonSchema => ({
   type: 'object',
-  properties: { apiVersion: { const: API_VERSION }, kind: { const: itemKind }, items: { type: 'array', items } },
+  properties: {
+    apiVersion: { const: API_VERSION },
+    kind: { const: itemKind },
+    items: { type: 'array', items },
+    nextCursor: { type: ['string', 'null'], description: 'where the next page starts (with `limit`); null on the last page and without `limit`' },
+  },
 });
 
 /**

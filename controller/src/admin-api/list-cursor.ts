@@ -1,5 +1,6 @@
 import type { ListPosition } from '../store/list-position.ts';
-import type { Checker } from './checker.ts';
+import type { NamePage } from '../store/tables.ts';
+import { Checker } from './checker.ts';
 
 /** The `nextCursor` a list answers: opaque to clients, read back by `decodeCursor`. */
 export function encodeCursor(position: ListPosition<string | number>): string {
@@ -23,3 +24,56 @@ export function decodeCursor<Id extends string | number>(c: Checker, raw: string
   return undefined;
 }
 
+
+/** The `nextCursor` of a list by name: the last name of the page. */
+function encodeNameCursor(name: string): string {
+  return Buffer.from(JSON.stringify({ after: name })).toString('base64url');
+}
+
+/** `?cursor=` of a list by name back into the name to start after, or a 400 on `cursor`. */
+function decodeNameCursor(c: Checker, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length <= 512) {
+    try {
+      const { after } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { after?: unknown };
+      if (typeof after === 'string' && after.length > 0 && after.length <= 253) return after;
+    } catch {
+      // answered below
+    }
+  }
+  c.fail('cursor', 'is not a cursor this API gave (nextCursor of the previous page)');
+  return undefined;
+}
+
+/** The most a page of a list by name holds (`?limit=`). */
+const LIST_PAGE_MAX = 1_000;
+
+/** `?limit=&cursor=` as a request has them. */
+export interface PageQuery {
+  readonly limit?: number | string | undefined;
+  readonly cursor?: string | undefined;
+}
+
+/** `?limit=&cursor=` of a list by name: every item without `limit`; a 400 naming the field when either is wrong. */
+export function namePageOf(query: PageQuery): NamePage {
+  const c = new Checker();
+  const after = decodeNameCursor(c, query.cursor);
+  const limit = query.limit === undefined ? undefined : c.range('limit', Number(query.limit), { min: 1, max: LIST_PAGE_MAX, default: LIST_PAGE_MAX });
+  c.done();
+  return { after, limit };
+}
+
+/** The `nextCursor` of a page: after its last item when the page is full, else null (the last page). */
+export function nextNameCursor(page: NamePage, items: readonly { readonly name: string }[]): string | null {
+  const last = items.at(-1);
+  return page.limit !== undefined && items.length === page.limit && last !== undefined ? encodeNameCursor(last.name) : null;
+}
+
+/** The query string schema of a list by name. */
+export const namePageQuery = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: LIST_PAGE_MAX, description: 'a page of at most this many; without it, every one' },
+    cursor: { type: 'string', description: 'nextCursor of the previous page' },
+  },
+} as const;

@@ -11,6 +11,7 @@ import { authorizeWrites, existingOf } from './write-access.ts';
 import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 import type { LargeBodyGate } from './large-body-gate.ts';
+import { namePageOf, nextNameCursor, type PageQuery } from './list-cursor.ts';
 import { routeSchemas } from './route-schemas.ts';
 import { unhealthyPoolWarnings, warningHeaders, type WrittenDocument } from './pool-warnings.ts';
 
@@ -125,10 +126,11 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
     return { warnings };
   };
 
-  app.get<{ Params: { plural: string } }>('/v1/:plural', { ...needs({ kind: 'read' }), schema: routeSchemas.listDocuments }, async (request) => {
+  app.get<{ Params: { plural: string }; Querystring: PageQuery }>('/v1/:plural', { ...needs({ kind: 'read' }), schema: routeSchemas.listDocuments }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
-    const records = await storeOf(request).list(kind);
-    return { apiVersion: API_VERSION, kind: `${kind}List`, items: records.map(toDocument) };
+    const page = namePageOf(request.query);
+    const records = await storeOf(request).list(kind, page);
+    return { apiVersion: API_VERSION, kind: `${kind}List`, items: records.map(toDocument), nextCursor: nextNameCursor(page, records) };
   });
 
   app.get<{ Params: NameParams }>('/v1/:plural/:name', { ...needs({ kind: 'read' }), schema: routeSchemas.getDocument }, async (request, reply) => {

@@ -7,6 +7,7 @@ import { consumerRouteSchemas } from './consumer-route-schemas.ts';
 import { deploymentRouteSchemas } from './deployment-route-schemas.ts';
 import { DOCUMENT_BODY_BYTES, SMALL_BODY_BYTES } from './body-parsers.ts';
 import { ref } from './document-schemas.ts';
+import { namePageQuery } from './list-cursor.ts';
 import { anyKind, bodyErrors, check, consumes, errorResponse, errors, etag, force, ifMatch, KINDS_KEY, list, named, ok, params, plural, slug, tags, time, trueOrFalse } from './schema-helpers.ts';
 
 import { LARGE_BODY_BYTES, LARGE_BODY_RETRY_AFTER_SECONDS } from './large-body-gate.ts';
@@ -29,7 +30,14 @@ const documentWarned = { allOf: [ref('Document'), { type: 'object', properties: 
 
 /** GET (list and one), PUT and DELETE of every kind, and POST /v1/apply. */
 const resources = {
-  listDocuments: { tags: tags.resources, operationId: 'listDocuments', summary: 'List every Document', params: params({ plural }), response: { 200: ok('The list', ref('DocumentList')), ...errors(404) } },
+  listDocuments: {
+    tags: tags.resources,
+    operationId: 'listDocuments',
+    summary: 'List the Documents by name: all of them, or a page of `limit` and the next after `cursor`',
+    params: params({ plural }),
+    querystring: namePageQuery,
+    response: { 200: ok('The list', ref('DocumentList')), ...errors(400, 404) },
+  },
   getDocument: { tags: tags.resources, operationId: 'getDocument', summary: 'Read one Document', params: anyKind, response: { 200: ok('The resource', ref('Document'), { etag }), ...errors(404) } },
   putDocument: {
     tags: tags.resources,
@@ -104,7 +112,7 @@ const smallBody = `at most ${SMALL_BODY_BYTES} bytes`;
 
 /** Gateway pools and the health side of gateways. */
 const pools = {
-  listGatewayPools: { tags: tags.pools, operationId: 'listGatewayPools', summary: 'List gateway pools with their health', response: { 200: ok('The list', ref('GatewayPoolList')), ...errors() } },
+  listGatewayPools: { tags: tags.pools, operationId: 'listGatewayPools', summary: 'List gateway pools with their health: all of them, or a page (`limit`, `cursor`)', querystring: namePageQuery, response: { 200: ok('The list', ref('GatewayPoolList')), ...errors(400) } },
   getGatewayPool: { tags: tags.pools, operationId: 'getGatewayPool', summary: 'Read a gateway pool with its health', params: named('pool'), response: { 200: ok('The pool', poolDocument, { etag }), ...errors(404) } },
   createGatewayPool: {
     tags: tags.pools,
@@ -162,7 +170,7 @@ const pools = {
       ...errors(404),
     },
   },
-  listGateways: { tags: tags.pools, operationId: 'listGateways', summary: 'List gateways with their health', response: { 200: ok('The list', ref('GatewayList')), ...errors() } },
+  listGateways: { tags: tags.pools, operationId: 'listGateways', summary: 'List gateways with their health: all of them, or a page (`limit`, `cursor`)', querystring: namePageQuery, response: { 200: ok('The list', ref('GatewayList')), ...errors(400) } },
   getGateway: { tags: tags.pools, operationId: 'getGateway', summary: 'Read a gateway with its health', params: named('gateway'), response: { 200: ok('The gateway', ref('Gateway'), { etag }), ...errors(404) } },
   gatewayHeartbeat: {
     tags: tags.pools,

@@ -6,7 +6,7 @@ import { mutate, type AuditContext, type Mutation } from './mutate.ts';
 import { apisUsing, refuseDeletingAllocatedPool } from './pool-usage.ts';
 import { checkReferences } from './check-references.ts';
 import type { Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
-import { tables } from './tables.ts';
+import { tables, type NamePage } from './tables.ts';
 import { refuseDeletingFailoverZone, refuseEmptyingUsedPool, refuseEmptyingUsedPools } from './references.ts';
 import { checkBatchRoutes, checkBatchRoutesAgainstStore } from './route-conflicts.ts';
 import { inItem, what, type PutItem } from './write-items.ts';
@@ -107,8 +107,9 @@ export class ResourceStore {
     return tables[kind].get(this.sql, this.org, name) as Promise<StoredRecord<K> | undefined>;
   }
 
-  async list<K extends Kind>(kind: K): Promise<StoredRecord<K>[]> {
-    return tables[kind].list(this.sql, this.org) as Promise<StoredRecord<K>[]>;
+  /** By name: all, or one page. */
+  async list<K extends Kind>(kind: K, page?: NamePage): Promise<StoredRecord<K>[]> {
+    return tables[kind].list(this.sql, this.org, page) as Promise<StoredRecord<K>[]>;
   }
 
   async put<K extends Kind>(

@@ -9,11 +9,26 @@ export interface EntityKey {
   readonly name: string;
 }
 
+/** A page of a list by name: the names after `after` (every one when undefined), at most `limit` (all when undefined). */
+export interface NamePage {
+  readonly after?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** `AND <column> > after`, when the page starts after a name. */
+function startOf(db: Db, page: NamePage | undefined, column: string) {
+  return page?.after === undefined ? db`` : db`AND ${db(column)} > ${page.after}`;
+}
+
+function limitOf(db: Db, page: NamePage | undefined) {
+  return page?.limit === undefined ? db`` : db`LIMIT ${page.limit}`;
+}
+
 /** How one kind of resource is kept in its table(s). */
 export interface Table<K extends Kind, R extends StoredRecord<K> = StoredRecord<K>> {
   get(db: Db, org: string, name: string, forUpdate?: boolean): Promise<R | undefined>;
-  /** All of one org (all orgs when `org` is undefined, for the in-memory model). */
-  list(db: Db, org?: string): Promise<R[]>;
+  /** All of one org by name, or one page of them (all orgs when `org` is undefined, for the in-memory model). */
+  list(db: Db, org?: string, page?: NamePage): Promise<R[]>;
   /** Those of `keys` that exist, in one query whatever the count (an org and a name each; zones ignore the org). */
   getMany(db: Db, keys: readonly EntityKey[]): Promise<R[]>;
   write(m: Mutation, org: string, name: string, labels: Labels, spec: SpecByKind[K]): Promise<void>;
@@ -59,10 +74,10 @@ const gateways: Table<'Gateway', GatewayRecord> & Table<'Gateway'> = {
     const row = rows[0];
     return row === undefined ? undefined : gatewayRecord(row);
   },
-  async list(db, org) {
+  async list(db, org, page) {
     const rows = org === undefined
       ? await db<GatewayRow[]>`SELECT * FROM gateways ORDER BY org_id, name`
-      : await db<GatewayRow[]>`SELECT * FROM gateways WHERE org_id = ${org} ORDER BY name`;
+      : await db<GatewayRow[]>`SELECT * FROM gateways WHERE org_id = ${org} ${startOf(db, page, 'name')} ORDER BY name ${limitOf(db, page)}`;
     return rows.map(gatewayRecord);
   },
   async getMany(db, keys) {
@@ -102,12 +117,12 @@ const pools: Table<'GatewayPool'> = {
     const row = rows[0];
     return row === undefined ? undefined : poolRecord(row);
   },
-  async list(db, org) {
-    const where = org === undefined ? db`` : db`WHERE p.org_id = ${org}`;
+  async list(db, org, page) {
+    const where = org === undefined ? db`` : db`WHERE p.org_id = ${org} ${startOf(db, page, 'p.name')}`;
     const rows = await db<PoolRow[]>`
       SELECT p.*, COALESCE((SELECT array_agg(gateway_name ORDER BY gateway_name) FROM gateway_pool_members m
                             WHERE m.org_id = p.org_id AND m.pool_name = p.name), '{}') AS members
-      FROM gateway_pools p ${where} ORDER BY p.org_id, p.name`;
+      FROM gateway_pools p ${where} ORDER BY p.org_id, p.name ${limitOf(db, page)}`;
     return rows.map(poolRecord);
   },
   async getMany(db, keys) {
@@ -150,8 +165,8 @@ const zones: Table<'Zone'> = {
     const row = rows[0];
     return row === undefined ? undefined : toRecord('Zone', row, zoneSpecOf(row));
   },
-  async list(db) {
-    const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones ORDER BY name`;
+  async list(db, _org, page) {
+    const rows = await db<Row[]>`SELECT '' AS org_id, * FROM zones WHERE true ${startOf(db, page, 'name')} ORDER BY name ${limitOf(db, page)}`;
     return rows.map((row) => toRecord('Zone', row, zoneSpecOf(row)));
   },
   async getMany(db, keys) {
@@ -178,10 +193,10 @@ const apis: Table<'Api'> = {
     const row = rows[0];
     return row === undefined ? undefined : toRecord('Api', row, row.spec as ApiSpec);
   },
-  async list(db, org) {
+  async list(db, org, page) {
     const rows = org === undefined
       ? await db<Row[]>`SELECT * FROM apis ORDER BY org_id, name`
-      : await db<Row[]>`SELECT * FROM apis WHERE org_id = ${org} ORDER BY name`;
+      : await db<Row[]>`SELECT * FROM apis WHERE org_id = ${org} ${startOf(db, page, 'name')} ORDER BY name ${limitOf(db, page)}`;
     return rows.map((row) => toRecord('Api', row, row.spec as ApiSpec));
   },
   async getMany(db, keys) {
@@ -224,9 +239,9 @@ const consumers: Table<'Consumer', ConsumerRecord> & Table<'Consumer'> = {
     const row = rows[0];
     return row === undefined ? undefined : consumerRecord(row);
   },
-  async list(db, org) {
-    const where = org === undefined ? db`` : db`WHERE c.org_id = ${org}`;
-    const rows = await db<ConsumerRow[]>`SELECT c.*, ${liveDigests(db)} AS key_digests FROM consumers c ${where} ORDER BY c.org_id, c.name`;
+  async list(db, org, page) {
+    const where = org === undefined ? db`` : db`WHERE c.org_id = ${org} ${startOf(db, page, 'c.name')}`;
+    const rows = await db<ConsumerRow[]>`SELECT c.*, ${liveDigests(db)} AS key_digests FROM consumers c ${where} ORDER BY c.org_id, c.name ${limitOf(db, page)}`;
     return rows.map(consumerRecord);
   },
   async getMany(db, keys) {

@@ -140,4 +140,33 @@ describe.skipIf(missing !== undefined)('console: APIs, deployments, rollback, au
     await runtimeState('applied').waitFor();
     await screenshot(page, 'api-rejected');
   });
+
+  it('lists many APIs a page at a time, reading the deployment status of the rows shown only', async () => {
+    const bulk = Array.from({ length: 60 }, (_, i) => ({ kind: 'Api', metadata: { name: `bulk-${String(i).padStart(2, '0')}` }, spec: { basePath: `/bulk-${i}`, upstream: { pool: 'shop' } } }));
+    expect((await call(controller.adminUrl, 'POST', '/v1/apply', { items: bulk })).status).toBe(200);
+    const everyName = ((await call(controller.adminUrl, 'GET', '/v1/apis')).body.items as { metadata: { name: string } }[]).map((a) => a.metadata.name);
+    await page.getByRole('link', { name: 'Gateways' }).click();
+    await page.getByRole('link', { name: 'APIs' }).click();
+    const pages = page.getByRole('navigation', { name: 'API pages' });
+    await pages.getByText('Page 1').waitFor();
+    const shown = () => page.locator('tr[data-api]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-api')));
+    await expect.poll(shown).toEqual(everyName.slice(0, 25));
+    // Each row reads its status every 2 s: over 4 s, about two reads of 25 rows, never one per API of the org.
+    const statusReads: string[] = [];
+    const count = (request: { url(): string }) => void (/\/v1\/apis\/[^/]+\/status$/.test(new URL(request.url()).pathname) && statusReads.push(request.url()));
+    page.on('request', count);
+    await page.waitForTimeout(4_000);
+    page.off('request', count);
+    expect(statusReads.length).toBeGreaterThanOrEqual(25);
+    expect(statusReads.length).toBeLessThanOrEqual(3 * 25);
+    await pages.getByRole('button', { name: 'Next' }).click();
+    await pages.getByText('Page 2').waitFor();
+    await expect.poll(shown).toEqual(everyName.slice(25, 50));
+    await pages.getByRole('button', { name: 'Next' }).click();
+    await pages.getByText('Page 3').waitFor();
+    await expect.poll(shown).toEqual(everyName.slice(50, 75));
+    await pages.getByRole('button', { name: 'Previous' }).click();
+    await pages.getByText('Page 2').waitFor();
+    await expect.poll(shown).toEqual(everyName.slice(25, 50));
+  });
 });
