@@ -9,7 +9,10 @@ export interface ApiRevision {
   readonly createdAt: Date;
 }
 
-/** Every revision of an API, newest first (none: the API never existed). */
+/** An API keeps this many of its newest revisions; a write deletes the older ones (the audit log keeps what changed). */
+export const API_REVISIONS_KEPT = 100;
+
+/** Every revision of an API still kept, newest first (none: the API never existed). */
 export async function listApiRevisions(sql: Sql, org: string, name: string): Promise<ApiRevision[]> {
   const rows = await sql<{ revision: number; labels: Labels; spec: ApiSpec; created_at: Date }[]>`
     SELECT revision, labels, spec, created_at FROM api_revisions WHERE org_id = ${org} AND name = ${name} ORDER BY revision DESC`;

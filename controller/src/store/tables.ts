@@ -1,4 +1,5 @@
 import type { Sql, Tx } from './database.ts';
+import { API_REVISIONS_KEPT } from './api-revisions.ts';
 import type { Mutation } from './mutate.ts';
 import type { ApiSpec, ConsumerRecord, ConsumerSpec, GatewayRecord, GatewaySpec, Kind, Labels, PoolSpec, SpecByKind, StoredRecord, ZoneSpec } from './records.ts';
 
@@ -217,6 +218,10 @@ const apis: Table<'Api'> = {
     await m.tx`
       INSERT INTO api_revisions (org_id, name, revision, labels, spec)
       VALUES (${org}, ${name}, ${m.revision}, ${m.tx.json(labels)}, ${m.tx.json(spec as never)})`;
+    // Nothing once there are fewer: the oldest kept is then NULL.
+    await m.tx`
+      DELETE FROM api_revisions WHERE org_id = ${org} AND name = ${name} AND revision < (
+        SELECT revision FROM api_revisions WHERE org_id = ${org} AND name = ${name} ORDER BY revision DESC OFFSET ${API_REVISIONS_KEPT - 1} LIMIT 1)`;
   },
   async remove(db, org, name) {
     await db`DELETE FROM apis WHERE org_id = ${org} AND name = ${name}`;
