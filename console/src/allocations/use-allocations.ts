@@ -31,14 +31,15 @@ const PAGE_SIZE = 50;
  * one, is in flight). Answers that arrive out of order never replace a newer one.
  */
 export function useAllocations(session: Session, busy: boolean, cursor: string | undefined): LiveAllocations {
-  const [items, setItems] = useState<readonly Allocation[] | undefined>(undefined);
-  const [nextCursor, setNextCursor] = useState<string | undefined>(undefined);
+  // The page as last read, with the cursor it was read at: a page of another cursor is not shown.
+  const [page, setPage] = useState<{ cursor: string | undefined; items: readonly Allocation[]; next: string | undefined } | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [tick, setTick] = useState(0);
   const sent = useRef(0);
   const shown = useRef(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  const fast = busy || (items ?? []).some((a) => isMoving(a.state));
+  const current = page?.cursor === cursor ? page : undefined;
+  const fast = busy || (current?.items ?? []).some((a) => isMoving(a.state));
   useEffect(() => {
     let live = true;
     const run = (): void => {
@@ -47,8 +48,7 @@ export function useAllocations(session: Session, busy: boolean, cursor: string |
         (list) => {
           if (!live || seq < shown.current) return;
           shown.current = seq;
-          setItems(list?.items ?? []);
-          setNextCursor(list?.nextCursor ?? undefined);
+          setPage({ cursor, items: list?.items ?? [], next: list?.nextCursor ?? undefined });
           setError(undefined);
         },
         (e: unknown) => live && setError(messageOf(e)),
@@ -61,5 +61,5 @@ export function useAllocations(session: Session, busy: boolean, cursor: string |
       clearInterval(timer);
     };
   }, [session, fast, tick, cursor]);
-  return { items, nextCursor, error, reload };
+  return { items: current?.items, nextCursor: current?.next, error, reload };
 }

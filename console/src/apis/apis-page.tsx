@@ -36,16 +36,19 @@ export function ApisPage({ session }: { session: Session }) {
   // Cursors of the pages seen so far: going back needs the one before.
   const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const apis = usePolling(() => call(session, 'get', '/v1/apis', { query: { limit: String(PAGE_SIZE), cursor } }), [session, cursor]);
+  const apis = usePolling(async () => ({ cursor, list: await call(session, 'get', '/v1/apis', { query: { limit: String(PAGE_SIZE), cursor } }) }), [session, cursor]);
   const [open, setOpen] = useState<string | undefined>(undefined);
-  const items = apis.data?.items ?? [];
-  const next = apis.data?.nextCursor ?? undefined;
+  // Until the page asked for arrives, the one before is not shown (nor its next page offered).
+  const shown = apis.data?.cursor === cursor ? apis.data?.list : undefined;
+  const items = shown?.items ?? [];
+  const next = shown?.nextCursor ?? undefined;
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">APIs</h1>
       <CreateApi
         session={session}
         onCreated={(name) => {
+          setCursors([undefined]);
           apis.reload();
           setOpen(name);
         }}
@@ -68,7 +71,7 @@ export function ApisPage({ session }: { session: Session }) {
           ))}
         </tbody>
       </table>
-      {apis.data !== undefined && items.length === 0 && cursors.length === 1 && <p>No APIs yet.</p>}
+      {shown !== undefined && items.length === 0 && cursors.length === 1 && <p>No APIs yet.</p>}
       {(cursors.length > 1 || next !== undefined) && (
         <nav class="inline-form" aria-label="API pages">
           <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>

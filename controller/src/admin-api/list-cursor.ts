@@ -1,3 +1,4 @@
+import { isSlug } from '@causeway/shared';
 import type { ListPosition } from '../store/list-position.ts';
 import type { NamePage } from '../store/tables.ts';
 import { Checker } from './checker.ts';
@@ -13,8 +14,9 @@ export function decodeCursor<Id extends string | number>(c: Checker, raw: string
   if (raw.length <= 512) {
     try {
       const { at, id } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-      // A real instant to the second (no 30 February), with at most six decimals: what PostgreSQL takes back.
-      const exact = typeof at === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) && new Date(at).toISOString().slice(0, 19) === at.slice(0, 19);
+      // A real instant to the second (no 30 February, no year 0), with at most six decimals: what PostgreSQL takes back.
+      const exact =
+        typeof at === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) && !at.startsWith('0000') && new Date(at).toISOString().slice(0, 19) === at.slice(0, 19);
       if (exact && isId(id)) return { at, id };
     } catch {
       // answered below
@@ -36,7 +38,8 @@ function decodeNameCursor(c: Checker, raw: string | undefined): string | undefin
   if (raw.length <= 512) {
     try {
       const { after } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { after?: unknown };
-      if (typeof after === 'string' && after.length > 0 && after.length <= 253) return after;
+      // A name as this API names things: nothing PostgreSQL would refuse to compare.
+      if (typeof after === 'string' && isSlug(after)) return after;
     } catch {
       // answered below
     }
@@ -63,10 +66,16 @@ export function namePageOf(query: PageQuery): NamePage {
   return { after, limit };
 }
 
-/** The `nextCursor` of a page: after its last item when the page is full, else null (the last page). */
-export function nextNameCursor(page: NamePage, items: readonly { readonly name: string }[]): string | null {
+/**
+ * One page of a list by name, read with one item more than asked so that `nextCursor` is
+ * null on the last page; every item, and no next page, without `limit`.
+ */
+export async function readNamePage<T extends { readonly name: string }>(page: NamePage, read: (page: NamePage) => Promise<T[]>): Promise<{ items: T[]; nextCursor: string | null }> {
+  if (page.limit === undefined) return { items: await read(page), nextCursor: null };
+  const rows = await read({ after: page.after, limit: page.limit + 1 });
+  const items = rows.slice(0, page.limit);
   const last = items.at(-1);
-  return page.limit !== undefined && items.length === page.limit && last !== undefined ? encodeNameCursor(last.name) : null;
+  return { items, nextCursor: rows.length > page.limit && last !== undefined ? encodeNameCursor(last.name) : null };
 }
 
 /** The query string schema of a list by name. */

@@ -11,7 +11,7 @@ import { authorizeWrites, existingOf } from './write-access.ts';
 import { etag, kindOfPlural, parseIfMatch, pluralOf, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 import type { LargeBodyGate } from './large-body-gate.ts';
-import { namePageOf, nextNameCursor, type PageQuery } from './list-cursor.ts';
+import { namePageOf, readNamePage, type PageQuery } from './list-cursor.ts';
 import { routeSchemas } from './route-schemas.ts';
 import { unhealthyPoolWarnings, warningHeaders, type WrittenDocument } from './pool-warnings.ts';
 
@@ -128,9 +128,8 @@ export function registerResourceRoutes(app: FastifyInstance, sql: Sql, deployer:
 
   app.get<{ Params: { plural: string }; Querystring: PageQuery }>('/v1/:plural', { ...needs({ kind: 'read' }), schema: routeSchemas.listDocuments }, async (request) => {
     const kind = kindOf(request.params.plural, request.url);
-    const page = namePageOf(request.query);
-    const records = await storeOf(request).list(kind, page);
-    return { apiVersion: API_VERSION, kind: `${kind}List`, items: records.map(toDocument), nextCursor: nextNameCursor(page, records) };
+    const { items: records, nextCursor } = await readNamePage(namePageOf(request.query), (page) => storeOf(request).list(kind, page));
+    return { apiVersion: API_VERSION, kind: `${kind}List`, items: records.map(toDocument), nextCursor };
   });
 
   app.get<{ Params: NameParams }>('/v1/:plural/:name', { ...needs({ kind: 'read' }), schema: routeSchemas.getDocument }, async (request, reply) => {

@@ -14,7 +14,7 @@ import { etag, parseIfMatch, toDocument } from './documents.ts';
 import { API_VERSION, validateDocument } from './validate.ts';
 import { SMALL_BODY_BYTES } from './body-parsers.ts';
 import { parseForce } from './resource-routes.ts';
-import { namePageOf, nextNameCursor, type PageQuery } from './list-cursor.ts';
+import { namePageOf, readNamePage, type PageQuery } from './list-cursor.ts';
 import { routeSchemas } from './route-schemas.ts';
 
 export interface UpstreamRouteDeps {
@@ -66,9 +66,8 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
   }
 
   app.get<{ Querystring: PageQuery }>('/v1/gateway-pools', { ...needs({ subject: 'gateway-pools', action: 'read' }), schema: routeSchemas.listGatewayPools }, async (request) => {
-    const page = namePageOf(request.query);
-    const records = await storeOf(request).list('GatewayPool', page);
-    return { apiVersion: API_VERSION, kind: 'GatewayPoolList', items: await describePools(request.scope.org, records), nextCursor: nextNameCursor(page, records) };
+    const { items: records, nextCursor } = await readNamePage(namePageOf(request.query), (page) => storeOf(request).list('GatewayPool', page));
+    return { apiVersion: API_VERSION, kind: 'GatewayPoolList', items: await describePools(request.scope.org, records), nextCursor };
   });
 
   app.get<{ Params: { name: string } }>('/v1/gateway-pools/:name', { ...needs({ subject: 'gateway-pools', action: 'read' }), schema: routeSchemas.getGatewayPool }, async (request, reply) => {
@@ -139,10 +138,9 @@ export function registerUpstreamRoutes(app: FastifyInstance, deps: UpstreamRoute
   // Gateways show their health too, and may send heartbeats.
   app.get<{ Querystring: PageQuery }>('/v1/gateways', { ...needs({ subject: 'gateways', action: 'read' }), schema: routeSchemas.listGateways }, async (request) => {
     const org = request.scope.org;
-    const page = namePageOf(request.query);
-    const records = await storeOf(request).list('Gateway', page);
+    const { items: records, nextCursor } = await readNamePage(namePageOf(request.query), (page) => storeOf(request).list('Gateway', page));
     const healthByGateway = await loadGatewayHealth(sql, org, health);
-    return { apiVersion: API_VERSION, kind: 'GatewayList', items: records.map((g) => gatewayDocument(g, healthByGateway)), nextCursor: nextNameCursor(page, records) };
+    return { apiVersion: API_VERSION, kind: 'GatewayList', items: records.map((g) => gatewayDocument(g, healthByGateway)), nextCursor };
   });
 
   app.get<{ Params: { name: string } }>('/v1/gateways/:name', { ...needs({ subject: 'gateways', action: 'read' }), schema: routeSchemas.getGateway }, async (request, reply) => {

@@ -69,7 +69,8 @@ export async function assertAddressesFree(addresses: Readonly<Record<string, Add
       server.listen(address.port, address.host, () => server.close(() => resolve(undefined)));
     });
     if (problem === 'EADDRINUSE') {
-      throw new Error(`${setting}: ${formatAddress(address)} is in use (is another causeway dev running?); stop what listens there or set ${setting} to a free address`);
+      const name = setting.split(' ')[0] ?? setting;
+      throw new Error(`${setting}: ${formatAddress(address)} is in use (is another causeway dev running?); stop what listens there or set ${name} to a free ${name === 'CAUSEWAY_DEV_SAMPLE_PORT' ? 'port' : 'address'}`);
     }
     if (problem !== undefined) throw new Error(`${setting}: cannot listen on ${formatAddress(address)} (${problem})`);
   }

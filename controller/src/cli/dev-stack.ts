@@ -76,6 +76,7 @@ export async function startDevStack(env: Env, io: Output): Promise<DevStack> {
     CAUSEWAY_XDS_ADDR: xdsAddress,
     CAUSEWAY_LISTEN_ADDR: proxyAddress,
     CAUSEWAY_RUNTIME_ADMIN_ADDR: runtimeAdminAddress,
+    ...Object.fromEntries(samplePorts.map((port, i) => [i === 0 ? 'CAUSEWAY_DEV_SAMPLE_PORT' : `CAUSEWAY_DEV_SAMPLE_PORT (+${i})`, { host: '127.0.0.1', port }])),
   });
   // The stack's CA lives beside the database files and is reused by the next start, so
   // that a runtime certificate kept in a cache stays valid; the serving certificate is

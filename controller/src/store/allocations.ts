@@ -186,7 +186,7 @@ export interface AllocationFilter {
   readonly before?: ListPosition<string>;
 }
 
-/** Newest first, one page of `limit`, and where the next one starts when it is full. */
+/** Newest first, one page of `limit`, and where the next one starts when there is one. */
 export async function listAllocations(db: Db, org: string, filter: AllocationFilter, limit: number): Promise<{ items: Allocation[]; next: ListPosition<string> | undefined }> {
   // The cursor's time goes in as text: a timestamp parameter would pass through a Date and lose its microseconds.
   const before = filter.before;
@@ -196,9 +196,11 @@ export async function listAllocations(db: Db, org: string, filter: AllocationFil
       ${filter.state === undefined ? db`` : db`AND state = ${filter.state}`}
       ${filter.tenant === undefined ? db`` : db`AND tenant = ${filter.tenant}`}
       ${before === undefined ? db`` : db`AND (created_at, id) < (${before.at}::text::timestamptz, ${before.id})`}
-    ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
-  const last = rows.at(-1);
-  return { items: await withSteps(db, rows), next: rows.length === limit && last !== undefined ? { at: last.created_exact, id: last.id } : undefined };
+    ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+  // One more than the page: a next page exists only when it came back.
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: await withSteps(db, page), next: rows.length > limit && last !== undefined ? { at: last.created_exact, id: last.id } : undefined };
 }
 
 /** Fails the mutation unless `owner` holds the allocation's lease (and locks its row). */

@@ -89,29 +89,33 @@ describe('causeway dev', () => {
     for (const url of printed(lines, /sample upstreams\s+(.*)$/).split(', ')) await expect(fetch(url)).rejects.toThrow();
   });
 
-  it('refuses to start, naming the setting, when its admin address is taken (a second stack would talk to the first one)', async () => {
-    const [admin, xds, proxy, runtimeAdmin] = await portsOutsideEphemeralRange(4);
-    const other = createServer((_req, res) => res.end('{"status":"ready"}'));
-    await new Promise<void>((resolve) => other.listen(admin, '127.0.0.1', resolve));
-    try {
-      const child = spawn(process.execPath, [cli, 'dev'], {
-        env: {
-          ...process.env,
-          CAUSEWAY_DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
-          CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${admin}`,
-          CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
-          CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
-          CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${runtimeAdmin}`,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
-      expect(code).not.toBe(0);
-      expect(stderr).toContain(`CAUSEWAY_ADMIN_ADDR: 127.0.0.1:${admin} is in use`);
-    } finally {
-      await new Promise((resolve) => other.close(resolve));
+  it('refuses to start, naming the setting, when its admin address or a sample port is taken (a second stack would talk to the first one)', async () => {
+    const [admin, xds, proxy, runtimeAdmin, sample] = await portsOutsideEphemeralRange(5);
+    for (const [taken, setting] of [[admin, 'CAUSEWAY_ADMIN_ADDR'], [sample, 'CAUSEWAY_DEV_SAMPLE_PORT']] as const) {
+      const other = createServer((_req, res) => res.end('{"status":"ready"}'));
+      await new Promise<void>((resolve) => other.listen(taken, '127.0.0.1', resolve));
+      try {
+        const child = spawn(process.execPath, [cli, 'dev'], {
+          env: {
+            ...process.env,
+            CAUSEWAY_DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
+            CAUSEWAY_ADMIN_ADDR: `127.0.0.1:${admin}`,
+            CAUSEWAY_XDS_ADDR: `127.0.0.1:${xds}`,
+            CAUSEWAY_LISTEN_ADDR: `127.0.0.1:${proxy}`,
+            CAUSEWAY_RUNTIME_ADMIN_ADDR: `127.0.0.1:${runtimeAdmin}`,
+            CAUSEWAY_DEV_SAMPLE_PORT: String(sample),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const [code] = (await once(child, 'exit')) as [number | null];
+        expect(code).not.toBe(0);
+        expect(stderr).toContain(`${setting}: 127.0.0.1:${taken} is in use`);
+      } finally {
+        await new Promise((resolve) => other.close(resolve));
+      }
     }
   });
+
 });

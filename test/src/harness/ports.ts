@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
 /**
- * A port for a process that must be told its port before it starts. Taken below the
+ * A port for a process that must be told its port before it starts. Taken outside the
  * system's ephemeral range: every other server in the suite listens on port 0, and the
  * system hands those out from the ephemeral range, so none of them can take this port
  * in the seconds before the process binds it.
@@ -15,9 +15,10 @@ export async function portsOutsideEphemeralRange(count: number): Promise<number[
 
 async function portOutsideEphemeralRange(): Promise<number> {
   const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
-  const lowestEphemeral = Number(range.trim().split(/\s+/)[0]);
-  const low = 10_000;
-  const high = Number.isInteger(lowestEphemeral) && lowestEphemeral > low + 1_000 ? lowestEphemeral : 32_768;
+  const [first, last] = range.trim().split(/\s+/).map(Number) as [number, number];
+  // Below the range when there is room there, else above it.
+  const [low, high] = first > 11_000 ? [10_000, first] : [last + 1, 65_536];
+  if (!(high - low >= 1_000)) throw new Error(`no room outside the ephemeral port range ${range.trim()}`);
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low));
     if (await bindable(port)) return port;

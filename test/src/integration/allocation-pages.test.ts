@@ -66,6 +66,8 @@ describe('allocations are listed in pages, none lost past the first 500', () => 
     const { ids, pages } = await allPages('');
     expect(pages).toEqual([500, 500, 203]);
     expect(ids).toEqual(expected);
+    // A page that ends exactly at the last allocation is the last page.
+    expect((await allPages('limit=401')).pages).toEqual([401, 401, 401]);
   });
 
   it('small pages split the allocations made in the same microsecond without skipping or repeating one', async () => {
@@ -84,7 +86,7 @@ describe('allocations are listed in pages, none lost past the first 500', () => 
   });
 
   it('refuses a cursor it did not give and a limit out of range, naming the field', async () => {
-    for (const [query, field] of [['cursor=not-a-cursor', 'cursor'], [`cursor=${Buffer.from('{"at":"2026-02-30T00:00:00Z","id":"alc_0000000000000001"}').toString('base64url')}`, 'cursor'], ['limit=0', 'limit'], ['limit=501', 'limit']] as const) {
+    for (const [query, field] of [['cursor=not-a-cursor', 'cursor'], [`cursor=${Buffer.from('{"at":"2026-02-30T00:00:00Z","id":"alc_0000000000000001"}').toString('base64url')}`, 'cursor'], [`cursor=${Buffer.from('{"at":"0000-01-01T00:00:00Z","id":"alc_0000000000000001"}').toString('base64url')}`, 'cursor'], ['limit=0', 'limit'], ['limit=501', 'limit']] as const) {
       const answer = await call(admin.base, 'GET', `/v1/allocations?${query}`);
       expect(answer.status, query).toBe(400);
       expect(answer.body.error.code, query).toBe('invalid_argument');
