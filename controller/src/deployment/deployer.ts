@@ -199,7 +199,8 @@ export class Deployer {
     const options = { ifMatch: deployment.revision, alsoDo: claim, action: 'rollback' } as const;
     if (deployment.previousRevision === null) return store.delete('Api', api, options);
     const previous = await getApiRevision(this.sql, org, api, deployment.previousRevision);
-    if (previous === undefined) throw new Error(`API revision ${deployment.previousRevision} is missing`);
+    // Only the newest revisions are kept: one this old means many writes came since, and the API is not the deployment's any more.
+    if (previous === undefined) throw new CausewayError('precondition_failed', `API "${api}" changed since revision ${deployment.revision}: its revision ${deployment.previousRevision} is no longer kept`);
     const result = await store.put('Api', api, previous.labels, previous.spec, options);
     return result.record.revision;
   }
