@@ -50,3 +50,20 @@ export async function holdChoresLock(lockSql: Sql): Promise<boolean> {
            THEN true ELSE pg_try_advisory_lock(${CHORES_LOCK_ID}) END AS locked`;
   return row?.locked === true;
 }
+
+/**
+ * Forgets what finished more than `retentionDays` ago (the audit log's retention): released
+ * and rolled-back allocations with their step logs, and the revisions of deleted APIs last
+ * changed that long ago (an allocation makes and deletes an API of its own). Returns the
+ * rows deleted of each.
+ */
+export async function pruneFinished(sql: Sql, retentionDays: number): Promise<{ allocations: number; revisions: number }> {
+  const age = `${retentionDays} days`;
+  const allocations = await sql`DELETE FROM allocations WHERE state IN ('released', 'rolled-back') AND finished_at < now() - ${age}::interval`;
+  const revisions = await sql`
+    DELETE FROM api_revisions r USING (
+      SELECT org_id, name FROM api_revisions GROUP BY org_id, name HAVING max(created_at) < now() - ${age}::interval
+      EXCEPT SELECT org_id, name FROM apis) gone
+    WHERE r.org_id = gone.org_id AND r.name = gone.name`;
+  return { allocations: allocations.count, revisions: revisions.count };
+}

@@ -5,7 +5,7 @@ import type { Allocator } from '../allocation/allocator.ts';
 import { pruneAuditEvents } from '../store/audit-events.ts';
 import { refreshHeartbeatExpiry } from '../store/gateway-heartbeats.ts';
 import { systemAudit } from '../store/mutate.ts';
-import { expireStaleRows, holdChoresLock, pruneChangeLog } from '../store/maintenance.ts';
+import { expireStaleRows, holdChoresLock, pruneChangeLog, pruneFinished } from '../store/maintenance.ts';
 import type { ControllerMetrics } from '../metrics.ts';
 
 export interface ChoreSettings {
@@ -19,9 +19,11 @@ export interface ChoreSettings {
   readonly forgetAfterMs: number;
   /** Gateways that send heartbeats are marked down once the last is older than this. */
   readonly heartbeatTtlMs: number;
-  /** Audit events are kept this many days. */
+  /** Audit events, finished allocations and the revisions of deleted APIs are kept this many days. */
   readonly auditRetentionDays: number;
 }
+
+const PRUNE_FINISHED_EVERY_MS = 3_600_000;
 
 export const defaultChoreSettings: ChoreSettings = {
   changeLogRetentionMs: 3_600_000,
@@ -50,6 +52,8 @@ export class Chores {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private leading = false;
+  /** When finished allocations and deleted APIs' revisions were last pruned (0: not yet). */
+  private prunedFinishedAt = 0;
 
   constructor(options: { sql: Sql; lockSql: Sql; deployer: Deployer; allocator?: Pick<Allocator, 'recoverExpired'>; controllerId: string; log: Logger; metrics: ControllerMetrics; settings?: ChoreSettings; intervalMs?: number }) {
     this.sql = options.sql;
@@ -85,6 +89,14 @@ export class Chores {
     return this.running;
   }
 
+  /** A scan of whole tables, for rows that only go after days: once an hour (and at the first tick) is enough. */
+  private async pruneFinishedHourly(): Promise<{ allocations: number; revisions: number }> {
+    if (Date.now() - this.prunedFinishedAt < PRUNE_FINISHED_EVERY_MS) return { allocations: 0, revisions: 0 };
+    const pruned = await pruneFinished(this.sql, this.settings.auditRetentionDays);
+    this.prunedFinishedAt = Date.now();
+    return pruned;
+  }
+
   private async runChores(): Promise<void> {
     try {
       if (!(await this.holdLock())) return;
@@ -96,8 +108,12 @@ export class Chores {
       const allocationsTakenOver = (await this.allocator?.recoverExpired()) ?? 0;
       const heartbeatFlips = await refreshHeartbeatExpiry(this.sql, this.settings.heartbeatTtlMs, systemAudit(this.controllerId));
       const auditPruned = await pruneAuditEvents(this.sql, this.settings.auditRetentionDays);
-      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips + auditPruned + allocationsTakenOver > 0) {
-        this.log.info({ pruned, ...expired, finishedDeployments: finished, heartbeatFlips, auditPruned, allocationsTakenOver }, 'chores done');
+      const finishedPruned = await this.pruneFinishedHourly();
+      if (pruned + expired.disconnected + expired.forgotten + finished + heartbeatFlips + auditPruned + allocationsTakenOver + finishedPruned.allocations + finishedPruned.revisions > 0) {
+        this.log.info(
+          { pruned, ...expired, finishedDeployments: finished, heartbeatFlips, auditPruned, allocationsTakenOver, allocationsPruned: finishedPruned.allocations, revisionsPruned: finishedPruned.revisions },
+          'chores done',
+        );
       }
     } catch (error) {
       this.metrics.databaseErrors.inc({ operation: 'chores' });
