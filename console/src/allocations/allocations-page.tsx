@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '../api.ts';
+import { PageNav, useCursorPages } from '../cursor-pages.tsx';
 import { TableHead } from '../tokens/table-head.tsx';
 import { AllocateForm } from './allocate-form.tsx';
 import { AllocationBadge, at } from './allocation-badges.tsx';
@@ -34,9 +35,8 @@ export function AllocationsPage({ session }: { session: Session }) {
   const [requests, setRequests] = useState(0);
   const [waitingFor, setWaitingFor] = useState<string | undefined>(undefined);
   const [open, setOpen] = useState<string | undefined>(undefined);
-  // Cursors of the pages seen so far: going back needs the one before.
-  const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
-  const allocations = useAllocations(session, requests > 0, cursors[cursors.length - 1]);
+  const pages = useCursorPages();
+  const allocations = useAllocations(session, requests > 0, pages.cursor);
   const items = allocations.items ?? [];
   const busy = (b: boolean): void => {
     setRequests((n) => n + (b ? 1 : -1));
@@ -55,7 +55,7 @@ export function AllocationsPage({ session }: { session: Session }) {
         changes={items.map((a) => `${a.id ?? ''}:${a.state ?? ''}`).join()}
         onStarted={(key) => {
           // A new allocation is the newest: on the first page.
-          setCursors([undefined]);
+          pages.first();
           busy(true);
           setWaitingFor(key);
         }}
@@ -76,18 +76,8 @@ export function AllocationsPage({ session }: { session: Session }) {
           ))}
         </tbody>
       </table>
-      {allocations.items !== undefined && items.length === 0 && cursors.length === 1 && <p>No allocations yet.</p>}
-      {(cursors.length > 1 || allocations.nextCursor !== undefined) && (
-        <nav class="inline-form" aria-label="Allocation pages">
-          <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-            Newer
-          </button>
-          <span>Page {cursors.length}</span>
-          <button type="button" disabled={allocations.nextCursor === undefined} onClick={() => setCursors([...cursors, allocations.nextCursor])}>
-            Older
-          </button>
-        </nav>
-      )}
+      {allocations.items !== undefined && items.length === 0 && pages.number === 1 && <p>No allocations yet.</p>}
+      {(pages.number > 1 || allocations.nextCursor !== undefined) && <PageNav label="Allocation pages" pages={pages} next={allocations.nextCursor} words={['Newer', 'Older']} />}
       {opened !== undefined && <AllocationDetail key={opened.id} session={session} allocation={opened} onBusy={busy} onClose={() => (setOpen(undefined), setWaitingFor(undefined))} />}
     </section>
   );

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { call, type Schemas, type Session } from '../api.ts';
+import { PageNav, useCursorPages } from '../cursor-pages.tsx';
 import { usePolling } from '../use-polling.ts';
 import { ApiDetail } from './api-detail.tsx';
 import { CreateApi } from './create-api.tsx';
@@ -33,9 +34,8 @@ const PAGE_SIZE = 25;
 
 /** The org's APIs by name, a page at a time, with where each is deployed; one opened below the list. */
 export function ApisPage({ session }: { session: Session }) {
-  // Cursors of the pages seen so far: going back needs the one before.
-  const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const apis = usePolling(async () => ({ cursor, list: await call(session, 'get', '/v1/apis', { query: { limit: String(PAGE_SIZE), cursor } }) }), [session, cursor]);
   const [open, setOpen] = useState<string | undefined>(undefined);
   // Until the page asked for arrives, the one before is not shown (nor its next page offered).
@@ -48,7 +48,7 @@ export function ApisPage({ session }: { session: Session }) {
       <CreateApi
         session={session}
         onCreated={(name) => {
-          setCursors([undefined]);
+          pages.first();
           apis.reload();
           setOpen(name);
         }}
@@ -71,18 +71,8 @@ export function ApisPage({ session }: { session: Session }) {
           ))}
         </tbody>
       </table>
-      {shown !== undefined && items.length === 0 && cursors.length === 1 && <p>No APIs yet.</p>}
-      {(cursors.length > 1 || next !== undefined) && (
-        <nav class="inline-form" aria-label="API pages">
-          <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-            Previous
-          </button>
-          <span>Page {cursors.length}</span>
-          <button type="button" disabled={next === undefined} onClick={() => setCursors([...cursors, next])}>
-            Next
-          </button>
-        </nav>
-      )}
+      {shown !== undefined && items.length === 0 && pages.number === 1 && <p>No APIs yet.</p>}
+      {(pages.number > 1 || next !== undefined) && <PageNav label="API pages" pages={pages} next={next} words={['Previous', 'Next']} />}
       {open !== undefined && <ApiDetail key={open} session={session} name={open} onClose={() => setOpen(undefined)} />}
     </section>
   );

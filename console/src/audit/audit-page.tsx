@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, messageOf, type Session } from '../api.ts';
+import { PageNav, useCursorPages } from '../cursor-pages.tsx';
 
 interface Filters {
   readonly resource: string;
@@ -58,26 +59,27 @@ function EventRow({ event }: { event: Event }) {
 /** Who did what, newest first: filters, and pages that follow the API's cursor. */
 export function AuditPage({ session }: { session: Session }) {
   const [filters, setFilters] = useState<Filters>({ resource: '', action: '', actor: '' });
-  // Cursors of the pages seen so far: going back needs the one before.
-  const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<Page | undefined>(undefined);
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
+  const [loaded, setLoaded] = useState<{ cursor: string | undefined; page: Page } | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  const cursor = cursors[cursors.length - 1];
   useEffect(() => {
     let live = true;
     loadPage(session, filters, cursor).then(
-      (p) => live && (setPage(p), setError(undefined)),
+      (p) => live && (setLoaded({ cursor, page: p }), setError(undefined)),
       (e: unknown) => live && setError(messageOf(e)),
     );
     return () => {
       live = false;
     };
   }, [session, filters, cursor]);
+  // Until the page asked for arrives, the one before is not shown (nor its next page offered).
+  const page = loaded?.cursor === cursor ? loaded?.page : undefined;
   const next = page?.nextCursor ?? undefined;
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">Audit log</h1>
-      <FilterForm onApply={(f) => (setFilters(f), setCursors([undefined]))} />
+      <FilterForm onApply={(f) => (setFilters(f), pages.first())} />
       {error !== undefined && <p class="error" role="alert">{error}</p>}
       <table>
         <caption class="visually-hidden">Audit events, newest first</caption>
@@ -99,15 +101,7 @@ export function AuditPage({ session }: { session: Session }) {
         </tbody>
       </table>
       {page !== undefined && (page.items ?? []).length === 0 && <p>No events match.</p>}
-      <nav class="inline-form" aria-label="Audit pages">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </button>
-        <span>Page {cursors.length}</span>
-        <button type="button" disabled={next === undefined} onClick={() => setCursors([...cursors, next])}>
-          Older
-        </button>
-      </nav>
+      <PageNav label="Audit pages" pages={pages} next={next} words={['Newer', 'Older']} />
     </section>
   );
 }
