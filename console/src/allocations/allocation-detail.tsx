@@ -1,5 +1,5 @@
 import type { Session } from '../api.ts';
-import { TableHead } from '../tokens/table-head.tsx';
+import { TableHead } from '../table-head.tsx';
 import { AllocationBadge, at, StepBadge } from './allocation-badges.tsx';
 import { ReleaseButton } from './release-button.tsx';
 import type { Allocation } from './use-allocations.ts';

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '../api.ts';
 import { PageNav, useCursorPages } from '../cursor-pages.tsx';
-import { TableHead } from '../tokens/table-head.tsx';
+import { TableHead } from '../table-head.tsx';
 import { AllocateForm } from './allocate-form.tsx';
 import { AllocationBadge, at } from './allocation-badges.tsx';
 import { AllocationDetail } from './allocation-detail.tsx';

@@ -5,6 +5,7 @@ import { usePolling } from '../use-polling.ts';
 import { ApiDetail } from './api-detail.tsx';
 import { CreateApi } from './create-api.tsx';
 import { DeploymentSummary, useDeploymentStatus } from './deployment-status.tsx';
+import { TableHead } from '../table-head.tsx';
 
 type Api = Schemas['Api'];
 
@@ -56,15 +57,7 @@ export function ApisPage({ session }: { session: Session }) {
       {apis.error !== undefined && <p class="error" role="alert">{apis.error}</p>}
       <table>
         <caption class="visually-hidden">APIs</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Base path</th>
-            <th scope="col">Upstream</th>
-            <th scope="col">Revision</th>
-            <th scope="col">Deployment</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Name', 'Base path', 'Upstream', 'Revision', 'Deployment']} />
         <tbody>
           {items.map((api) => (
             <ApiRow key={api.metadata?.name} session={session} api={api} onOpen={() => setOpen(api.metadata?.name)} />

@@ -1,6 +1,7 @@
 import { call, type Schemas, type Session } from '../api.ts';
 import { usePolling } from '../use-polling.ts';
 import { useStatusEvents } from './status-events.ts';
+import { TableHead } from '../table-head.tsx';
 
 type Status = Schemas['DeploymentStatus'];
 type State = NonNullable<NonNullable<Status['runtimes']>[number]['state']>;
@@ -43,14 +44,7 @@ export function DeploymentStatus({ session, api }: { session: Session; api: stri
       {status.error !== undefined && <p class="error" role="alert">{status.error}</p>}
       <table>
         <caption class="visually-hidden">Runtimes</caption>
-        <thead>
-          <tr>
-            <th scope="col">Runtime</th>
-            <th scope="col">Zone</th>
-            <th scope="col">Controller</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Runtime', 'Zone', 'Controller', 'State']} />
         <tbody>
           {runtimes.map((r) => {
             const state = stateNames[r.state ?? 'pending'];

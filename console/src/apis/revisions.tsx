@@ -3,6 +3,7 @@ import { call, messageOf, type Schemas, type Session } from '../api.ts';
 import { Dialog } from '../gateways/dialog.tsx';
 import { usePolling } from '../use-polling.ts';
 import { shown, specDiff } from './spec-diff.ts';
+import { TableHead } from '../table-head.tsx';
 
 type Api = Schemas['Api'];
 
@@ -12,13 +13,7 @@ function DiffTable({ before, after, revision }: { before: unknown; after: unknow
   return (
     <table>
       <caption>Changes from revision {revision} to the current spec</caption>
-      <thead>
-        <tr>
-          <th scope="col">Field</th>
-          <th scope="col">Revision {revision}</th>
-          <th scope="col">Current</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Field', `Revision ${revision}`, 'Current']} />
       <tbody>
         {diff.map((d) => (
           <tr key={d.field}>

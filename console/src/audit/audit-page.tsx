@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, messageOf, type Session } from '../api.ts';
 import { PageNav, useCursorPages } from '../cursor-pages.tsx';
+import { TableHead } from '../table-head.tsx';
 
 interface Filters {
   readonly resource: string;
@@ -83,17 +84,7 @@ export function AuditPage({ session }: { session: Session }) {
       {error !== undefined && <p class="error" role="alert">{error}</p>}
       <table>
         <caption class="visually-hidden">Audit events, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Resource</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Revision</th>
-            <th scope="col">Fields changed</th>
-          </tr>
-        </thead>
+        <TableHead columns={['When', 'Actor', 'Action', 'Resource', 'Outcome', 'Revision', 'Fields changed']} />
         <tbody>
           {(page?.items ?? []).map((event) => (
             <EventRow key={event.id} event={event} />

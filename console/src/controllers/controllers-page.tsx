@@ -1,6 +1,7 @@
 import { call, type Session } from '../api.ts';
 import type { operations } from '../gen/admin-api.ts';
 import { usePolling } from '../use-polling.ts';
+import { TableHead } from '../table-head.tsx';
 
 type ControllerList = operations['listControllers']['responses'][200]['content']['application/json'];
 type Controller = NonNullable<ControllerList['items']>[number];
@@ -44,19 +45,7 @@ export function ControllersPage({ session }: { session: Session }) {
       {controllers.error !== undefined && <p class="error" role="alert">{controllers.error}</p>}
       <table>
         <caption class="visually-hidden">Controller replicas</caption>
-        <thead>
-          <tr>
-            <th scope="col">Controller</th>
-            <th scope="col">State</th>
-            <th scope="col">Admin address</th>
-            <th scope="col">xDS address</th>
-            <th scope="col">Applied revision</th>
-            <th scope="col">Connected runtimes</th>
-            <th scope="col">Last heartbeat</th>
-            <th scope="col">Started</th>
-            <th scope="col">Version</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Controller', 'State', 'Admin address', 'xDS address', 'Applied revision', 'Connected runtimes', 'Last heartbeat', 'Started', 'Version']} />
         <tbody>
           {items.map((c) => (
             <ControllerRow key={c.id} controller={c} />

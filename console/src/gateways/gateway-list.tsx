@@ -3,6 +3,7 @@ import { ApiError, call, messageOf, type Schemas, type Session } from '../api.ts
 import { usePolling } from '../use-polling.ts';
 import { FieldError, fieldErrorOf } from './field-error.tsx';
 import { GatewayHealth, when } from './health-badge.tsx';
+import { TableHead } from '../table-head.tsx';
 
 function CreateGateway({ session, onCreated }: { session: Session; onCreated: () => void }) {
   const [name, setName] = useState('');
@@ -46,17 +47,7 @@ function GatewayTable({ gateways, onDelete }: { gateways: readonly Schemas['Gate
   return (
     <table>
       <caption class="visually-hidden">Gateways</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">URL</th>
-          <th scope="col">Zone</th>
-          <th scope="col">Health</th>
-          <th scope="col">Last heartbeat</th>
-          <th scope="col">Last check</th>
-          <th scope="col"><span class="visually-hidden">Actions</span></th>
-        </tr>
-      </thead>
+      <TableHead columns={['Name', 'URL', 'Zone', 'Health', 'Last heartbeat', 'Last check', '']} />
       <tbody>
         {gateways.map((g) => (
           <tr key={g.metadata?.name}>

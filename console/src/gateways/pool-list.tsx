@@ -6,6 +6,7 @@ import { CreatePool } from './create-pool.tsx';
 import { PoolHealthBadge } from './health-badge.tsx';
 import { PoolSheet } from './pool-sheet.tsx';
 import { ResourcesDrawer } from './resources-drawer.tsx';
+import { TableHead } from '../table-head.tsx';
 
 type Pool = Schemas['GatewayPool'];
 
@@ -66,14 +67,7 @@ export function PoolList({ session }: { session: Session }) {
       {pools.error !== undefined && <p class="error" role="alert">{pools.error}</p>}
       <table>
         <caption class="visually-hidden">Gateway pools</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Members</th>
-            <th scope="col">Health</th>
-            <th scope="col">Connected resources</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Name', 'Members', 'Health', 'Connected resources']} />
         <tbody>{rows}</tbody>
       </table>
       {pools.data !== undefined && items.length === 0 && <p>No gateway pools yet.</p>}

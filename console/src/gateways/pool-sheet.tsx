@@ -3,6 +3,7 @@ import { call, messageOf, type Schemas, type Session } from '../api.ts';
 import { usePolling } from '../use-polling.ts';
 import { Dialog } from './dialog.tsx';
 import { GatewayHealth, PoolHealthBadge, when } from './health-badge.tsx';
+import { TableHead } from '../table-head.tsx';
 
 type Pool = Schemas['GatewayPool'];
 
@@ -45,14 +46,7 @@ function MemberTable({ members, onRemove }: { members: readonly Member[]; onRemo
   return (
     <table>
       <caption>Members</caption>
-      <thead>
-        <tr>
-          <th scope="col">Gateway</th>
-          <th scope="col">Health</th>
-          <th scope="col">Last check</th>
-          <th scope="col"><span class="visually-hidden">Actions</span></th>
-        </tr>
-      </thead>
+      <TableHead columns={['Gateway', 'Health', 'Last check', '']} />
       <tbody>
         {members.map((m) => (
           <tr key={m.gateway}>

@@ -3,6 +3,7 @@ import { call, messageOf, type Session } from '../api.ts';
 import { Dialog } from '../gateways/dialog.tsx';
 import { usePolling } from '../use-polling.ts';
 import { RuntimeRow, type Runtime } from './runtime-row.tsx';
+import { TableHead } from '../table-head.tsx';
 
 function ConfirmRevoke({ node, onConfirm, onCancel }: { node: string; onConfirm: () => void; onCancel: () => void }) {
   return (
@@ -25,23 +26,7 @@ function RuntimeTable({ runtimes, mayRevoke, onRevoke }: { runtimes: readonly Ru
   return (
     <table>
       <caption class="visually-hidden">Runtimes</caption>
-      <thead>
-        <tr>
-          <th scope="col">Runtime</th>
-          <th scope="col">State</th>
-          <th scope="col">Zone</th>
-          <th scope="col">Org</th>
-          <th scope="col">Labels</th>
-          <th scope="col">Controller</th>
-          <th scope="col">Applied revision</th>
-          <th scope="col">Lag</th>
-          <th scope="col">Last NACK</th>
-          <th scope="col">Certificate expires</th>
-          <th scope="col">
-            <span class="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead columns={['Runtime', 'State', 'Zone', 'Org', 'Labels', 'Controller', 'Applied revision', 'Lag', 'Last NACK', 'Certificate expires', '']} />
       <tbody>
         {runtimes.map((r) => (
           <RuntimeRow key={r.nodeId} runtime={r} mayRevoke={mayRevoke(r)} onRevoke={() => onRevoke(r.nodeId ?? '')} />

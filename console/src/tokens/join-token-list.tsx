@@ -6,7 +6,7 @@ import { ConfirmDialog } from './confirm-dialog.tsx';
 import { CreateJoinToken } from './create-join-token.tsx';
 import type { Created } from './create-token.tsx';
 import { SecretDialog } from './secret-dialog.tsx';
-import { TableHead } from './table-head.tsx';
+import { TableHead } from '../table-head.tsx';
 import { useConfirmedAction } from './use-confirmed-action.ts';
 import { when } from './token-list.tsx';
 

@@ -5,7 +5,7 @@ import { usePolling } from '../use-polling.ts';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { CreateToken, type Created } from './create-token.tsx';
 import { SecretDialog } from './secret-dialog.tsx';
-import { TableHead } from './table-head.tsx';
+import { TableHead } from '../table-head.tsx';
 import { useConfirmedAction } from './use-confirmed-action.ts';
 
 type Token = NonNullable<operations['listTokens']['responses'][200]['content']['application/json']['items']>[number];

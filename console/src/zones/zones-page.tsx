@@ -3,6 +3,7 @@ import { call, messageOf, type Schemas, type Session } from '../api.ts';
 import { Dialog } from '../gateways/dialog.tsx';
 import { usePolling } from '../use-polling.ts';
 import { ZoneForm } from './zone-form.tsx';
+import { TableHead } from '../table-head.tsx';
 
 type Zone = Schemas['Zone'];
 
@@ -64,21 +65,7 @@ function ZoneTable({ zones, canWrite, onEdit, onDelete }: { zones: readonly Zone
   return (
     <table>
       <caption class="visually-hidden">Zones</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">DTC URL</th>
-          <th scope="col">Issuers</th>
-          <th scope="col">Failover</th>
-          <th scope="col">Priority</th>
-          <th scope="col">Revision</th>
-          {canWrite && (
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          )}
-        </tr>
-      </thead>
+      <TableHead columns={['Name', 'DTC URL', 'Issuers', 'Failover', 'Priority', 'Revision', ...(canWrite ? [''] : [])]} />
       <tbody>
         {zones.map((z) => (
           <ZoneRow key={z.metadata?.name} zone={z} canWrite={canWrite} onEdit={() => onEdit(z)} onDelete={() => onDelete(z.metadata?.name ?? '')} />
