@@ -8,24 +8,30 @@ export function encodeCursor(position: ListPosition<string | number>): string {
   return Buffer.from(JSON.stringify({ at: position.at, id: position.id })).toString('base64url');
 }
 
+/** The JSON a cursor this API gave holds; undefined for anything else. */
+function cursorContent(raw: string): Record<string, unknown> | undefined {
+  if (raw.length > 512) return undefined;
+  try {
+    const content: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    return typeof content === 'object' && content !== null ? (content as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const notOurs = 'is not a cursor this API gave (nextCursor of the previous page)';
+
 /** `?cursor=` back into a position, or a 400 on `cursor` when this API did not give it. */
 export function decodeCursor<Id extends string | number>(c: Checker, raw: string | undefined, isId: (id: unknown) => id is Id): ListPosition<Id> | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (raw.length <= 512) {
-    try {
-      const { at, id } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-      // A real instant to the second (no 30 February, no year 0), with at most six decimals: what PostgreSQL takes back.
-      const exact =
-        typeof at === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) && !at.startsWith('0000') && new Date(at).toISOString().slice(0, 19) === at.slice(0, 19);
-      if (exact && isId(id)) return { at, id };
-    } catch {
-      // answered below
-    }
-  }
-  c.fail('cursor', 'is not a cursor this API gave (nextCursor of the previous page)');
+  const { at, id } = cursorContent(raw) ?? {};
+  // A real instant to the second (no 30 February, no year 0), with at most six decimals: what PostgreSQL takes back.
+  const exact =
+    typeof at === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(at) && !at.startsWith('0000') && new Date(at).toISOString().slice(0, 19) === at.slice(0, 19);
+  if (exact && isId(id)) return { at, id };
+  c.fail('cursor', notOurs);
   return undefined;
 }
-
 
 /** The `nextCursor` of a list by name: the last name of the page. */
 function encodeNameCursor(name: string): string {
@@ -35,16 +41,10 @@ function encodeNameCursor(name: string): string {
 /** `?cursor=` of a list by name back into the name to start after, or a 400 on `cursor`. */
 function decodeNameCursor(c: Checker, raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (raw.length <= 512) {
-    try {
-      const { after } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { after?: unknown };
-      // A name as this API names things: nothing PostgreSQL would refuse to compare.
-      if (typeof after === 'string' && isSlug(after)) return after;
-    } catch {
-      // answered below
-    }
-  }
-  c.fail('cursor', 'is not a cursor this API gave (nextCursor of the previous page)');
+  const { after } = cursorContent(raw) ?? {};
+  // A name as this API names things: nothing PostgreSQL would refuse to compare.
+  if (typeof after === 'string' && isSlug(after)) return after;
+  c.fail('cursor', notOurs);
   return undefined;
 }
 
